@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppsModule } from './apps/apps.module';
+import { AuthModule } from './auth/auth.module';
+import { BackupModule } from './backup/backup.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { databaseOptions } from './database/database.options';
+import { HealthModule } from './health/health.module';
+
+/** The whole service for one validated configuration (main.ts and the e2e tests build it the same way). */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRoot(databaseOptions(config)),
+        AuthModule,
+        AppsModule,
+        BackupModule,
+        HealthModule,
+      ],
+    };
+  }
+}

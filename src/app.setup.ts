@@ -1,0 +1,58 @@
+import type { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import { AppModule } from './app.module';
+import { BasicAuthService } from './auth/basic-auth.service';
+import { errorBody, ErrorFilter } from './common/error.filter';
+import { createValidationPipe } from './common/validation.pipe';
+import type { AppConfig } from './config/app-config';
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** The API reads JSON only: a write that carries another kind of body is refused before parsing. */
+function requireJsonBody(request: Request, response: Response, next: NextFunction): void {
+  const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+  if (WRITE_METHODS.has(request.method) && hasBody && !request.is('application/json')) {
+    response.status(415).json(errorBody(415, 'the body must be JSON: send Content-Type: application/json'));
+    return;
+  }
+  next();
+}
+
+/** Everything main.ts and the e2e tests share: parsers, pipes, filters, docs, guards outside Nest. */
+export function configureApp(app: NestExpressApplication): void {
+  app.set('trust proxy', false);
+  app.disable('x-powered-by');
+  app.use('/api', requireJsonBody);
+  app.useBodyParser('json', { limit: '100kb' });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ErrorFilter());
+
+  // Swagger's routes are plain Express routes, outside Nest's guards: the same check protects them here.
+  const auth = app.get(BasicAuthService);
+  app.use(['/api/docs', '/api/docs-json'], (request: Request, response: Response, next: NextFunction) => {
+    const refusal = auth.refusalFor(request);
+    if (!refusal) return next();
+    response.set(refusal.headers).status(refusal.getStatus()).json(refusal.getResponse());
+  });
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('app-orquestador')
+      .setDescription('Backs up registered apps over contract v1 into an rclone remote. All routes but /api/health need basic auth.')
+      .setVersion('1')
+      .addBasicAuth({ type: 'http', scheme: 'basic' }, 'basic')
+      .addSecurityRequirements('basic')
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', yamlDocumentUrl: 'api/docs-yaml' });
+}
+
+/** The service for one configuration, exactly as main.ts runs it; the e2e tests boot it the same way. */
+export async function createApp(config: AppConfig, logger: LogLevel[] | false): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger, bodyParser: false });
+  configureApp(app);
+  return app;
+}

@@ -1,0 +1,35 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/** A registered application. The token is only ever stored encrypted (see TokenCipher). */
+@Entity('apps')
+export class AppEntity {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column({ type: 'varchar', length: 63, unique: true })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 2048 })
+  url!: string;
+
+  @Column({ type: 'text' })
+  tokenEncrypted!: string;
+
+  @Column({ type: 'varchar', length: 128 })
+  schedule!: string;
+
+  @Column({ type: 'varchar', length: 1024 })
+  driveFolderId!: string;
+
+  @Column({ type: 'integer' })
+  retention!: number;
+
+  @Column({ type: 'boolean', default: true })
+  enabled!: boolean;
+
+  @Column({ type: 'datetime' })
+  createdAt!: Date;
+
+  @Column({ type: 'datetime' })
+  updatedAt!: Date;
+}

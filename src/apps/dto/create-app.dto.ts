@@ -1,0 +1,52 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsCronExpression, IsDestinationFolder } from '../app.validators';
+
+export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export class CreateAppDto {
+  @ApiProperty({ example: 'billing', pattern: APP_NAME_PATTERN.source, description: 'Unique slug; names the backup files.' })
+  @IsString()
+  @Matches(APP_NAME_PATTERN, { message: 'must be 1-63 lowercase letters, digits or "-", starting with a letter or digit' })
+  name!: string;
+
+  @ApiProperty({ example: 'http://billing:8000', description: 'Base URL on the internal network (http or https).' })
+  @IsString()
+  @MaxLength(2048)
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
+    { message: 'must be an http:// or https:// URL, e.g. http://billing:8000' },
+  )
+  url!: string;
+
+  @ApiProperty({ example: 's3cr3t-token', writeOnly: true, description: 'Bearer token the app expects. Never returned.' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(4096)
+  token!: string;
+
+  @ApiProperty({ example: '0 3 * * *', description: 'Cron: 5 fields, or 6 with seconds first.' })
+  @IsString()
+  @IsCronExpression()
+  schedule!: string;
+
+  @ApiProperty({
+    example: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
+    description: 'Google Drive folder id when RCLONE_REMOTE is a Drive remote; otherwise a sub-folder path under it.',
+  })
+  @IsString()
+  @MaxLength(1024)
+  @IsDestinationFolder()
+  driveFolderId!: string;
+
+  @ApiProperty({ example: 7, minimum: 1, maximum: 1000, description: 'How many of the newest backups to keep.' })
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  retention!: number;
+
+  @ApiPropertyOptional({ example: true, default: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}

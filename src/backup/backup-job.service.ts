@@ -1,0 +1,142 @@
+import { pipeline } from 'node:stream/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import type { AppEntity } from '../apps/app.entity';
+import { AppsService } from '../apps/apps.service';
+import { AppConfig } from '../config/app-config';
+import { BackupLocations } from '../storage/backup-locations.service';
+import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
+import { BackupFailure } from './backup-failure';
+import { chooseBackupName, chooseExtension, expiredBackups, temporaryFilesOf, temporaryName } from './backup-names';
+import { ByteMeter } from './byte-meter';
+import { ContractClient, ExportStream } from './contract-client';
+import type { RunEntity } from './run.entity';
+import { RunOutcome, RunsService } from './runs.service';
+import { Watchdog } from './watchdog';
+
+/**
+ * One backup, from the app's export to a verified file in the remote. The bytes go from the HTTP
+ * response through one ByteMeter into `rclone rcat` under a temporary name; only a complete, checked
+ * upload is renamed to its final name, and only then does retention delete anything.
+ */
+@Injectable()
+export class BackupJob {
+  private readonly logger = new Logger(BackupJob.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly apps: AppsService,
+    private readonly contract: ContractClient,
+    private readonly rclone: RcloneAdapter,
+    private readonly locations: BackupLocations,
+    private readonly runs: RunsService,
+  ) {}
+
+  async run(app: AppEntity, run: RunEntity, stop: AbortSignal): Promise<RunOutcome> {
+    const { idleTimeoutMs, maxDurationMs } = this.config.backup;
+    const watchdog = new Watchdog(idleTimeoutMs, maxDurationMs, stop);
+    try {
+      const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+      const capabilities = await this.contract.capabilities(endpoint, watchdog.signal);
+      await this.runs.log(run, `capabilities: contract ${capabilities.versions.join(', ')}, type ${capabilities.type ?? 'not given'}`);
+
+      // Listing first proves the remote works before the app is asked for a dump, and tells which names are taken.
+      const folder = await this.storageStep('upload', () => this.locations.folderOf(app.driveFolderId));
+      const before = await this.storageStep('upload', () => this.rclone.list(folder));
+      const dump = await this.contract.export(endpoint, watchdog.signal);
+      const name = chooseBackupName(app.name, run.startedAt!, chooseExtension(capabilities.extension, dump.contentDisposition), before);
+      await this.runs.log(run, `export started: ${dump.contentLength ?? 'unknown'} bytes announced, ` +
+        `checksum ${dump.sha256 ? 'announced' : 'not announced'}; uploading as ${name}`);
+
+      const temporary = this.locations.fileIn(folder, temporaryName(name, run.id));
+      const meter = await this.upload(run, dump, temporary, watchdog);
+      const final = this.locations.fileIn(folder, name);
+      const after = await this.finish(temporary, final, name, meter.bytes);
+      await this.runs.log(run, `stored ${meter.bytes} bytes as ${final}, sha256 ${meter.sha256}`);
+      watchdog.stop();
+
+      await this.applyRetention(app, run, folder, after);
+      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: final };
+    } finally {
+      watchdog.stop();
+    }
+  }
+
+  /** Streams the export into rcat; on any failure rclone is killed and the temporary file removed. */
+  private async upload(run: RunEntity, dump: ExportStream, temporary: string, watchdog: Watchdog): Promise<ByteMeter> {
+    const meter = new ByteMeter(
+      { maxBytes: this.config.backup.maxSizeBytes, expectedBytes: dump.contentLength, expectedSha256: dump.sha256 },
+      (bytes) => {
+        watchdog.touch();
+        this.runs.progress(run.id, bytes);
+      },
+    );
+    const [received, stored] = await Promise.allSettled([
+      pipeline(dump.body, meter),
+      this.rclone.rcat(temporary, meter, { size: dump.contentLength, signal: watchdog.signal }),
+    ]);
+    if (received.status === 'fulfilled' && stored.status === 'fulfilled') return meter;
+
+    await this.removeQuietly(temporary);
+    if (watchdog.signal.aborted) throw watchdog.signal.reason;
+    const problem = [received, stored].find((result) => result.status === 'rejected' && result.reason instanceof BackupFailure);
+    if (problem) throw (problem as PromiseRejectedResult).reason;
+    if (stored.status === 'rejected' && stored.reason instanceof RcloneError) {
+      throw new BackupFailure('upload', `${stored.reason.message}`);
+    }
+    const reason = (received.status === 'rejected' ? received.reason : (stored as PromiseRejectedResult).reason) as Error;
+    throw new BackupFailure('export', `connection to the app broke after ${meter.bytes} bytes (${reason.message})`);
+  }
+
+  /** Renames the upload to its final name and checks that the remote holds every byte under it. */
+  private async finish(temporary: string, final: string, name: string, bytes: number): Promise<RemoteEntry[]> {
+    await this.storageStep('finish', () => this.rclone.moveTo(temporary, final), () => this.removeQuietly(temporary));
+    const folder = final.slice(0, final.length - name.length);
+    const listing = await this.storageStep('finish', () => this.rclone.list(folder), () => this.removeQuietly(final));
+    const stored = listing.find((entry) => entry.name === name);
+    if (stored?.size !== bytes) {
+      await this.removeQuietly(final);
+      throw new BackupFailure('finish', `the remote holds ${stored ? `${stored.size} bytes` : 'no file'} under ${name}, ` +
+        `but ${bytes} bytes were sent; the file was removed`);
+    }
+    return listing;
+  }
+
+  /** Keeps this app's `retention` newest backups; never touches another app's or anybody else's files. */
+  private async applyRetention(app: AppEntity, run: RunEntity, folder: string, listing: RemoteEntry[]): Promise<void> {
+    const expired = expiredBackups(app.name, listing, app.retention).map((entry) => entry.name);
+    await this.runs.log(run, `retention: keeping the ${app.retention} newest, ${expired.length} to delete`);
+    const leftovers = temporaryFilesOf(app.name, listing).filter((file) => file.runId < run.id).map((file) => file.entry.name);
+    for (const name of [...expired, ...leftovers]) {
+      try {
+        await this.rclone.deleteFile(this.locations.fileIn(folder, name));
+        await this.runs.log(run, `retention: deleted ${name}`);
+      } catch (error) {
+        await this.runs.log(run, `retention: could not delete ${name}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Leftover temporary files of runs that will never finish (process restarts). */
+  async removeTemporaryFiles(app: AppEntity, runIds: number[]): Promise<void> {
+    const folder = await this.locations.folderOf(app.driveFolderId);
+    const files = temporaryFilesOf(app.name, await this.rclone.list(folder)).filter((file) => runIds.includes(file.runId));
+    for (const file of files) await this.removeQuietly(this.locations.fileIn(folder, file.entry.name));
+  }
+
+  private async storageStep<T>(step: 'upload' | 'finish', action: () => Promise<T>, undo?: () => Promise<void>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      await undo?.();
+      throw error instanceof BackupFailure ? error : new BackupFailure(step, `storage: ${(error as Error).message}`);
+    }
+  }
+
+  /** Clean-up after a failure must not hide the failure itself: problems are only logged. */
+  private async removeQuietly(path: string): Promise<void> {
+    await this.rclone.deleteFile(path).catch((error: unknown) => {
+      if (!(error instanceof RcloneError && error.notFound)) this.logger.warn(`could not remove ${path}: ${(error as Error).message}`);
+    });
+  }
+}
+

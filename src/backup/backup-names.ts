@@ -1,0 +1,68 @@
+import type { RemoteEntry } from '../storage/rclone.adapter';
+
+/**
+ * Backup files are `{app}-{YYYYMMDD}T{HHMMSS}Z.{extension}` (UTC). App names are lowercase slugs, so
+ * "billing-20261128T030000Z.db" can only belong to "billing", never to "billing-2" or anyone else.
+ * In-flight uploads are `.{final name}.run{id}.partial` and never match the final pattern.
+ */
+const EXTENSION = /^[A-Za-z0-9]{1,16}(?:\.[A-Za-z0-9]{1,16}){0,2}$/;
+const STAMP = String.raw`(\d{8}T\d{6}Z)`;
+const EXT = String.raw`([A-Za-z0-9]{1,16}(?:\.[A-Za-z0-9]{1,16}){0,2})`;
+
+export const DEFAULT_EXTENSION = 'bin';
+
+function stampOf(at: Date): string {
+  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+function finalPattern(appName: string): RegExp {
+  return new RegExp(`^${appName}-${STAMP}\\.${EXT}$`);
+}
+
+/** The extension from capabilities, else from a Content-Disposition file name, else "bin". */
+export function chooseExtension(fromCapabilities?: unknown, contentDisposition?: string): string {
+  if (typeof fromCapabilities === 'string' && EXTENSION.test(fromCapabilities.replace(/^\./, ''))) {
+    return fromCapabilities.replace(/^\./, '');
+  }
+  const fileName = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(contentDisposition ?? '')?.[1];
+  const extension = fileName && /\.([^./\\]+(?:\.(?:gz|zst|xz|bz2|br))?)$/i.exec(fileName)?.[1];
+  return extension && EXTENSION.test(extension) ? extension : DEFAULT_EXTENSION;
+}
+
+/**
+ * The final name for a run that started at `startedAt`. Runs of one app are serialised, but two can
+ * start in the same second: the second is then named one second later, which keeps names unique and
+ * their order true.
+ */
+export function chooseBackupName(appName: string, startedAt: Date, extension: string, existing: RemoteEntry[]): string {
+  const taken = new Set(existing.map((entry) => finalPattern(appName).exec(entry.name)?.[1]).filter(Boolean));
+  let at = new Date(Math.floor(startedAt.getTime() / 1000) * 1000);
+  while (taken.has(stampOf(at))) at = new Date(at.getTime() + 1000);
+  return `${appName}-${stampOf(at)}.${extension}`;
+}
+
+export function temporaryName(finalName: string, runId: number): string {
+  return `.${finalName}.run${runId}.partial`;
+}
+
+/** This app's backups, newest first (by the time in the name, which is when the run started). */
+export function backupsOf(appName: string, entries: RemoteEntry[]): RemoteEntry[] {
+  const pattern = finalPattern(appName);
+  return entries
+    .filter((entry) => !entry.isDir && pattern.test(entry.name))
+    .sort((a, b) => pattern.exec(b.name)![1].localeCompare(pattern.exec(a.name)![1]));
+}
+
+/** The backups beyond the `keep` newest: what retention deletes. */
+export function expiredBackups(appName: string, entries: RemoteEntry[], keep: number): RemoteEntry[] {
+  return backupsOf(appName, entries).slice(keep);
+}
+
+/** Temporary files this app's runs left behind, with the run id each belongs to. */
+export function temporaryFilesOf(appName: string, entries: RemoteEntry[]): { entry: RemoteEntry; runId: number }[] {
+  const pattern = new RegExp(`^\\.${appName}-${STAMP}\\.${EXT}\\.run(\\d+)\\.partial$`);
+  return entries.flatMap((entry) => {
+    const match = pattern.exec(entry.name);
+    return match && !entry.isDir ? [{ entry, runId: Number(match[3]) }] : [];
+  });
+}

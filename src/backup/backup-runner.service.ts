@@ -1,0 +1,106 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { AppEntity } from '../apps/app.entity';
+import { AppsService } from '../apps/apps.service';
+import { RunInProgressError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { BackupFailure } from './backup-failure';
+import { BackupJob } from './backup-job.service';
+import { ConcurrencyLimit } from './concurrency-limit';
+import type { RunEntity, RunTrigger } from './run.entity';
+import { RunsService } from './runs.service';
+
+interface ActiveRun {
+  runId: number;
+  stop: AbortController;
+  finished: Promise<void>;
+}
+
+/**
+ * Starts runs: one at a time per app, at most MAX_CONCURRENT_BACKUPS at once (the rest wait queued),
+ * every outcome recorded. Also cleans up after a previous process and stops runs on shutdown.
+ */
+@Injectable()
+export class BackupRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(BackupRunner.name);
+  private readonly active = new Map<number, ActiveRun>();
+  private readonly limit: ConcurrencyLimit;
+
+  constructor(
+    config: AppConfig,
+    private readonly apps: AppsService,
+    private readonly runs: RunsService,
+    private readonly job: BackupJob,
+  ) {
+    this.limit = new ConcurrencyLimit(config.backup.maxConcurrent);
+  }
+
+  /**
+   * Queues a backup of the app and returns its run at once. A manual trigger while the app runs is
+   * refused (RunInProgressError); a scheduled one is recorded as skipped.
+   */
+  async start(appId: number, trigger: RunTrigger): Promise<RunEntity> {
+    const app = await this.apps.get(appId);
+    if (this.active.has(app.id)) {
+      if (trigger === 'manual') throw new RunInProgressError(app.name);
+      return this.runs.skip(app, trigger, 'the previous backup of this app was still running');
+    }
+    const stop = new AbortController();
+    // Claimed before the first await, so two simultaneous triggers cannot both start.
+    const claim: ActiveRun = { runId: 0, stop, finished: Promise.resolve() };
+    this.active.set(app.id, claim);
+    try {
+      const run = await this.runs.queue(app, trigger);
+      claim.runId = run.id;
+      claim.finished = this.execute(app, run, stop.signal).finally(() => this.active.delete(app.id));
+      return run;
+    } catch (error) {
+      this.active.delete(app.id);
+      throw error;
+    }
+  }
+
+  isRunning(appId: number): boolean {
+    return this.active.has(appId);
+  }
+
+  private async execute(app: AppEntity, run: RunEntity, stop: AbortSignal): Promise<void> {
+    const release = await this.limit.acquire();
+    try {
+      if (stop.aborted) throw stop.reason;
+      await this.runs.start(run);
+      const outcome = await this.job.run(app, run, stop);
+      await this.runs.succeed(run, outcome);
+    } catch (error) {
+      const message = error instanceof BackupFailure ? error.toString() : `unexpected error: ${(error as Error).message}`;
+      if (!(error instanceof BackupFailure)) this.logger.error((error as Error).stack);
+      await this.runs.fail(run, message).catch((e: Error) => this.logger.error(`could not record run ${run.id}: ${e.message}`));
+    } finally {
+      release();
+    }
+  }
+
+  /** Runs left queued or running by a previous process never finish: mark them and remove their uploads. */
+  async onApplicationBootstrap(): Promise<void> {
+    const interrupted = await this.runs.unfinished();
+    for (const run of interrupted) await this.runs.fail(run, new BackupFailure('restart', 'interrupted by restart').toString());
+    // Cleaning the remote can be slow and must not delay the boot.
+    void this.removeLeftovers(interrupted);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const running = [...this.active.values()];
+    for (const run of running) run.stop.abort(new BackupFailure('shutdown', 'stopped by shutdown'));
+    await Promise.all(running.map((run) => run.finished));
+  }
+
+  private async removeLeftovers(runs: RunEntity[]): Promise<void> {
+    for (const appId of new Set(runs.map((run) => run.appId))) {
+      try {
+        const app = await this.apps.get(appId);
+        await this.job.removeTemporaryFiles(app, runs.filter((run) => run.appId === appId).map((run) => run.id));
+      } catch (error) {
+        this.logger.warn(`could not clean up temporary files of app ${appId}: ${(error as Error).message}`);
+      }
+    }
+  }
+}

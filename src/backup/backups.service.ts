@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { AppsService } from '../apps/apps.service';
+import { StorageUnavailableError } from '../common/errors';
+import { BackupLocations } from '../storage/backup-locations.service';
+import { RcloneAdapter, RemoteEntry } from '../storage/rclone.adapter';
+import { BackupFailure } from './backup-failure';
+import { backupsOf } from './backup-names';
+import { Capabilities, ContractClient } from './contract-client';
+
+export interface ConnectionCheck {
+  ok: boolean;
+  versions: string[];
+  type: string | null;
+  error: string | null;
+}
+
+/** What admins ask about an app outside a run: can we reach it, and what does the remote hold. */
+@Injectable()
+export class BackupsService {
+  constructor(
+    private readonly apps: AppsService,
+    private readonly contract: ContractClient,
+    private readonly rclone: RcloneAdapter,
+    private readonly locations: BackupLocations,
+  ) {}
+
+  async check(appId: number): Promise<ConnectionCheck> {
+    const app = await this.apps.get(appId);
+    try {
+      const capabilities = await this.contract.capabilities({ url: app.url, token: this.apps.tokenOf(app) });
+      return { ok: true, versions: capabilities.versions, type: capabilities.type ?? null, error: null };
+    } catch (error) {
+      if (!(error instanceof BackupFailure)) throw error;
+      const offered = (error as BackupFailure & { capabilities?: Capabilities }).capabilities;
+      return { ok: false, versions: offered?.versions ?? [], type: offered?.type ?? null, error: error.message };
+    }
+  }
+
+  /** This app's backups in the remote, newest first. */
+  async list(appId: number): Promise<RemoteEntry[]> {
+    const app = await this.apps.get(appId);
+    try {
+      return backupsOf(app.name, await this.rclone.list(await this.locations.folderOf(app.driveFolderId)));
+    } catch (error) {
+      throw new StorageUnavailableError(`could not list the backups of ${app.name}: ${(error as Error).message}`);
+    }
+  }
+}

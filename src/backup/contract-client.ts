@@ -1,0 +1,180 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { HttpService } from '@nestjs/axios';
+import { Injectable } from '@nestjs/common';
+import { AxiosError, AxiosResponse } from 'axios';
+import { AppConfig } from '../config/app-config';
+import { BackupFailure, BackupStep } from './backup-failure';
+
+export const CONTRACT_VERSION = 'v1';
+const ERROR_BODY_BYTES = 1024;
+
+export interface AppEndpoint {
+  url: string;
+  token: string;
+}
+
+export interface Capabilities {
+  versions: string[];
+  type?: string;
+  extension?: string;
+}
+
+export interface ExportStream {
+  body: Readable;
+  contentLength?: number;
+  sha256?: string;
+  contentDisposition?: string;
+}
+
+/** Contract v1 as the orchestrator speaks it: capabilities, then a streamed export. */
+@Injectable()
+export class ContractClient {
+  constructor(
+    private readonly http: HttpService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Fails unless the app answers within the connect timeout with capabilities that offer v1. */
+  async capabilities(app: AppEndpoint, signal?: AbortSignal): Promise<Capabilities> {
+    const response = await this.request('capabilities', app, {
+      method: 'GET',
+      signal,
+      path: '/backup/capabilities',
+      timeout: this.config.backup.connectTimeoutMs,
+      responseType: 'json',
+    });
+    const body = response.data as { versions?: unknown; version?: unknown; type?: unknown; extension?: unknown };
+    if (typeof body !== 'object' || body === null) {
+      throw new BackupFailure('capabilities', 'app answered capabilities that are not a JSON object');
+    }
+    const versions = Array.isArray(body.versions)
+      ? body.versions.map(String)
+      : typeof body.version === 'string'
+        ? [body.version]
+        : [];
+    const capabilities = {
+      versions,
+      type: typeof body.type === 'string' ? body.type : undefined,
+      extension: typeof body.extension === 'string' ? body.extension : undefined,
+    };
+    if (!versions.includes(CONTRACT_VERSION)) {
+      throw Object.assign(
+        new BackupFailure('capabilities', `app offers contract versions [${versions.join(', ')}]; app-orquestador needs ${CONTRACT_VERSION}`),
+        { capabilities },
+      );
+    }
+    return capabilities;
+  }
+
+  /** Starts the export; the body is handed over unread, for the caller to stream. */
+  async export(app: AppEndpoint, signal: AbortSignal): Promise<ExportStream> {
+    const response = await this.request('export', app, {
+      method: 'POST',
+      path: '/backup/export',
+      data: { version: CONTRACT_VERSION },
+      responseType: 'stream',
+      signal,
+    });
+    const length = response.headers['content-length'];
+    const sha256 = response.headers['x-backup-sha256'];
+    if (sha256 !== undefined && !/^[a-f0-9]{64}$/i.test(String(sha256))) {
+      (response.data as Readable).destroy();
+      throw new BackupFailure('export', `app sent an X-Backup-Sha256 header that is not 64 hex digits: "${sha256}"`);
+    }
+    return {
+      body: response.data as Readable,
+      contentLength: length === undefined ? undefined : Number(length),
+      sha256: sha256 === undefined ? undefined : String(sha256),
+      contentDisposition: response.headers['content-disposition'] as string | undefined,
+    };
+  }
+
+  private async request(
+    step: BackupStep,
+    app: AppEndpoint,
+    options: {
+      method: 'GET' | 'POST';
+      path: string;
+      data?: unknown;
+      timeout?: number;
+      responseType: 'json' | 'stream';
+      signal?: AbortSignal;
+    },
+  ): Promise<AxiosResponse> {
+    const url = new URL(options.path.slice(1), app.url.endsWith('/') ? app.url : `${app.url}/`).toString();
+    let response: AxiosResponse;
+    try {
+      response = await this.http.axiosRef.request({
+        url,
+        method: options.method,
+        data: options.data,
+        timeout: options.timeout,
+        signal: options.signal,
+        responseType: options.responseType,
+        headers: { Authorization: `Bearer ${app.token}`, Accept: 'application/json, application/octet-stream', 'Accept-Encoding': 'identity' },
+        // The token must never follow a redirect to another host.
+        maxRedirects: 0,
+        decompress: false,
+        validateStatus: () => true,
+        maxContentLength: options.responseType === 'json' ? 1024 * 1024 : -1,
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new BackupFailure(step, describeRequestError(error, url, options.timeout));
+    }
+    if (response.status >= 200 && response.status < 300) return response;
+    const body =
+      options.responseType === 'stream' ? await readStart(response.data as IncomingMessage, options.signal) : stringify(response.data);
+    throw new BackupFailure(step, describeStatus(response, body));
+  }
+}
+
+function describeStatus(response: AxiosResponse, body: string): string {
+  const status = response.status;
+  const said = body.trim() ? `: ${body.trim()}` : '';
+  if (status === 401 || status === 403) return `app answered ${status}: check the token${said}`;
+  if (status === 409) return `app answered 409: it is busy with another backup or maintenance; try again later${said}`;
+  if (status >= 300 && status < 400) {
+    return `app answered ${status} redirect to ${response.headers.location ?? '(no location)'}; redirects are not followed ` +
+      'so the token is never sent elsewhere: register the final URL';
+  }
+  return `app answered ${status}${said}`;
+}
+
+function describeRequestError(error: unknown, url: string, timeoutMs?: number): string {
+  const code = (error as AxiosError).code;
+  const host = new URL(url).host;
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return `no answer from ${host} within ${(timeoutMs ?? 0) / 1000} s (BACKUP_CONNECT_TIMEOUT_S)`;
+  }
+  if (code === 'ECONNREFUSED') return `connection to ${host} refused: is the app running and listening on that port?`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `host of ${host} not found: check the URL and that the app is on the same Docker network`;
+  }
+  if (code === 'ECONNRESET') return `connection to ${host} was reset by the app`;
+  return `request to ${host} failed: ${(error as Error).message}`;
+}
+
+function stringify(data: unknown): string {
+  return (typeof data === 'string' ? data : JSON.stringify(data) ?? '').slice(0, ERROR_BODY_BYTES);
+}
+
+/** The first KB of an error body: enough to show what the app said, without reading a dump. */
+async function readStart(body: IncomingMessage, signal?: AbortSignal): Promise<string> {
+  signal?.addEventListener('abort', () => body.destroy(), { once: true });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= ERROR_BODY_BYTES) break;
+    }
+  } catch {
+    // What was read so far is still worth showing.
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8');
+}

@@ -1,0 +1,28 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../run.entity';
+
+export class RunResponse {
+  @ApiProperty({ example: 42 }) id!: number;
+  @ApiProperty({ example: 1 }) appId!: number;
+  @ApiProperty({ example: 'billing' }) appName!: string;
+  @ApiProperty({ enum: RUN_TRIGGERS, example: 'manual' }) trigger!: string;
+  @ApiProperty({ enum: RUN_STATUSES, example: 'succeeded' }) status!: string;
+  @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) queuedAt!: Date;
+  @ApiProperty({ example: '2026-11-28T03:00:00.120Z', nullable: true, type: Date }) startedAt!: Date | null;
+  @ApiProperty({ example: '2026-11-28T03:00:09.480Z', nullable: true, type: Date }) finishedAt!: Date | null;
+  @ApiProperty({ example: 104857600, description: 'Bytes received; grows while the run is running.' }) bytes!: number;
+  @ApiProperty({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', nullable: true, type: String })
+  sha256!: string | null;
+  @ApiProperty({ example: '/data/backups/billing/billing-20261128T030000Z.db', nullable: true, type: String })
+  remotePath!: string | null;
+  @ApiProperty({ example: null, nullable: true, type: String, description: 'Which step failed and why.' }) error!: string | null;
+  @ApiProperty({ type: [String], example: ['2026-11-28T03:00:00.130Z capabilities: contract v1, type sqlite'] }) log!: string[];
+
+  static from(run: RunEntity): RunResponse {
+    return Object.assign(new RunResponse(), run, { log: run.log.split('\n').filter(Boolean) });
+  }
+}
+
+export class StartedRunResponse {
+  @ApiProperty({ example: 42 }) runId!: number;
+}

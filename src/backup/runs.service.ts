@@ -1,0 +1,89 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import type { AppEntity } from '../apps/app.entity';
+import { RunNotFoundError } from '../common/errors';
+import { RunEntity, RunTrigger } from './run.entity';
+
+export interface RunOutcome {
+  bytes: number;
+  sha256: string;
+  remotePath: string;
+}
+
+/** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+  /** Bytes received so far by each running run; written to the row when the run ends. */
+  private readonly liveBytes = new Map<number, number>();
+
+  constructor(@InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>) {}
+
+  async get(id: number): Promise<RunEntity> {
+    const run = await this.runs.findOneBy({ id });
+    if (!run) throw new RunNotFoundError(id);
+    return this.withLiveBytes(run);
+  }
+
+  async listForApp(appId: number, limit: number): Promise<RunEntity[]> {
+    const runs = await this.runs.find({ where: { appId }, order: { id: 'DESC' }, take: limit });
+    return runs.map((run) => this.withLiveBytes(run));
+  }
+
+  queue(app: AppEntity, trigger: RunTrigger): Promise<RunEntity> {
+    return this.runs.save(this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'queued', queuedAt: new Date() }));
+  }
+
+  /** A firing that could not start because the app was busy: recorded, never silently dropped. */
+  async skip(app: AppEntity, trigger: RunTrigger, reason: string): Promise<RunEntity> {
+    const now = new Date();
+    const run = await this.runs.save(
+      this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'skipped', queuedAt: now, startedAt: now, finishedAt: now, error: reason }),
+    );
+    this.logger.warn(`run ${run.id} of ${app.name} skipped: ${reason}`);
+    return run;
+  }
+
+  async start(run: RunEntity): Promise<void> {
+    run.status = 'running';
+    run.startedAt = new Date();
+    this.liveBytes.set(run.id, 0);
+    await this.runs.update(run.id, { status: run.status, startedAt: run.startedAt });
+    this.logger.log(`run ${run.id} of ${run.appName} started (${run.trigger})`);
+  }
+
+  progress(runId: number, bytes: number): void {
+    this.liveBytes.set(runId, bytes);
+  }
+
+  async log(run: RunEntity, line: string): Promise<void> {
+    const entry = `${new Date().toISOString()} ${line}\n`;
+    await this.runs.createQueryBuilder().update().set({ log: () => 'log || :entry' }).setParameter('entry', entry)
+      .where('id = :id', { id: run.id }).execute();
+    this.logger.log(`run ${run.id} of ${run.appName}: ${line}`);
+  }
+
+  async succeed(run: RunEntity, outcome: RunOutcome): Promise<void> {
+    this.liveBytes.delete(run.id);
+    await this.runs.update(run.id, { status: 'succeeded', finishedAt: new Date(), ...outcome });
+    this.logger.log(`run ${run.id} of ${run.appName} succeeded: ${outcome.bytes} bytes in ${outcome.remotePath}`);
+  }
+
+  async fail(run: RunEntity, error: string): Promise<void> {
+    const bytes = this.liveBytes.get(run.id) ?? 0;
+    this.liveBytes.delete(run.id);
+    await this.runs.update(run.id, { status: 'failed', finishedAt: new Date(), bytes, error });
+    this.logger.error(`run ${run.id} of ${run.appName} failed: ${error}`);
+  }
+
+  /** Runs a previous process left unfinished. */
+  unfinished(): Promise<RunEntity[]> {
+    return this.runs.findBy({ status: In(['queued', 'running']) });
+  }
+
+  private withLiveBytes(run: RunEntity): RunEntity {
+    const bytes = this.liveBytes.get(run.id);
+    return bytes === undefined ? run : Object.assign(run, { bytes });
+  }
+}

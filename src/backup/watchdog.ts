@@ -1,0 +1,41 @@
+import { BackupFailure } from './backup-failure';
+
+/**
+ * Aborts a run that stalls (no byte for `idleMs`, including while waiting for the app to answer) or
+ * runs longer than `maxMs`. touch() is called per chunk, so it only refreshes a timer.
+ */
+export class Watchdog {
+  readonly controller = new AbortController();
+  private readonly idle: NodeJS.Timeout;
+  private readonly deadline: NodeJS.Timeout;
+
+  constructor(idleMs: number, maxMs: number, parent?: AbortSignal) {
+    parent?.addEventListener('abort', () => this.abort(parent.reason), { once: true });
+    this.idle = setTimeout(
+      () => this.abort(new BackupFailure('export', `app sent no data for ${idleMs / 1000} s (BACKUP_IDLE_TIMEOUT_S): stalled`)),
+      idleMs,
+    );
+    this.deadline = setTimeout(
+      () => this.abort(new BackupFailure('export', `run exceeded BACKUP_MAX_DURATION_S (${maxMs / 1000} s)`)),
+      maxMs,
+    );
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  touch(): void {
+    this.idle.refresh();
+  }
+
+  abort(reason: Error): void {
+    this.stop();
+    if (!this.signal.aborted) this.controller.abort(reason);
+  }
+
+  stop(): void {
+    clearTimeout(this.idle);
+    clearTimeout(this.deadline);
+  }
+}

@@ -1,0 +1,58 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Response } from 'express';
+import { DomainError, ErrorCode } from './errors';
+
+const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
+  [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.Conflict]: HttpStatus.CONFLICT,
+  [ErrorCode.InvalidInput]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.Unavailable]: HttpStatus.BAD_GATEWAY,
+};
+
+/** The one error body of the API. `details` lists each bad field on validation errors. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details?: { field: string; reasons: string[] }[];
+}
+
+export function errorBody(statusCode: number, message: string, details?: ErrorBody['details']): ErrorBody {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(details && { details }) };
+}
+
+/** Maps domain errors, Nest's HTTP exceptions and body-parser errors to ErrorBody; anything else is a logged 500. */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = this.toBody(exception);
+    if (exception instanceof HttpException && 'headers' in exception) {
+      response.set(exception.headers as Record<string, string>);
+    }
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof DomainError) return errorBody(STATUS_BY_CODE[exception.code], exception.message);
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const payload = exception.getResponse();
+      if (typeof payload === 'object' && payload !== null && 'details' in payload) return payload as ErrorBody;
+      const message = typeof payload === 'string' ? payload : (payload as { message?: unknown }).message;
+      return errorBody(status, Array.isArray(message) ? message.join('; ') : String(message ?? exception.message));
+    }
+    if (isClientHttpError(exception)) return errorBody(exception.status, exception.message);
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'internal error; the server log has the details');
+  }
+}
+
+/** Errors of Express' body parser (http-errors): malformed JSON, body too large, bad charset. */
+function isClientHttpError(error: unknown): error is { status: number; message: string } {
+  const candidate = error as { status?: unknown; expose?: unknown };
+  return typeof candidate?.status === 'number' && candidate.status >= 400 && candidate.status < 500 && candidate.expose === true;
+}

@@ -1,0 +1,44 @@
+/** What went wrong, independent of HTTP; the error filter maps each code to one status. */
+export enum ErrorCode {
+  NotFound = 'not_found',
+  Conflict = 'conflict',
+  InvalidInput = 'invalid_input',
+  Unavailable = 'unavailable',
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+}
+
+export class AppNotFoundError extends DomainError {
+  readonly code = ErrorCode.NotFound;
+  constructor(id: number | string) {
+    super(`no app with id ${id}`);
+  }
+}
+
+export class RunNotFoundError extends DomainError {
+  readonly code = ErrorCode.NotFound;
+  constructor(id: number | string) {
+    super(`no run with id ${id}`);
+  }
+}
+
+export class AppNameTakenError extends DomainError {
+  readonly code = ErrorCode.Conflict;
+  constructor(name: string) {
+    super(`an app named "${name}" already exists`);
+  }
+}
+
+export class RunInProgressError extends DomainError {
+  readonly code = ErrorCode.Conflict;
+  constructor(appName: string) {
+    super(`a run of "${appName}" is already in progress; wait for it to finish`);
+  }
+}
+
+/** The remote or rclone could not do what was asked (listing, reading). */
+export class StorageUnavailableError extends DomainError {
+  readonly code = ErrorCode.Unavailable;
+}

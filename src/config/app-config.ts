@@ -1,0 +1,33 @@
+import type { LogLevelName } from './environment';
+
+/**
+ * The typed configuration every part of the service reads (never process.env directly).
+ * Built once at boot by loadConfig(); injected by its class.
+ */
+export class AppConfig {
+  readonly port!: number;
+  readonly dataDir!: string;
+  readonly databasePath!: string;
+  readonly adminUser!: string;
+  readonly adminPassword!: string;
+  readonly secretKey!: string;
+  readonly rclone!: {
+    /** Where backups go: an rclone remote ("gdrive:", "webdav:backups") or a local folder. */
+    readonly remote: string;
+    readonly bin: string;
+    readonly configPath?: string;
+  };
+  readonly backup!: {
+    readonly connectTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly maxDurationMs: number;
+    readonly maxSizeBytes: number | null;
+    readonly maxConcurrent: number;
+  };
+  readonly schedulerTimezone!: string;
+  readonly logLevel!: LogLevelName;
+
+  constructor(values: AppConfig) {
+    Object.assign(this, values);
+  }
+}

@@ -1,0 +1,121 @@
+import { plainToInstance, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsTimeZone,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+  validateSync,
+} from 'class-validator';
+import { reasonsOf } from '../common/validation.pipe';
+import { parseByteSize } from './byte-size';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+@ValidatorConstraint({ name: 'byteSize' })
+class ByteSizeConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseByteSize(value) !== null;
+  }
+  defaultMessage(): string {
+    return 'must be a positive size in bytes or with a unit, e.g. 1073741824, 50GB or 20GiB';
+  }
+}
+
+/** Every variable the service reads; README and .env.example document each one. */
+export const ENVIRONMENT_VARIABLES = [
+  'PORT', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
+  'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
+  'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'LOG_LEVEL',
+] as const;
+
+/** Secrets are checked like any variable but their values are never echoed in errors. */
+const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'SECRET_KEY']);
+
+/** The process environment as the service accepts it; defaults are the embedded ones. */
+export class Environment {
+  @Type(() => Number) @IsInt() @Min(1) @Max(65535)
+  PORT = 8080;
+
+  @IsString() @IsNotEmpty()
+  DATA_DIR = './data';
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  DATABASE_PATH?: string;
+
+  @Matches(/^[^:\s]{1,64}$/, { message: 'must be 1-64 characters without spaces or ":"' })
+  ADMIN_USER = 'admin';
+
+  @IsOptional() @IsString() @MinLength(8) @MaxLength(256)
+  ADMIN_PASSWORD?: string;
+
+  @IsOptional() @IsString() @MinLength(16)
+  SECRET_KEY?: string;
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  RCLONE_REMOTE?: string;
+
+  @IsString() @IsNotEmpty()
+  RCLONE_BIN = 'rclone';
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  RCLONE_CONFIG?: string;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(3600)
+  BACKUP_CONNECT_TIMEOUT_S = 30;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(86400)
+  BACKUP_IDLE_TIMEOUT_S = 300;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(604800)
+  BACKUP_MAX_DURATION_S = 21600;
+
+  @IsOptional() @Validate(ByteSizeConstraint)
+  MAX_BACKUP_SIZE?: string;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  MAX_CONCURRENT_BACKUPS = 2;
+
+  @IsTimeZone({ message: 'must be an IANA time zone such as UTC or Europe/Madrid' })
+  SCHEDULER_TIMEZONE = 'UTC';
+
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevelName = 'log';
+}
+
+export class InvalidConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Validates every variable at once so that one boot names all the bad ones. */
+export function validateEnvironment(variables: Record<string, string | undefined>): Environment {
+  // An empty value (`ADMIN_PASSWORD=` in .env) means "use the default", as in most .env tooling.
+  const present = Object.fromEntries(
+    ENVIRONMENT_VARIABLES.filter((key) => variables[key] !== undefined && variables[key]!.trim() !== '')
+      .map((key) => [key, variables[key]!.trim()]),
+  );
+  const environment = plainToInstance(Environment, present);
+  const errors = validateSync(environment, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    throw new InvalidConfigurationError(
+      errors.map((error) => {
+        const reasons = reasonsOf(error).join('; ');
+        const shown = SECRET_VARIABLES.has(error.property) ? '' : ` (got "${present[error.property]}")`;
+        return `${error.property}: ${reasons}${shown}`;
+      }),
+    );
+  }
+  return environment;
+}

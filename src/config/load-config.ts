@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { AppConfig } from './app-config';
+import { parseByteSize } from './byte-size';
+import { validateEnvironment } from './environment';
+
+export interface LoadedConfig {
+  config: AppConfig;
+  /** Set only on the boot that generated the admin password, so it is shown exactly once. */
+  generatedAdminPassword?: string;
+}
+
+/**
+ * Reads `.env` (when present) under the process environment, which wins, validates every variable and
+ * fills the generated secrets kept in DATA_DIR. Throws InvalidConfigurationError naming each bad variable.
+ */
+export function loadConfig(
+  processEnv: Record<string, string | undefined> = process.env,
+  envFile: string | null = '.env',
+): LoadedConfig {
+  const fromFile = envFile && existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  const env = validateEnvironment({ ...fromFile, ...processEnv });
+
+  const dataDir = resolve(env.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  const secretKey = env.SECRET_KEY ?? readOrCreateSecret(join(dataDir, 'secret-key')).value;
+  const password = env.ADMIN_PASSWORD
+    ? { value: env.ADMIN_PASSWORD, created: false }
+    : readOrCreateSecret(join(dataDir, 'admin-password'));
+
+  const config = new AppConfig({
+    port: env.PORT,
+    dataDir,
+    databasePath: resolve(env.DATABASE_PATH ?? join(dataDir, 'orquestador.sqlite')),
+    adminUser: env.ADMIN_USER,
+    adminPassword: password.value,
+    secretKey,
+    rclone: {
+      remote: env.RCLONE_REMOTE ?? join(dataDir, 'backups'),
+      bin: env.RCLONE_BIN,
+      configPath: env.RCLONE_CONFIG && (isAbsolute(env.RCLONE_CONFIG) ? env.RCLONE_CONFIG : resolve(env.RCLONE_CONFIG)),
+    },
+    backup: {
+      connectTimeoutMs: env.BACKUP_CONNECT_TIMEOUT_S * 1000,
+      idleTimeoutMs: env.BACKUP_IDLE_TIMEOUT_S * 1000,
+      maxDurationMs: env.BACKUP_MAX_DURATION_S * 1000,
+      maxSizeBytes: env.MAX_BACKUP_SIZE ? parseByteSize(env.MAX_BACKUP_SIZE) : null,
+      maxConcurrent: env.MAX_CONCURRENT_BACKUPS,
+    },
+    schedulerTimezone: env.SCHEDULER_TIMEZONE,
+    logLevel: env.LOG_LEVEL,
+  });
+  return { config, generatedAdminPassword: password.created ? password.value : undefined };
+}
+
+function readOrCreateSecret(path: string): { value: string; created: boolean } {
+  if (existsSync(path)) return { value: readFileSync(path, 'utf8').trim(), created: false };
+  const value = randomBytes(24).toString('base64url');
+  // 'wx' fails rather than overwrite a secret another process wrote in the meantime.
+  writeFileSync(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  return { value, created: true };
+}

@@ -1,0 +1,28 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { AppEntity } from '../apps/app.entity';
+import { RunEntity } from '../backup/run.entity';
+import { AppConfig } from '../config/app-config';
+import { Initial1764300000000 } from './migrations/1764300000000-initial';
+
+export const ENTITIES = [AppEntity, RunEntity];
+export const MIGRATIONS = [Initial1764300000000];
+
+/** SQLite through better-sqlite3; the schema is owned by the migrations, which run at every start. */
+export function databaseOptions(config: AppConfig): TypeOrmModuleOptions {
+  mkdirSync(dirname(config.databasePath), { recursive: true });
+  return {
+    type: 'better-sqlite3',
+    database: config.databasePath,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    synchronize: false,
+    // WAL lets the pages read run history while a backup writes its progress.
+    prepareDatabase: (db: { pragma(statement: string): unknown }) => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('busy_timeout = 5000');
+    },
+  };
+}

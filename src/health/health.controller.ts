@@ -1,0 +1,30 @@
+import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Public } from '../auth/public.decorator';
+import { HealthReport, HealthService } from './health.service';
+
+class HealthResponse {
+  @ApiProperty({ enum: ['ok', 'degraded', 'error'], example: 'ok' }) status!: string;
+  @ApiProperty({
+    example: { database: { status: 'ok' }, rclone: { status: 'ok', version: 'rclone v1.60.1' } },
+    description: 'Each dependency: status ok or error, with the problem when there is one.',
+  })
+  checks!: Record<string, unknown>;
+}
+
+@ApiTags('health')
+@Controller('api/health')
+export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
+  @Public()
+  @Get()
+  @ApiOkResponse({ type: HealthResponse, description: 'Serving; status is "degraded" when rclone is unusable.' })
+  @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'The database is unusable.' })
+  async check(@Res({ passthrough: true }) response: Response): Promise<HealthReport> {
+    const report = await this.health.report();
+    if (report.status === 'error') response.status(HttpStatus.SERVICE_UNAVAILABLE);
+    return report;
+  }
+}

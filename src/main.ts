@@ -1,0 +1,32 @@
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.setup';
+import { InvalidConfigurationError, LOG_LEVELS } from './config/environment';
+import { loadConfig, LoadedConfig } from './config/load-config';
+
+function loadConfigOrExit(): LoadedConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof InvalidConfigurationError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const { config, generatedAdminPassword } = loadConfigOrExit();
+  const logger = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
+  const app = await createApp(config, logger);
+  app.enableShutdownHooks();
+  if (generatedAdminPassword) {
+    // Shown once, as Jenkins does; afterwards it is only in the file.
+    new Logger('Bootstrap').warn(
+      `Generated the admin password for "${config.adminUser}": ${generatedAdminPassword} ` +
+        `(kept in ${config.dataDir}/admin-password; set ADMIN_PASSWORD to choose your own)`,
+    );
+  }
+  await app.listen(config.port);
+  new Logger('Bootstrap').log(`app-orquestador listening on port ${config.port}, data in ${config.dataDir}`);
+}
+
+void bootstrap();

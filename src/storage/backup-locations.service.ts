@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { RcloneAdapter } from './rclone.adapter';
+
+/** RCLONE_REMOTE split into the remote's name, its inline options and its path; null for a local folder. */
+function parseRemote(remote: string): { name: string; options: string; path: string } | null {
+  const match = /^(:?[\w.][\w. -]*)((?:,[^:]*)?):(.*)$/.exec(remote);
+  return match ? { name: match[1], options: match[2], path: match[3] } : null;
+}
+
+export class StorageConfigError extends Error {}
+
+/** Where each app's backups live, in rclone's terms. */
+@Injectable()
+export class BackupLocations {
+  private typeOfRemote?: Promise<string>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly rclone: RcloneAdapter,
+  ) {}
+
+  /**
+   * The app's folder. On Google Drive `driveFolderId` is a folder id, applied with root_folder_id (other
+   * backends silently ignore that option, hence the type check); everywhere else it is a sub-folder path.
+   */
+  async folderOf(driveFolderId: string): Promise<string> {
+    const remote = parseRemote(this.config.rclone.remote);
+    if (!remote) return resolve(this.config.rclone.remote, driveFolderId);
+    if ((await this.remoteType()) !== 'drive') return joinPath(this.config.rclone.remote, driveFolderId);
+    if (!/^[\w-]+$/.test(driveFolderId)) {
+      throw new StorageConfigError(`"${driveFolderId}" is not a Google Drive folder id (letters, digits, "-" and "_")`);
+    }
+    return `${remote.name}${remote.options},root_folder_id=${driveFolderId}:${remote.path}`;
+  }
+
+  /** rclone paths join with "/", except right after the remote's colon. */
+  fileIn(folder: string, name: string): string {
+    return joinPath(folder, name);
+  }
+
+  private remoteType(): Promise<string> {
+    this.typeOfRemote ??= this.lookUpRemoteType().catch((error: unknown) => {
+      this.typeOfRemote = undefined; // a fixed config is picked up on the next try
+      throw error;
+    });
+    return this.typeOfRemote;
+  }
+
+  private async lookUpRemoteType(): Promise<string> {
+    const { name } = parseRemote(this.config.rclone.remote)!;
+    if (name.startsWith(':')) return name.slice(1); // on-the-fly backend, e.g. ":webdav,url=…:"
+    const type = (await this.rclone.remoteTypes()).get(name);
+    if (!type) {
+      throw new StorageConfigError(
+        `rclone remote "${name}" (RCLONE_REMOTE) is not configured: run "rclone config", set RCLONE_CONFIG, ` +
+          `or define RCLONE_CONFIG_${name.toUpperCase()}_TYPE`,
+      );
+    }
+    return type;
+  }
+}
+
+function joinPath(folder: string, name: string): string {
+  return folder.endsWith(':') || folder.endsWith('/') ? `${folder}${name}` : `${folder}/${name}`;
+}

@@ -1,0 +1,50 @@
+import type { Readable } from 'node:stream';
+
+/** One entry of `rclone lsjson`. */
+export interface RemoteEntry {
+  name: string;
+  size: number;
+  modifiedAt: string;
+  isDir: boolean;
+}
+
+export interface RcatOptions {
+  /** Exact byte count when known: rclone then uploads without spooling and faster. */
+  size?: number;
+  /** Aborting kills rclone at once. */
+  signal?: AbortSignal;
+}
+
+/** rclone failed; `stderrTail` is what it said, for the run's error. */
+export class RcloneError extends Error {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly stderrTail: string,
+  ) {
+    super(`rclone ${command} failed (exit ${exitCode ?? 'killed'}): ${stderrTail || 'no message'}`);
+  }
+
+  /** rclone's exit codes 3 and 4: directory or file not found. */
+  get notFound(): boolean {
+    return this.exitCode === 3 || this.exitCode === 4;
+  }
+}
+
+/**
+ * The port to rclone. Paths are rclone paths: "remote:folder/file", connection strings or local paths.
+ */
+export abstract class RcloneAdapter {
+  /**
+   * Streams `source` into `target`. rclone sees end of file only when the source ends cleanly: when the
+   * source errors or closes early, rclone is killed first, so a truncated stream never completes a file.
+   */
+  abstract rcat(target: string, source: Readable, options?: RcatOptions): Promise<void>;
+  abstract moveTo(from: string, to: string): Promise<void>;
+  /** Files and folders directly in `folder`; an empty list when the folder does not exist yet. */
+  abstract list(folder: string): Promise<RemoteEntry[]>;
+  abstract deleteFile(path: string): Promise<void>;
+  /** Configured remote names and their types ("gdrive" → "drive"). */
+  abstract remoteTypes(): Promise<Map<string, string>>;
+  abstract version(): Promise<string>;
+}
