@@ -18,12 +18,12 @@ export class TokenCipher {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [FORMAT, iv, cipher.getAuthTag(), ciphertext].map((part) => part.toString('base64url')).join('.');
+    return [FORMAT, ...[iv, cipher.getAuthTag(), ciphertext].map((part) => part.toString('base64url'))].join('.');
   }
 
   decrypt(stored: string): string {
     const [format, iv, tag, ciphertext] = stored.split('.');
-    if (format !== Buffer.from(FORMAT).toString('base64url') || ciphertext === undefined) {
+    if (format !== FORMAT || ciphertext === undefined) {
       throw new Error('stored token has an unknown format');
     }
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));

@@ -3,7 +3,6 @@ import { AppsService } from '../apps/apps.service';
 import { StorageUnavailableError } from '../common/errors';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RemoteEntry } from '../storage/rclone.adapter';
-import { BackupFailure } from './backup-failure';
 import { backupsOf } from './backup-names';
 import { Capabilities, ContractClient } from './contract-client';
 
@@ -30,9 +29,9 @@ export class BackupsService {
       const capabilities = await this.contract.capabilities({ url: app.url, token: this.apps.tokenOf(app) });
       return { ok: true, versions: capabilities.versions, type: capabilities.type ?? null, error: null };
     } catch (error) {
-      if (!(error instanceof BackupFailure)) throw error;
-      const offered = (error as BackupFailure & { capabilities?: Capabilities }).capabilities;
-      return { ok: false, versions: offered?.versions ?? [], type: offered?.type ?? null, error: error.message };
+      // A check reports whatever stops a backup, including an unreadable stored token.
+      const offered = (error as { capabilities?: Capabilities }).capabilities;
+      return { ok: false, versions: offered?.versions ?? [], type: offered?.type ?? null, error: (error as Error).message };
     }
   }
 

@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { errorBody } from './error.filter';
 
 /** Reasons read "must be ..." so that "field: reason" reads as a sentence. */
@@ -10,7 +10,7 @@ export function reasonsOf(error: ValidationError): string[] {
 
 /** The one validation pipe: strips nothing silently (unknown fields are an error) and names each bad field. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BodyAndQueryValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
@@ -21,4 +21,11 @@ export function createValidationPipe(): ValidationPipe {
       return new BadRequestException(errorBody(400, message, details));
     },
   });
+}
+
+/** Path parameters are checked by their own pipes (AppIdPipe…), which need the raw text to report it. */
+class BodyAndQueryValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    return metadata.type === 'param' ? Promise.resolve(value) : super.transform(value, metadata);
+  }
 }

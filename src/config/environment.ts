@@ -44,7 +44,7 @@ const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'SECRET_KEY']);
 
 /** The process environment as the service accepts it; defaults are the embedded ones. */
 export class Environment {
-  @Type(() => Number) @IsInt() @Min(1) @Max(65535)
+  @Max(65535) @Min(1) @IsInt() @Type(() => Number)
   PORT = 8080;
 
   @IsString() @IsNotEmpty()
@@ -56,10 +56,10 @@ export class Environment {
   @Matches(/^[^:\s]{1,64}$/, { message: 'must be 1-64 characters without spaces or ":"' })
   ADMIN_USER = 'admin';
 
-  @IsOptional() @IsString() @MinLength(8) @MaxLength(256)
+  @MaxLength(256) @MinLength(8) @IsString() @IsOptional()
   ADMIN_PASSWORD?: string;
 
-  @IsOptional() @IsString() @MinLength(16)
+  @MinLength(16) @IsString() @IsOptional()
   SECRET_KEY?: string;
 
   @IsOptional() @IsString() @IsNotEmpty()
@@ -71,19 +71,19 @@ export class Environment {
   @IsOptional() @IsString() @IsNotEmpty()
   RCLONE_CONFIG?: string;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(3600)
+  @Max(3600) @Min(1) @IsInt() @Type(() => Number)
   BACKUP_CONNECT_TIMEOUT_S = 30;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(86400)
+  @Max(86400) @Min(1) @IsInt() @Type(() => Number)
   BACKUP_IDLE_TIMEOUT_S = 300;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(604800)
+  @Max(604800) @Min(1) @IsInt() @Type(() => Number)
   BACKUP_MAX_DURATION_S = 21600;
 
   @IsOptional() @Validate(ByteSizeConstraint)
   MAX_BACKUP_SIZE?: string;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  @Max(64) @Min(1) @IsInt() @Type(() => Number)
   MAX_CONCURRENT_BACKUPS = 2;
 
   @IsTimeZone({ message: 'must be an IANA time zone such as UTC or Europe/Madrid' })
@@ -107,7 +107,8 @@ export function validateEnvironment(variables: Record<string, string | undefined
       .map((key) => [key, variables[key]!.trim()]),
   );
   const environment = plainToInstance(Environment, present);
-  const errors = validateSync(environment, { forbidUnknownValues: false });
+  // Type checks sit nearest each field: with stopAtFirstError they are the reason reported first.
+  const errors = validateSync(environment, { forbidUnknownValues: false, stopAtFirstError: true });
   if (errors.length > 0) {
     throw new InvalidConfigurationError(
       errors.map((error) => {

@@ -4,49 +4,51 @@ import { IsCronExpression, IsDestinationFolder } from '../app.validators';
 
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+// Decorators apply bottom-up and only the first failing rule is reported: the type check sits nearest
+// the property so that "must be a string" wins over rules that cannot apply to a wrong type.
 export class CreateAppDto {
   @ApiProperty({ example: 'billing', pattern: APP_NAME_PATTERN.source, description: 'Unique slug; names the backup files.' })
-  @IsString()
   @Matches(APP_NAME_PATTERN, { message: 'must be 1-63 lowercase letters, digits or "-", starting with a letter or digit' })
+  @IsString()
   name!: string;
 
   @ApiProperty({ example: 'http://billing:8000', description: 'Base URL on the internal network (http or https).' })
-  @IsString()
-  @MaxLength(2048)
   @IsUrl(
     { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
     { message: 'must be an http:// or https:// URL, e.g. http://billing:8000' },
   )
+  @MaxLength(2048)
+  @IsString()
   url!: string;
 
   @ApiProperty({ example: 's3cr3t-token', writeOnly: true, description: 'Bearer token the app expects. Never returned.' })
-  @IsString()
-  @IsNotEmpty()
   @MaxLength(4096)
+  @IsNotEmpty()
+  @IsString()
   token!: string;
 
   @ApiProperty({ example: '0 3 * * *', description: 'Cron: 5 fields, or 6 with seconds first.' })
-  @IsString()
   @IsCronExpression()
+  @IsString()
   schedule!: string;
 
   @ApiProperty({
     example: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
     description: 'Google Drive folder id when RCLONE_REMOTE is a Drive remote; otherwise a sub-folder path under it.',
   })
-  @IsString()
-  @MaxLength(1024)
   @IsDestinationFolder()
+  @MaxLength(1024)
+  @IsString()
   driveFolderId!: string;
 
   @ApiProperty({ example: 7, minimum: 1, maximum: 1000, description: 'How many of the newest backups to keep.' })
-  @IsInt()
-  @Min(1)
   @Max(1000)
+  @Min(1)
+  @IsInt()
   retention!: number;
 
   @ApiPropertyOptional({ example: true, default: true })
-  @IsOptional()
   @IsBoolean()
+  @IsOptional()
   enabled?: boolean;
 }

@@ -1,0 +1,111 @@
+// A real contract v1 app for tests and the benchmark: streams any size, with or without Content-Length
+// and X-Backup-Sha256, and misbehaves on demand. Plain ESM so the benchmark can run it without a build.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+
+/** Behaviours: what the app does instead of a clean answer. */
+export const MISBEHAVIOURS = [
+  'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
+  'never-answer', 'redirect', 'short-body',
+];
+
+const BLOCK = randomBytes(1 << 20);
+
+/**
+ * @param {{ token?: string, port?: number }} [options]
+ * @returns {Promise<{ url: string, port: number, mode: object, setMode(m: object): void, exports: object[], requests: string[], close(): Promise<void> }>}
+ */
+export async function startContractApp({ token = 'test-token', port = 0 } = {}) {
+  const state = {
+    /** size: bytes to send; length/checksum: announce them; behaviour: one of MISBEHAVIOURS or undefined. */
+    mode: { size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0 },
+    /** What each finished export sent: { bytes, sha256 } */
+    exports: [],
+    requests: [],
+  };
+  const sockets = new Set();
+  const server = createServer((request, response) => {
+    state.requests.push(`${request.method} ${request.url}`);
+    const { behaviour } = state.mode;
+    if (behaviour === 'never-answer') return; // the socket stays open, nothing is ever written
+    if (request.headers.authorization !== `Bearer ${token}` || behaviour === 'unauthorized') {
+      return send(response, 401, { error: 'invalid token' });
+    }
+    if (request.method === 'GET' && request.url === '/backup/capabilities') {
+      const versions = behaviour === 'v2-only' ? ['v2'] : ['v1'];
+      return send(response, 200, { versions, type: 'sqlite', extension: state.mode.extension });
+    }
+    if (request.method === 'POST' && request.url === '/backup/export') {
+      if (behaviour === 'busy') return send(response, 409, { error: 'a backup is already running' });
+      if (behaviour === 'fail') return send(response, 500, { error: 'database is locked' });
+      if (behaviour === 'redirect') {
+        response.writeHead(302, { Location: 'http://127.0.0.1:1/steal-token' });
+        return response.end();
+      }
+      return void streamExport(request, response, state);
+    }
+    send(response, 404, { error: 'not found' });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const actualPort = server.address().port;
+  return {
+    url: `http://127.0.0.1:${actualPort}`,
+    port: actualPort,
+    get mode() {
+      return state.mode;
+    },
+    setMode(mode) {
+      state.mode = { ...state.mode, behaviour: undefined, ...mode };
+    },
+    exports: state.exports,
+    requests: state.requests,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function send(response, status, body) {
+  response.writeHead(status, { 'Content-Type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+/** The bytes of an export of `size`: a repeated random block, cut to size. */
+function* chunksOf(size) {
+  for (let sent = 0; sent < size; sent += BLOCK.length) yield BLOCK.subarray(0, Math.min(BLOCK.length, size - sent));
+}
+
+export function sha256Of(size) {
+  const hash = createHash('sha256');
+  for (const chunk of chunksOf(size)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+async function streamExport(request, response, state) {
+  const { size, length, checksum, behaviour, delayMs } = state.mode;
+  const headers = { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="dump.db"' };
+  if (length) headers['Content-Length'] = String(size);
+  if (checksum) headers['X-Backup-Sha256'] = behaviour === 'wrong-checksum' ? 'ab'.repeat(32) : sha256Of(size);
+  response.writeHead(200, headers);
+  const half = Math.floor(size / 2);
+  const hash = createHash('sha256');
+  let sent = 0;
+  for (const chunk of chunksOf(behaviour === 'short-body' ? half : size)) {
+    if (response.destroyed) return;
+    if (sent >= half && behaviour === 'abort-mid-stream') return void response.socket?.destroy();
+    if (sent >= half && behaviour === 'stall-mid-stream') return; // keeps the connection open, sends nothing
+    hash.update(chunk);
+    sent += chunk.length;
+    if (!response.write(chunk)) await new Promise((resolve) => response.once('drain', resolve));
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+  if (behaviour === 'short-body') return void response.socket?.destroy();
+  response.end();
+  state.exports.push({ bytes: sent, sha256: hash.digest('hex') });
+}
