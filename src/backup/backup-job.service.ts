@@ -32,16 +32,18 @@ export class BackupJob {
   ) {}
 
   async run(app: AppEntity, run: RunEntity, stop: AbortSignal): Promise<RunOutcome> {
+    const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+    const capabilities = await this.contract.capabilities(endpoint, stop);
+    await this.runs.log(run, `capabilities: contract ${capabilities.versions.join(', ')}, type ${capabilities.type ?? 'not given'}`);
+
+    // Listing first proves the remote works before the app is asked for a dump, and tells which names are taken.
+    const folder = await this.storageStep('upload', () => this.locations.folderOf(app.driveFolderId));
+    const before = await this.storageStep('upload', () => this.rclone.list(folder));
+
+    // The idle and duration limits start with the export: capabilities have their own connect timeout.
     const { idleTimeoutMs, maxDurationMs } = this.config.backup;
     const watchdog = new Watchdog(idleTimeoutMs, maxDurationMs, stop);
     try {
-      const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
-      const capabilities = await this.contract.capabilities(endpoint, watchdog.signal);
-      await this.runs.log(run, `capabilities: contract ${capabilities.versions.join(', ')}, type ${capabilities.type ?? 'not given'}`);
-
-      // Listing first proves the remote works before the app is asked for a dump, and tells which names are taken.
-      const folder = await this.storageStep('upload', () => this.locations.folderOf(app.driveFolderId));
-      const before = await this.storageStep('upload', () => this.rclone.list(folder));
       const dump = await this.contract.export(endpoint, watchdog.signal);
       const name = chooseBackupName(app.name, run.startedAt!, chooseExtension(capabilities.extension, dump.contentDisposition), before);
       await this.runs.log(run, `export started: ${dump.contentLength ?? 'unknown'} bytes announced, ` +

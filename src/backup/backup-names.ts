@@ -5,9 +5,11 @@ import type { RemoteEntry } from '../storage/rclone.adapter';
  * "billing-20261128T030000Z.db" can only belong to "billing", never to "billing-2" or anyone else.
  * In-flight uploads are `.{final name}.run{id}.partial` and never match the final pattern.
  */
-const EXTENSION = /^[A-Za-z0-9]{1,16}(?:\.[A-Za-z0-9]{1,16}){0,2}$/;
+// One extension, optionally followed by a compression or encryption suffix ("tar.gz", "sql.zst"), and
+// nothing else: a person's "billing-20261128T030000Z.db.bak" beside the backups is never taken for one.
+const EXT = String.raw`([A-Za-z0-9]{1,16}(?:\.(?:gz|zst|xz|bz2|lz4|br|age|gpg))?)`;
+const EXTENSION = new RegExp(`^${EXT}$`);
 const STAMP = String.raw`(\d{8}T\d{6}Z)`;
-const EXT = String.raw`([A-Za-z0-9]{1,16}(?:\.[A-Za-z0-9]{1,16}){0,2})`;
 
 export const DEFAULT_EXTENSION = 'bin';
 
@@ -25,8 +27,8 @@ export function chooseExtension(fromCapabilities?: unknown, contentDisposition?:
     return fromCapabilities.replace(/^\./, '');
   }
   const fileName = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(contentDisposition ?? '')?.[1];
-  const extension = fileName && /\.([^./\\]+(?:\.(?:gz|zst|xz|bz2|br))?)$/i.exec(fileName)?.[1];
-  return extension && EXTENSION.test(extension) ? extension : DEFAULT_EXTENSION;
+  const extension = fileName && new RegExp(`\\.${EXT}$`).exec(fileName)?.[1];
+  return extension ?? DEFAULT_EXTENSION;
 }
 
 /**

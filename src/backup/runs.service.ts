@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
+import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
 import { RunEntity, RunTrigger } from './run.entity';
 
@@ -18,7 +19,10 @@ export class RunsService {
   /** Bytes received so far by each running run; written to the row when the run ends. */
   private readonly liveBytes = new Map<number, number>();
 
-  constructor(@InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>) {}
+  constructor(
+    @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
+    private readonly apps: AppsService,
+  ) {}
 
   async get(id: number): Promise<RunEntity> {
     const run = await this.runs.findOneBy({ id });
@@ -26,7 +30,9 @@ export class RunsService {
     return this.withLiveBytes(run);
   }
 
+  /** The app's runs, newest first; AppNotFoundError for an app that does not exist (any more). */
   async listForApp(appId: number, limit: number): Promise<RunEntity[]> {
+    await this.apps.get(appId);
     const runs = await this.runs.find({ where: { appId }, order: { id: 'DESC' }, take: limit });
     return runs.map((run) => this.withLiveBytes(run));
   }

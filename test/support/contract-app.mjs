@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 /** Behaviours: what the app does instead of a clean answer. */
 export const MISBEHAVIOURS = [
   'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
-  'never-answer', 'redirect', 'short-body',
+  'never-answer', 'silent-export', 'redirect', 'short-body',
 ];
 
 const BLOCK = randomBytes(1 << 20);
@@ -36,6 +36,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
       return send(response, 200, { versions, type: 'sqlite', extension: state.mode.extension });
     }
     if (request.method === 'POST' && request.url === '/backup/export') {
+      if (behaviour === 'silent-export') return; // capabilities fine, the export never starts answering
       if (behaviour === 'busy') return send(response, 409, { error: 'a backup is already running' });
       if (behaviour === 'fail') return send(response, 500, { error: 'database is locked' });
       if (behaviour === 'redirect') {
