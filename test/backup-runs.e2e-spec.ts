@@ -127,3 +127,21 @@ describe('runs across restarts', () => {
     }
   });
 });
+
+describe('a misconfigured remote', () => {
+  it('fails the run before asking the app for a dump, says how to fix it, and answers 502 for listings', async () => {
+    const contract = await startContractApp();
+    const orchestrator = await bootOrchestrator({ RCLONE_REMOTE: 'nowhere:' });
+    try {
+      const app = await registerApp(orchestrator, { name: 'lost', url: contract.url, driveFolderId: 'lost' });
+      const run = await runBackup(orchestrator, app.id);
+      expectFailed(run, 'upload', 'rclone remote "nowhere" (RCLONE_REMOTE) is not configured');
+      expect(contract.requests).not.toContain('POST /backup/export');
+      const listing = await orchestrator.api.get(`/api/apps/${app.id}/backups`).expect(502);
+      expect(listing.body.message).toContain('could not list the backups of lost');
+    } finally {
+      await orchestrator.close();
+      await contract.close();
+    }
+  });
+});

@@ -82,7 +82,15 @@ function* chunksOf(size) {
   for (let sent = 0; sent < size; sent += BLOCK.length) yield BLOCK.subarray(0, Math.min(BLOCK.length, size - sent));
 }
 
+const digests = new Map();
+
+/** SHA-256 of the export of `size` bytes (memoised: the benchmark asks for 1 GiB more than once). */
 export function sha256Of(size) {
+  if (!digests.has(size)) digests.set(size, computeSha256(size));
+  return digests.get(size);
+}
+
+function computeSha256(size) {
   const hash = createHash('sha256');
   for (const chunk of chunksOf(size)) hash.update(chunk);
   return hash.digest('hex');
@@ -95,18 +103,17 @@ async function streamExport(request, response, state) {
   if (checksum) headers['X-Backup-Sha256'] = behaviour === 'wrong-checksum' ? 'ab'.repeat(32) : sha256Of(size);
   response.writeHead(200, headers);
   const half = Math.floor(size / 2);
-  const hash = createHash('sha256');
   let sent = 0;
   for (const chunk of chunksOf(behaviour === 'short-body' ? half : size)) {
     if (response.destroyed) return;
     if (sent >= half && behaviour === 'abort-mid-stream') return void response.socket?.destroy();
     if (sent >= half && behaviour === 'stall-mid-stream') return; // keeps the connection open, sends nothing
-    hash.update(chunk);
     sent += chunk.length;
     if (!response.write(chunk)) await new Promise((resolve) => response.once('drain', resolve));
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
   if (behaviour === 'short-body') return void response.socket?.destroy();
   response.end();
-  state.exports.push({ bytes: sent, sha256: hash.digest('hex') });
+  // The bytes are a pure function of the size, so the digest needs no hashing on the hot path.
+  state.exports.push({ bytes: sent, sha256: sha256Of(sent) });
 }
