@@ -97,7 +97,7 @@ describe('runs across restarts', () => {
   it('stops a running backup on shutdown without a file, and fails runs a crash left unfinished', async () => {
     const contract = await startContractApp();
     contract.setMode({ size: 8 * 1024 * 1024, length: true, checksum: true, delayMs: 50 });
-    const first = await bootOrchestrator();
+    const first = await bootOrchestrator({ SHUTDOWN_GRACE_S: '0' });
     const folder = join(first.config.rclone.remote, 'restart');
     const app = await registerApp(first, { name: 'restart', url: contract.url, driveFolderId: 'restart' });
     const runId = (await first.api.post(`/api/apps/${app.id}/run`).expect(202)).body.runId;

@@ -21,6 +21,10 @@ export class AppEntity {
   @Column({ type: 'varchar', length: 1024 })
   driveFolderId!: string;
 
+  /** IANA zone of the schedule; null: SCHEDULER_TIMEZONE. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  timezone!: string | null;
+
   @Column({ type: 'integer' })
   retention!: number;
 

@@ -9,6 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/api-docs';
+import { AppActivity } from './app-activity';
+import type { AppEntity } from './app.entity';
 import { AppsService } from './apps.service';
 import { AppResponse } from './dto/app.response';
 import { CreateAppDto } from './dto/create-app.dto';
@@ -19,12 +21,25 @@ import { AppIdPipe } from '../common/id.pipe';
 @ApiErrorResponses()
 @Controller('api/apps')
 export class AppsController {
-  constructor(private readonly apps: AppsService) {}
+  constructor(
+    private readonly apps: AppsService,
+    private readonly activity: AppActivity,
+  ) {}
+
+  /** Registry rows with what the scheduler and run history add (next run, last run, zone). */
+  private async present(apps: AppEntity[]): Promise<AppResponse[]> {
+    const activity = await this.activity.describe(apps);
+    return apps.map((app) => AppResponse.from(app, activity.get(app.id)!));
+  }
+
+  private async presentOne(app: AppEntity): Promise<AppResponse> {
+    return (await this.present([app]))[0];
+  }
 
   @Get()
   @ApiOkResponse({ type: [AppResponse] })
   async list(): Promise<AppResponse[]> {
-    return (await this.apps.list()).map(AppResponse.from);
+    return this.present(await this.apps.list());
   }
 
   @Post()
@@ -32,14 +47,14 @@ export class AppsController {
   @ApiBadRequestResponse({ description: 'A field is invalid; the message names each one and why.' })
   @ApiConflictResponse({ description: 'An app with that name exists.' })
   async create(@Body() input: CreateAppDto): Promise<AppResponse> {
-    return AppResponse.from(await this.apps.create(input));
+    return this.presentOne(await this.apps.create(input));
   }
 
   @Get(':id')
   @ApiOkResponse({ type: AppResponse })
   @ApiNotFoundResponse({ description: 'No app with that id.' })
   async get(@Param('id', AppIdPipe) id: number): Promise<AppResponse> {
-    return AppResponse.from(await this.apps.get(id));
+    return this.presentOne(await this.apps.get(id));
   }
 
   @Patch(':id')
@@ -48,7 +63,7 @@ export class AppsController {
   @ApiNotFoundResponse({ description: 'No app with that id.' })
   @ApiConflictResponse({ description: 'Another app has that name.' })
   async update(@Param('id', AppIdPipe) id: number, @Body() changes: UpdateAppDto): Promise<AppResponse> {
-    return AppResponse.from(await this.apps.update(id, changes));
+    return this.presentOne(await this.apps.update(id, changes));
   }
 
   @Delete(':id')

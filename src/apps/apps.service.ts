@@ -8,15 +8,23 @@ import { CreateAppDto } from './dto/create-app.dto';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { TokenCipher } from './token-cipher';
 
+export type AppChange = { kind: 'saved'; app: AppEntity } | { kind: 'removed'; app: AppEntity };
+
 @Injectable()
 export class AppsService {
   private readonly cipher: TokenCipher;
+  /** Who must follow registry changes at once (the scheduler), without the registry depending on them. */
+  private readonly listeners: ((change: AppChange) => void)[] = [];
 
   constructor(
     @InjectRepository(AppEntity) private readonly apps: Repository<AppEntity>,
     config: AppConfig,
   ) {
     this.cipher = new TokenCipher(config.secretKey);
+  }
+
+  onChange(listener: (change: AppChange) => void): void {
+    this.listeners.push(listener);
   }
 
   list(): Promise<AppEntity[]> {
@@ -35,6 +43,7 @@ export class AppsService {
     const app = this.apps.create({
       ...fields,
       enabled: fields.enabled ?? true,
+      timezone: fields.timezone ?? null,
       tokenEncrypted: this.cipher.encrypt(token),
       createdAt: now,
       updatedAt: now,
@@ -53,6 +62,7 @@ export class AppsService {
   async remove(id: number): Promise<AppEntity> {
     const app = await this.get(id);
     await this.apps.delete({ id });
+    this.notify({ kind: 'removed', app });
     return app;
   }
 
@@ -61,9 +71,15 @@ export class AppsService {
     return this.cipher.decrypt(app.tokenEncrypted);
   }
 
+  private notify(change: AppChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+
   private async saveUnique(app: AppEntity): Promise<AppEntity> {
     try {
-      return await this.apps.save(app);
+      const saved = await this.apps.save(app);
+      this.notify({ kind: 'saved', app: saved });
+      return saved;
     } catch (error) {
       // The unique index is the judge, so two concurrent creates cannot both win.
       if (error instanceof QueryFailedError && /UNIQUE constraint failed: apps\.name/.test(error.message)) {

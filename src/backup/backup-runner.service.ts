@@ -1,7 +1,7 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
-import { RunInProgressError } from '../common/errors';
+import { RunInProgressError, ShuttingDownError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { BackupFailure } from './backup-failure';
 import { BackupJob } from './backup-job.service';
@@ -20,13 +20,14 @@ interface ActiveRun {
  * every outcome recorded. Also cleans up after a previous process and stops runs on shutdown.
  */
 @Injectable()
-export class BackupRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(BackupRunner.name);
   private readonly active = new Map<number, ActiveRun>();
   private readonly limit: ConcurrencyLimit;
+  private closing = false;
 
   constructor(
-    config: AppConfig,
+    private readonly config: AppConfig,
     private readonly apps: AppsService,
     private readonly runs: RunsService,
     private readonly job: BackupJob,
@@ -39,6 +40,7 @@ export class BackupRunner implements OnApplicationBootstrap, BeforeApplicationSh
    * refused (RunInProgressError); a scheduled one is recorded as skipped.
    */
   async start(appId: number, trigger: RunTrigger): Promise<RunEntity> {
+    if (this.closing) throw new ShuttingDownError();
     const app = await this.apps.get(appId);
     if (this.active.has(app.id)) {
       if (trigger === 'manual') throw new RunInProgressError(app.name);
@@ -79,16 +81,27 @@ export class BackupRunner implements OnApplicationBootstrap, BeforeApplicationSh
     }
   }
 
-  /** Runs left queued or running by a previous process never finish: mark them and remove their uploads. */
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * Runs left queued or running by a previous process never finish: mark them and remove their uploads.
+   * At module init, so it is done before the scheduler can start (and catch up) new runs.
+   */
+  async onModuleInit(): Promise<void> {
     const interrupted = await this.runs.unfinished();
     for (const run of interrupted) await this.runs.fail(run, new BackupFailure('restart', 'interrupted by restart').toString());
     // Cleaning the remote can be slow and must not delay the boot.
     void this.removeLeftovers(interrupted);
   }
 
+  /** Refuses new runs, lets running ones finish within SHUTDOWN_GRACE_S, then stops the rest cleanly. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
     const running = [...this.active.values()];
+    if (running.length === 0) return;
+    this.logger.log(`waiting up to ${this.config.shutdownGraceMs / 1000} s for ${running.length} running backup(s)`);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.shutdownGraceMs)));
+    await Promise.race([Promise.all(running.map((run) => run.finished)), graceOver]);
+    clearTimeout(timer);
     for (const run of running) run.stop.abort(new BackupFailure('shutdown', 'stopped by shutdown'));
     await Promise.all(running.map((run) => run.finished));
   }

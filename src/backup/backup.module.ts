@@ -1,7 +1,10 @@
 import { HttpModule } from '@nestjs/axios';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppActivity } from '../apps/app-activity';
 import { AppsModule } from '../apps/apps.module';
+import { BackupAppActivity } from './app-activity.service';
+import { BackupScheduler } from './backup-scheduler.service';
 import { StorageModule } from '../storage/storage.module';
 import { BackupController } from './backup.controller';
 import { BackupJob } from './backup-job.service';
@@ -12,10 +15,20 @@ import { RunEntity } from './run.entity';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 
+// Global so that the registry's controller can show schedules and last runs through the AppActivity port.
+@Global()
 @Module({
   imports: [TypeOrmModule.forFeature([RunEntity]), HttpModule, AppsModule, StorageModule],
   controllers: [BackupController, RunsController],
-  providers: [ContractClient, RunsService, BackupJob, BackupRunner, BackupsService],
-  exports: [BackupRunner, RunsService],
+  providers: [
+    ContractClient,
+    RunsService,
+    BackupJob,
+    BackupRunner,
+    BackupsService,
+    BackupScheduler,
+    { provide: AppActivity, useClass: BackupAppActivity },
+  ],
+  exports: [AppActivity],
 })
 export class BackupModule {}

@@ -83,6 +83,39 @@ export class RunsService {
     this.logger.error(`run ${run.id} of ${run.appName} failed: ${error}`);
   }
 
+  /** A run that could not even start (the app vanished, the service is stopping): recorded as failed. */
+  async failToStart(app: Pick<AppEntity, 'id' | 'name'>, trigger: RunTrigger, reason: string): Promise<RunEntity> {
+    const now = new Date();
+    const run = await this.runs.save(
+      this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: `start: ${reason}` }),
+    );
+    this.logger.error(`run ${run.id} of ${app.name} could not start: ${reason}`);
+    return run;
+  }
+
+  /** The newest run of each app, by app id. */
+  async latestOf(appIds: number[]): Promise<Map<number, RunEntity>> {
+    if (appIds.length === 0) return new Map();
+    const latest = await this.runs
+      .createQueryBuilder('run')
+      .where('run.id IN (SELECT MAX(id) FROM runs GROUP BY "appId")')
+      .andWhere('run.appId IN (:...appIds)', { appIds })
+      .getMany();
+    return new Map(latest.map((run) => [run.appId, this.withLiveBytes(run)]));
+  }
+
+  /** When each app's latest scheduled run was queued, for catching up missed firings. */
+  async lastScheduledRunTimes(): Promise<Map<number, Date>> {
+    const rows: { appId: number; queuedAt: string }[] = await this.runs
+      .createQueryBuilder('run')
+      .select('run.appId', 'appId')
+      .addSelect('MAX(run.queuedAt)', 'queuedAt')
+      .where("run.trigger = 'schedule'")
+      .groupBy('run.appId')
+      .getRawMany();
+    return new Map(rows.map((row) => [row.appId, new Date(`${row.queuedAt.replace(' ', 'T')}Z`)]));
+  }
+
   /** Runs a previous process left unfinished. */
   unfinished(): Promise<RunEntity[]> {
     return this.runs.findBy({ status: In(['queued', 'running']) });

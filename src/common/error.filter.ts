@@ -8,6 +8,7 @@ const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.Conflict]: HttpStatus.CONFLICT,
   [ErrorCode.InvalidInput]: HttpStatus.BAD_REQUEST,
   [ErrorCode.Unavailable]: HttpStatus.BAD_GATEWAY,
+  [ErrorCode.ShuttingDown]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 /** The one error body of the API. `details` lists each bad field on validation errors. */

@@ -4,6 +4,7 @@ export enum ErrorCode {
   Conflict = 'conflict',
   InvalidInput = 'invalid_input',
   Unavailable = 'unavailable',
+  ShuttingDown = 'shutting_down',
 }
 
 export abstract class DomainError extends Error {
@@ -41,4 +42,11 @@ export class RunInProgressError extends DomainError {
 /** The remote or rclone could not do what was asked (listing, reading). */
 export class StorageUnavailableError extends DomainError {
   readonly code = ErrorCode.Unavailable;
+}
+
+export class ShuttingDownError extends DomainError {
+  readonly code = ErrorCode.ShuttingDown;
+  constructor() {
+    super('the service is shutting down and starts no new runs');
+  }
 }

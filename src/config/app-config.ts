@@ -24,7 +24,13 @@ export class AppConfig {
     readonly maxSizeBytes: number | null;
     readonly maxConcurrent: number;
   };
-  readonly schedulerTimezone!: string;
+  readonly scheduler!: {
+    readonly timezone: string;
+    /** Run once at boot for each app whose last scheduled firing was missed while the service was down. */
+    readonly catchUpMissed: boolean;
+  };
+  /** How long shutdown waits for running backups before stopping them. */
+  readonly shutdownGraceMs!: number;
   readonly logLevel!: LogLevelName;
 
   constructor(values: AppConfig) {

@@ -36,7 +36,8 @@ class ByteSizeConstraint implements ValidatorConstraintInterface {
 export const ENVIRONMENT_VARIABLES = [
   'PORT', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
-  'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'LOG_LEVEL',
+  'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
+  'CATCH_UP_MISSED', 'LOG_LEVEL',
 ] as const;
 
 /** Secrets are checked like any variable but their values are never echoed in errors. */
@@ -88,6 +89,12 @@ export class Environment {
 
   @IsTimeZone({ message: 'must be an IANA time zone such as UTC or Europe/Madrid' })
   SCHEDULER_TIMEZONE = 'UTC';
+
+  @Max(3600) @Min(0) @IsInt() @Type(() => Number)
+  SHUTDOWN_GRACE_S = 30;
+
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  CATCH_UP_MISSED: 'true' | 'false' = 'false';
 
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevelName = 'log';

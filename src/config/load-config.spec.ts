@@ -19,7 +19,8 @@ describe('loadConfig', () => {
       adminUser: 'admin',
       rclone: { remote: join(dataDir, 'backups'), bin: 'rclone', configPath: undefined },
       backup: { connectTimeoutMs: 30_000, idleTimeoutMs: 300_000, maxDurationMs: 21_600_000, maxSizeBytes: null, maxConcurrent: 2 },
-      schedulerTimezone: 'UTC',
+      scheduler: { timezone: 'UTC', catchUpMissed: false },
+      shutdownGraceMs: 30_000,
       logLevel: 'log',
     });
     expect(first.generatedAdminPassword).toBe(first.config.adminPassword);

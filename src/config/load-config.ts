@@ -49,7 +49,8 @@ export function loadConfig(
       maxSizeBytes: env.MAX_BACKUP_SIZE ? parseByteSize(env.MAX_BACKUP_SIZE) : null,
       maxConcurrent: env.MAX_CONCURRENT_BACKUPS,
     },
-    schedulerTimezone: env.SCHEDULER_TIMEZONE,
+    scheduler: { timezone: env.SCHEDULER_TIMEZONE, catchUpMissed: env.CATCH_UP_MISSED === 'true' },
+    shutdownGraceMs: env.SHUTDOWN_GRACE_S * 1000,
     logLevel: env.LOG_LEVEL,
   });
   return { config, generatedAdminPassword: password.created ? password.value : undefined };

@@ -10,6 +10,8 @@ export const MISBEHAVIOURS = [
 ];
 
 const BLOCK = randomBytes(1 << 20);
+/** Written 64 KiB at a time, so delayMs paces the stream finely. */
+const CHUNK = 64 * 1024;
 
 /**
  * @param {{ token?: string, port?: number }} [options]
@@ -77,9 +79,12 @@ function send(response, status, body) {
   response.end(JSON.stringify(body));
 }
 
-/** The bytes of an export of `size`: a repeated random block, cut to size. */
+/** The bytes of an export of `size`: a repeated random block, cut to size, in CHUNK pieces. */
 function* chunksOf(size) {
-  for (let sent = 0; sent < size; sent += BLOCK.length) yield BLOCK.subarray(0, Math.min(BLOCK.length, size - sent));
+  for (let sent = 0; sent < size; sent += CHUNK) {
+    const offset = sent % BLOCK.length;
+    yield BLOCK.subarray(offset, offset + Math.min(CHUNK, size - sent));
+  }
 }
 
 const digests = new Map();

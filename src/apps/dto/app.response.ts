@@ -1,5 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { AppActivityInfo } from '../app-activity';
 import type { AppEntity } from '../app.entity';
+
+class LastRunResponse {
+  @ApiProperty({ example: 42 }) id!: number;
+  @ApiProperty({ example: 'succeeded', enum: ['queued', 'running', 'succeeded', 'failed', 'skipped'] }) status!: string;
+  @ApiProperty({ example: '2026-11-28T03:00:00.120Z', nullable: true, type: Date }) startedAt!: Date | null;
+  @ApiProperty({ example: '2026-11-28T03:00:09.480Z', nullable: true, type: Date }) finishedAt!: Date | null;
+  @ApiProperty({ example: 104857600 }) bytes!: number;
+}
 
 /** An app as the API shows it: everything but the token, which is only ever reported as present. */
 export class AppResponse {
@@ -7,15 +16,21 @@ export class AppResponse {
   @ApiProperty({ example: 'billing' }) name!: string;
   @ApiProperty({ example: 'http://billing:8000' }) url!: string;
   @ApiProperty({ example: '0 3 * * *' }) schedule!: string;
+  @ApiProperty({ example: 'Europe/Madrid', description: "The schedule's zone: the app's own, else SCHEDULER_TIMEZONE." })
+  timezone!: string;
   @ApiProperty({ example: '1AbCdEfGhIjKlMnOpQrStUvWxYz' }) driveFolderId!: string;
   @ApiProperty({ example: 7 }) retention!: number;
   @ApiProperty({ example: true }) enabled!: boolean;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) createdAt!: Date;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) updatedAt!: Date;
   @ApiProperty({ example: true, description: 'A token is stored (it is never returned).' }) hasToken!: boolean;
+  @ApiProperty({ example: '2026-11-29T02:00:00.000Z', nullable: true, type: Date, description: 'Next scheduled run (UTC); null when disabled.' })
+  nextRunAt!: Date | null;
+  @ApiProperty({ type: LastRunResponse, nullable: true, description: 'The most recent run of any trigger, or null.' })
+  lastRun!: LastRunResponse | null;
 
-  static from(app: AppEntity): AppResponse {
+  static from(app: AppEntity, activity: AppActivityInfo): AppResponse {
     const { tokenEncrypted, ...visible } = app;
-    return Object.assign(new AppResponse(), visible, { hasToken: tokenEncrypted.length > 0 });
+    return Object.assign(new AppResponse(), visible, activity, { hasToken: tokenEncrypted.length > 0 });
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsCronExpression, IsDestinationFolder } from '../app.validators';
 
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -31,6 +31,17 @@ export class CreateAppDto {
   @IsCronExpression()
   @IsString()
   schedule!: string;
+
+  @ApiPropertyOptional({
+    example: 'Europe/Madrid',
+    nullable: true,
+    type: String,
+    description: 'IANA time zone of the schedule; omitted or null: SCHEDULER_TIMEZONE.',
+  })
+  @IsTimeZone({ message: 'must be an IANA time zone such as UTC or Europe/Madrid' })
+  @IsString()
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  timezone?: string | null;
 
   @ApiProperty({
     example: '1AbCdEfGhIjKlMnOpQrStUvWxYz',

@@ -1,48 +1,17 @@
-// npm run bench: streams a 1 GiB export through the built orchestrator into a local-folder remote and,
+// npm run bench (1/2): streams a 1 GiB export through the built orchestrator into a local-folder remote and,
 // in the same run, through the bare pipeline `curl … /backup/export | rclone rcat --size N …`.
 // Prints both throughputs, their ratio and the orchestrator's peak RSS growth. Not a test: figures only.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Of, startContractApp } from '../test/support/contract-app.mjs';
+import { rssOf, sleep, startOrchestrator } from './lib.mjs';
 
 const SIZE = Number(process.env.BENCH_SIZE ?? 1024 ** 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const TOKEN = 'bench-token';
-const PASSWORD = 'bench-password';
 const MiB = 1024 * 1024;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
-const rssOf = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function startOrchestrator(dataDir) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' },
-    stdio: 'ignore',
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) break;
-    await sleep(100);
-  }
-  const auth = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`, 'Content-Type': 'application/json' };
-  const api = async (method, path, body) => {
-    const response = await fetch(`${base}${path}`, { method, headers: auth, body: body && JSON.stringify(body) });
-    return response.json();
-  };
-  return { child, api };
-}
 
 async function throughOrchestrator(orchestrator, appId) {
   const { child, api } = orchestrator;

@@ -1,0 +1,24 @@
+import type { AppEntity } from './app.entity';
+
+export interface LastRunSummary {
+  id: number;
+  status: string;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  bytes: number;
+}
+
+export interface AppActivityInfo {
+  /** The zone the schedule runs in: the app's own or SCHEDULER_TIMEZONE. */
+  timezone: string;
+  nextRunAt: Date | null;
+  lastRun: LastRunSummary | null;
+}
+
+/**
+ * What the rest of the service knows about registered apps (schedule and run history), as a port so
+ * the registry shows it without depending on the backup module. Implemented there.
+ */
+export abstract class AppActivity {
+  abstract describe(apps: AppEntity[]): Promise<Map<number, AppActivityInfo>>;
+}
