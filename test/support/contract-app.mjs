@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 /** Behaviours: what the app does instead of a clean answer. */
 export const MISBEHAVIOURS = [
   'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
-  'never-answer', 'silent-export', 'redirect', 'short-body',
+  'never-answer', 'silent-export', 'redirect', 'short-body', 'no-auth',
 ];
 
 const BLOCK = randomBytes(1 << 20);
@@ -30,7 +30,8 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
     state.requests.push(`${request.method} ${request.url}`);
     const { behaviour } = state.mode;
     if (behaviour === 'never-answer') return; // the socket stays open, nothing is ever written
-    if (request.headers.authorization !== `Bearer ${token}` || behaviour === 'unauthorized') {
+    const tokenOk = behaviour === 'no-auth' || request.headers.authorization === `Bearer ${token}`;
+    if (!tokenOk || behaviour === 'unauthorized') {
       return send(response, 401, { error: 'invalid token' });
     }
     if (request.method === 'GET' && request.url === '/backup/capabilities') {

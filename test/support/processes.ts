@@ -1,0 +1,41 @@
+import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
+
+export interface Started {
+  child: ChildProcess;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts a process and collects what it prints; stop() sends SIGTERM and waits for its exit. */
+export function start(command: string, args: string[], options: SpawnOptions = {}): Started {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Waits until `url` answers 200 (the service is up) or gives up after `timeoutMs`. */
+export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Runs a command to its end; resolves with its exit code and output. */
+export async function run(command: string, args: string[], options: SpawnOptions = {}): Promise<{ code: number | null; output: string }> {
+  const started = start(command, args, options);
+  const code = await new Promise<number | null>((resolve) => started.child.once('close', resolve));
+  return { code, output: started.output() };
+}
