@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { databaseOptions } from './database/database.options';
 import { HealthModule } from './health/health.module';
+import { PagesModule } from './pages/pages.module';
 
 /** The whole service for one validated configuration (main.ts and the e2e tests build it the same way). */
 @Module({})
@@ -23,6 +24,7 @@ export class AppModule {
         AppsModule,
         BackupModule,
         HealthModule,
+        PagesModule,
       ],
     };
   }

@@ -1,13 +1,17 @@
+import { join } from 'node:path';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, Response } from 'express';
+import hbs from 'hbs';
 import { AppModule } from './app.module';
 import { BasicAuthService } from './auth/basic-auth.service';
 import { errorBody, ErrorFilter } from './common/error.filter';
 import { createValidationPipe } from './common/validation.pipe';
-import type { AppConfig } from './config/app-config';
+import { AppConfig } from './config/app-config';
+import { viewHelpers } from './pages/view-helpers';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -21,22 +25,35 @@ function requireJsonBody(request: Request, response: Response, next: NextFunctio
   next();
 }
 
-/** Everything main.ts and the e2e tests share: parsers, pipes, filters, docs, guards outside Nest. */
-export function configureApp(app: NestExpressApplication): void {
-  app.set('trust proxy', false);
+/** Everything main.ts and the e2e tests share: parsers, pipes, filters, views, assets, docs. */
+export async function configureApp(app: NestExpressApplication): Promise<void> {
   app.disable('x-powered-by');
   app.use('/api', requireJsonBody);
   app.useBodyParser('json', { limit: '100kb' });
+  app.useBodyParser('urlencoded', { extended: false, limit: '100kb' });
+  app.use(cookieParser());
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ErrorFilter());
+  app.useGlobalFilters(new ErrorFilter(app.get(AppConfig).uiLanguage));
 
-  // Swagger's routes are plain Express routes, outside Nest's guards: the same check protects them here.
+  // Swagger and static files are plain Express routes, outside Nest's guards: the same check protects them.
   const auth = app.get(BasicAuthService);
-  app.use(['/api/docs', '/api/docs-json'], (request: Request, response: Response, next: NextFunction) => {
+  app.use(['/api/docs', '/api/docs-json', '/api/docs-yaml', '/assets'], (request: Request, response: Response, next: NextFunction) => {
     const refusal = auth.refusalFor(request);
     if (!refusal) return next();
     response.set(refusal.headers).status(refusal.getStatus()).json(refusal.getResponse());
   });
+  // Every asset is served from here (no CDN): the pages work on a machine with no internet.
+  app.useStaticAssets(join(process.cwd(), 'node_modules/bootstrap/dist'), { prefix: '/assets/bootstrap' });
+  app.useStaticAssets(join(process.cwd(), 'public'), { prefix: '/assets' });
+
+  const views = join(process.cwd(), 'views');
+  app.setBaseViewsDir(views);
+  app.setViewEngine('hbs');
+  app.set('view options', { layout: 'layouts/main' });
+  for (const [name, helper] of Object.entries(viewHelpers)) hbs.registerHelper(name, helper);
+  // registerPartials is asynchronous: the first render must not race it.
+  await new Promise<void>((resolve) => hbs.registerPartials(join(views, 'partials'), () => resolve()));
+
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -53,6 +70,6 @@ export function configureApp(app: NestExpressApplication): void {
 /** The service for one configuration, exactly as main.ts runs it; the e2e tests boot it the same way. */
 export async function createApp(config: AppConfig, logger: LogLevel[] | false): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger, bodyParser: false });
-  configureApp(app);
+  await configureApp(app);
   return app;
 }

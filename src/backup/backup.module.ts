@@ -29,6 +29,6 @@ import { RunsService } from './runs.service';
     BackupScheduler,
     { provide: AppActivity, useClass: BackupAppActivity },
   ],
-  exports: [AppActivity],
+  exports: [AppActivity, BackupRunner, BackupsService, RunsService],
 })
 export class BackupModule {}

@@ -113,7 +113,29 @@ export class RunsService {
       .where("run.trigger = 'schedule'")
       .groupBy('run.appId')
       .getRawMany();
-    return new Map(rows.map((row) => [row.appId, new Date(`${row.queuedAt.replace(' ', 'T')}Z`)]));
+    return new Map(rows.map((row) => [row.appId, fromSqlite(row.queuedAt)]));
+  }
+
+  /** Runs and failures since `since`, for the dashboard summary. */
+  async countSince(since: Date): Promise<{ runs: number; failures: number }> {
+    const [runs, failures] = await Promise.all([
+      this.runs.createQueryBuilder('run').where('run.queuedAt >= :since', { since: toSqlite(since) }).getCount(),
+      this.runs.createQueryBuilder('run').where('run.queuedAt >= :since', { since: toSqlite(since) }).andWhere("run.status = 'failed'").getCount(),
+    ]);
+    return { runs, failures };
+  }
+
+  /** Bytes of the backups retention keeps, by the run history (no remote listing needed). */
+  async keptBytes(apps: Pick<AppEntity, 'id' | 'retention'>[]): Promise<number> {
+    let total = 0;
+    for (const app of apps) {
+      const [row] = await this.runs.query(
+        `SELECT COALESCE(SUM(bytes), 0) AS total FROM (SELECT bytes FROM runs WHERE appId = ? AND status = 'succeeded' ORDER BY id DESC LIMIT ?)`,
+        [app.id, app.retention],
+      );
+      total += Number(row.total);
+    }
+    return total;
   }
 
   /** Runs a previous process left unfinished. */
@@ -125,4 +147,13 @@ export class RunsService {
     const bytes = this.liveBytes.get(run.id);
     return bytes === undefined ? run : Object.assign(run, { bytes });
   }
+}
+
+/** TypeORM stores SQLite datetimes as UTC "YYYY-MM-DD HH:MM:SS.sss"; comparisons need the same form. */
+function toSqlite(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function fromSqlite(text: string): Date {
+  return new Date(`${text.replace(' ', 'T')}Z`);
 }

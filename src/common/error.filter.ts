@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { Locale, localeOf } from '../pages/i18n';
 import { DomainError, ErrorCode } from './errors';
 
 const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
@@ -28,13 +29,22 @@ export function errorBody(statusCode: number, message: string, details?: ErrorBo
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(ErrorFilter.name);
 
+  constructor(private readonly uiLanguage: Locale | null = null) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
+    const request = host.switchToHttp().getRequest<Request>();
     const body = this.toBody(exception);
     if (exception instanceof HttpException && 'headers' in exception) {
       response.set(exception.headers as Record<string, string>);
     }
-    response.status(body.statusCode).json(body);
+    if (request.path.startsWith('/api') || !request.accepts('html')) {
+      response.status(body.statusCode).json(body);
+      return;
+    }
+    // Pages get their errors as pages, in the same layout and language.
+    const locale = localeOf(request, this.uiLanguage);
+    response.status(body.statusCode).render('errors/error', { locale, timezone: 'UTC', status: body.statusCode, message: body.message });
   }
 
   private toBody(exception: unknown): ErrorBody {

@@ -31,6 +31,8 @@ export class AppConfig {
   };
   /** How long shutdown waits for running backups before stopping them. */
   readonly shutdownGraceMs!: number;
+  /** Language of the admin pages for everyone; null: each browser's Accept-Language. */
+  readonly uiLanguage!: 'en' | 'es' | null;
   readonly logLevel!: LogLevelName;
 
   constructor(values: AppConfig) {

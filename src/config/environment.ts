@@ -37,7 +37,7 @@ export const ENVIRONMENT_VARIABLES = [
   'PORT', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
-  'CATCH_UP_MISSED', 'LOG_LEVEL',
+  'CATCH_UP_MISSED', 'UI_LANGUAGE', 'LOG_LEVEL',
 ] as const;
 
 /** Secrets are checked like any variable but their values are never echoed in errors. */
@@ -95,6 +95,9 @@ export class Environment {
 
   @IsIn(['true', 'false'], { message: 'must be true or false' })
   CATCH_UP_MISSED: 'true' | 'false' = 'false';
+
+  @IsOptional() @IsIn(['en', 'es'], { message: 'must be en or es' })
+  UI_LANGUAGE?: 'en' | 'es';
 
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevelName = 'log';

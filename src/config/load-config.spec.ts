@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       scheduler: { timezone: 'UTC', catchUpMissed: false },
       shutdownGraceMs: 30_000,
       logLevel: 'log',
+      uiLanguage: null,
     });
     expect(first.generatedAdminPassword).toBe(first.config.adminPassword);
     expect(first.config.adminPassword.length).toBeGreaterThanOrEqual(24);

@@ -51,6 +51,7 @@ export function loadConfig(
     },
     scheduler: { timezone: env.SCHEDULER_TIMEZONE, catchUpMissed: env.CATCH_UP_MISSED === 'true' },
     shutdownGraceMs: env.SHUTDOWN_GRACE_S * 1000,
+    uiLanguage: env.UI_LANGUAGE ?? null,
     logLevel: env.LOG_LEVEL,
   });
   return { config, generatedAdminPassword: password.created ? password.value : undefined };

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../config/app-config';
+import { csrfTokenFor } from './csrf';
+import { isMessageKey, localeOf, LOCALES, MessageKey, translate } from './i18n';
+
+const FLASH_COOKIE = 'flash';
+
+/** What every page needs: language, time zone, CSRF token and the message left by the last action. */
+@Injectable()
+export class PageContext {
+  constructor(private readonly config: AppConfig) {}
+
+  of(request: Request, response: Response) {
+    const picked = request.query.lang;
+    if (typeof picked === 'string' && (LOCALES as readonly string[]).includes(picked)) {
+      // The language switch: remembered for this browser; the cookie is read by localeOf from the next request on.
+      response.cookie('lang', picked, { sameSite: 'strict', path: '/', maxAge: 365 * 24 * 3600 * 1000 });
+      request.cookies = { ...request.cookies, lang: picked };
+    }
+    const locale = localeOf(request, this.config.uiLanguage);
+    return {
+      locale,
+      timezone: this.config.scheduler.timezone,
+      csrfToken: csrfTokenFor(request, response),
+      flash: this.takeFlash(request, response, locale),
+      languageFixed: this.config.uiLanguage !== null,
+      path: request.path,
+    };
+  }
+
+  /** A message for the next page (post/redirect/get), kept in a short-lived cookie. */
+  flash(response: Response, kind: 'success' | 'info' | 'danger', key: MessageKey, params: Record<string, unknown>): void {
+    response.cookie(FLASH_COOKIE, JSON.stringify({ kind, key, params }), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 60_000 });
+  }
+
+  private takeFlash(request: Request, response: Response, locale: ReturnType<typeof localeOf>) {
+    const raw = request.cookies?.[FLASH_COOKIE];
+    if (!raw) return null;
+    response.clearCookie(FLASH_COOKIE, { path: '/' });
+    try {
+      const { kind, key, params } = JSON.parse(raw) as { kind: string; key: string; params: Record<string, unknown> };
+      return isMessageKey(key) && ['success', 'info', 'danger'].includes(kind) ? { kind, text: translate(locale, key, params) } : null;
+    } catch {
+      return null;
+    }
+  }
+}

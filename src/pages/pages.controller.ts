@@ -1,0 +1,110 @@
+import { Body, Controller, Get, Param, Post, Render, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AppsService } from '../apps/apps.service';
+import { BackupRunner } from '../backup/backup-runner.service';
+import { BackupsService } from '../backup/backups.service';
+import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
+import { parseAppForm, FormValues } from './app-form';
+import { CsrfGuard } from './csrf';
+import { PageContext } from './page-context';
+import { PagesService } from './pages.service';
+
+/** The admin's pages: server-rendered, behind the same basic auth as the API, CSRF-checked posts. */
+@ApiExcludeController()
+@Controller()
+export class PagesController {
+  constructor(
+    private readonly pages: PagesService,
+    private readonly apps: AppsService,
+    private readonly runner: BackupRunner,
+    private readonly backups: BackupsService,
+    private readonly context: PageContext,
+  ) {}
+
+  @Get()
+  @Render('dashboard')
+  async dashboard(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return { ...this.context.of(request, response), ...(await this.pages.dashboard()) };
+  }
+
+  @Get('apps/new')
+  @Render('apps/form')
+  newApp(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return { ...this.context.of(request, response), values: { enabled: true, retention: '7' }, errors: {} };
+  }
+
+  @Post('apps')
+  @UseGuards(CsrfGuard)
+  async create(@Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
+    const form = await parseAppForm(body, false);
+    if (!form.ok) return this.renderForm(request, response, null, form.values, form.errors);
+    const app = await this.apps.create(form.input as Parameters<AppsService['create']>[0]);
+    this.context.flash(response, 'success', 'flash.created', { name: app.name });
+    response.redirect(303, `/apps/${app.id}`);
+  }
+
+  @Get('apps/:id')
+  @Render('apps/show')
+  async show(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return { ...this.context.of(request, response), ...(await this.pages.appPage(id)) };
+  }
+
+  @Get('apps/:id/edit')
+  @Render('apps/form')
+  async edit(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    const app = await this.pages.app(id);
+    const values: FormValues = { ...app, timezone: app.timezone ?? '', retention: String(app.retention) };
+    return { ...this.context.of(request, response), app, values, errors: {} };
+  }
+
+  @Post('apps/:id')
+  @UseGuards(CsrfGuard)
+  async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
+    const existing = await this.pages.app(id);
+    const form = await parseAppForm(body, true);
+    if (!form.ok) return this.renderForm(request, response, existing, form.values, form.errors);
+    const app = await this.apps.update(id, form.input);
+    this.context.flash(response, 'success', 'flash.updated', { name: app.name });
+    response.redirect(303, `/apps/${app.id}`);
+  }
+
+  @Post('apps/:id/delete')
+  @UseGuards(CsrfGuard)
+  async remove(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
+    const app = await this.apps.remove(id);
+    this.context.flash(response, 'success', 'flash.deleted', { name: app.name });
+    response.redirect(303, '/');
+  }
+
+  @Post('apps/:id/run')
+  @UseGuards(CsrfGuard)
+  async run(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
+    const run = await this.runner.start(id, 'manual');
+    this.context.flash(response, 'info', 'flash.runStarted', { name: run.appName });
+    response.redirect(303, `/runs/${run.id}`);
+  }
+
+  @Post('apps/:id/check')
+  @UseGuards(CsrfGuard)
+  async check(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
+    const [app, result] = await Promise.all([this.pages.app(id), this.backups.check(id)]);
+    if (result.ok) {
+      this.context.flash(response, 'success', 'flash.checkOk', { name: app.name, versions: result.versions.join(', '), type: result.type ?? '—' });
+    } else {
+      this.context.flash(response, 'danger', 'flash.checkFailed', { name: app.name, error: result.error });
+    }
+    response.redirect(303, '/');
+  }
+
+  @Get('runs/:id')
+  @Render('runs/show')
+  async runPage(@Param('id', RunIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return { ...this.context.of(request, response), ...(await this.pages.runPage(id)) };
+  }
+
+  /** The form again, with what was typed (never the token) and each field's error beside it. */
+  private renderForm(request: Request, response: Response, app: object | null, values: FormValues, errors: Record<string, string>) {
+    response.status(400).render('apps/form', { ...this.context.of(request, response), app, values, errors, invalid: true });
+  }
+}

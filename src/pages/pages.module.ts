@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module';
+import { BackupModule } from '../backup/backup.module';
+import { PageContext } from './page-context';
+import { PagesController } from './pages.controller';
+import { PagesService } from './pages.service';
+
+@Module({
+  imports: [AppsModule, BackupModule],
+  controllers: [PagesController],
+  providers: [PagesService, PageContext],
+})
+export class PagesModule {}
