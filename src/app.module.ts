@@ -8,6 +8,8 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { databaseOptions } from './database/database.options';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { NotifyModule } from './notify/notify.module';
 import { PagesModule } from './pages/pages.module';
 
 /** The whole service for one validated configuration (main.ts and the e2e tests build it the same way). */
@@ -25,6 +27,8 @@ export class AppModule {
         BackupModule,
         HealthModule,
         PagesModule,
+        MetricsModule,
+        NotifyModule,
       ],
     };
   }

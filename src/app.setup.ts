@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { LogLevel } from '@nestjs/common';
+import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -68,7 +68,7 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
 }
 
 /** The service for one configuration, exactly as main.ts runs it; the e2e tests boot it the same way. */
-export async function createApp(config: AppConfig, logger: LogLevel[] | false): Promise<NestExpressApplication> {
+export async function createApp(config: AppConfig, logger: LogLevel[] | LoggerService | false): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger, bodyParser: false });
   await configureApp(app);
   return app;

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup';
+import { JsonLogger } from './common/json-logger';
 import { InvalidConfigurationError, LOG_LEVELS } from './config/environment';
 import { loadConfig, LoadedConfig } from './config/load-config';
 
@@ -15,8 +16,8 @@ function loadConfigOrExit(): LoadedConfig {
 
 async function bootstrap(): Promise<void> {
   const { config, generatedAdminPassword } = loadConfigOrExit();
-  const logger = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
-  const app = await createApp(config, logger);
+  const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
+  const app = await createApp(config, config.logFormat === 'json' ? new JsonLogger(levels) : levels);
   app.enableShutdownHooks();
   if (generatedAdminPassword) {
     // Shown once, as Jenkins does; afterwards it is only in the file.

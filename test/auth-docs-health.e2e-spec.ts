@@ -29,7 +29,12 @@ describe('basic auth, OpenAPI docs and health', () => {
     const response = await request(server).get('/api/health').expect(200);
     expect(response.body).toEqual({
       status: 'ok',
-      checks: { database: { status: 'ok' }, rclone: { status: 'ok', version: expect.stringMatching(/^rclone v1\./) } },
+      checks: {
+        database: { status: 'ok' },
+        rclone: { status: 'ok', version: expect.stringMatching(/^rclone v1\./) },
+        scheduler: { status: 'ok', jobs: 0 },
+        backups: { status: 'ok', stale: 0, apps: [] },
+      },
     });
   });
 

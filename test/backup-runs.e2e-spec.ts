@@ -49,7 +49,7 @@ describe('runs: locking, queueing, limits and history', () => {
     contract.setMode({ size: 3 * 1024 * 1024, length: false, checksum: false });
     const app = await registerApp(orchestrator, { name: 'big', url: contract.url, driveFolderId: 'big' });
     const run = await runBackup(orchestrator, app.id);
-    expectFailed(run, 'export', 'backup exceeds MAX_BACKUP_SIZE (2.0 MiB); stopped');
+    expectFailed(run, 'export', 'backup exceeds MAX_BACKUP_SIZE (2 MiB); stopped');
     expect(filesIn(join(orchestrator.config.rclone.remote, 'big'))).toEqual([]);
   });
 

@@ -44,7 +44,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
 
     await page.getByRole('link', { name: 'Add the first app' }).click();
     await page.getByLabel('Name').fill('billing');
-    await page.getByLabel('URL').fill(contract.url);
+    await page.getByLabel('URL', { exact: true }).fill(contract.url);
     await page.getByLabel('Token').fill('browser-token');
     await page.getByLabel('Schedule').fill('0 25 * * *');
     await page.getByLabel('Destination folder').fill('billing');

@@ -13,6 +13,9 @@ export interface AppActivityInfo {
   timezone: string;
   nextRunAt: Date | null;
   lastRun: LastRunSummary | null;
+  lastSuccessAt: Date | null;
+  /** Enabled, and no successful backup for more than twice its schedule's period: someone should look. */
+  stale: boolean;
 }
 
 /**

@@ -28,6 +28,10 @@ export class AppEntity {
   @Column({ type: 'integer' })
   retention!: number;
 
+  /** Dead-man switch: pinged at start (/start), on success and on failure (/fail). */
+  @Column({ type: 'varchar', length: 2048, nullable: true })
+  pingUrl!: string | null;
+
   @Column({ type: 'boolean', default: true })
   enabled!: boolean;
 

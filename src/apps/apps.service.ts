@@ -44,6 +44,7 @@ export class AppsService {
       ...fields,
       enabled: fields.enabled ?? true,
       timezone: fields.timezone ?? null,
+      pingUrl: fields.pingUrl ?? null,
       tokenEncrypted: this.cipher.encrypt(token),
       createdAt: now,
       updatedAt: now,

@@ -15,14 +15,21 @@ export class BackupAppActivity extends AppActivity {
   }
 
   async describe(apps: AppEntity[]): Promise<Map<number, AppActivityInfo>> {
-    const lastRuns = await this.runs.latestOf(apps.map((app) => app.id));
+    const ids = apps.map((app) => app.id);
+    const [lastRuns, lastSuccesses] = await Promise.all([this.runs.latestOf(ids), this.runs.latestOf(ids, 'succeeded')]);
+    const now = Date.now();
     return new Map(
       apps.map((app) => {
         const last = lastRuns.get(app.id);
+        const lastSuccessAt = lastSuccesses.get(app.id)?.finishedAt ?? null;
+        const period = this.scheduler.periodOf(app.id);
+        const since = (lastSuccessAt ?? app.createdAt).getTime();
         return [app.id, {
           timezone: this.scheduler.timezoneOf(app),
           nextRunAt: this.scheduler.nextRunOf(app.id),
           lastRun: last ? { id: last.id, status: last.status, startedAt: last.startedAt, finishedAt: last.finishedAt, bytes: last.bytes } : null,
+          lastSuccessAt,
+          stale: period !== null && now - since > 2 * period,
         }];
       }),
     );

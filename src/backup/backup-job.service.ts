@@ -108,13 +108,21 @@ export class BackupJob {
     const expired = expiredBackups(app.name, listing, app.retention).map((entry) => entry.name);
     await this.runs.log(run, `retention: keeping the ${app.retention} newest, ${expired.length} to delete`);
     const leftovers = temporaryFilesOf(app.name, listing).filter((file) => file.runId < run.id).map((file) => file.entry.name);
-    for (const name of [...expired, ...leftovers]) {
-      try {
-        await this.rclone.deleteFile(this.locations.fileIn(folder, name));
-        await this.runs.log(run, `retention: deleted ${name}`);
-      } catch (error) {
-        await this.runs.log(run, `retention: could not delete ${name}: ${(error as Error).message}`);
-      }
+    for (const name of expired) {
+      await this.deleteFor(run, folder, name, () => this.runs.deleted(run, name));
+    }
+    for (const name of leftovers) {
+      await this.deleteFor(run, folder, name, () => this.runs.log(run, `removed the leftover temporary file ${name}`));
+    }
+  }
+
+  /** A deletion that fails is logged on the run; the backup itself is already safe. */
+  private async deleteFor(run: RunEntity, folder: string, name: string, done: () => Promise<void>): Promise<void> {
+    try {
+      await this.rclone.deleteFile(this.locations.fileIn(folder, name));
+      await done();
+    } catch (error) {
+      await this.runs.log(run, `retention: could not delete ${name}: ${(error as Error).message}`);
     }
   }
 

@@ -18,6 +18,8 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private readonly logger = new Logger(BackupScheduler.name);
   /** cron's nextDate() costs ~0.4 ms; listing 1000 apps must not pay it 1000 times per request. */
   private readonly nextRuns = new Map<number, Date>();
+  /** Time between two firings of each scheduled app, for overdue detection; computed once per job. */
+  private readonly periods = new Map<number, number>();
 
   constructor(
     private readonly config: AppConfig,
@@ -74,10 +76,22 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     this.registry.addCronJob(jobName(app.id), job);
     job.start();
     this.nextRunOf(app.id); // paid once here rather than by the first listing
+    const [first, second] = job.nextDates(2);
+    this.periods.set(app.id, second.toMillis() - first.toMillis());
+  }
+
+  /** Milliseconds between firings, or null when the app has no job. */
+  periodOf(appId: number): number | null {
+    return this.periods.get(appId) ?? null;
+  }
+
+  jobCount(): number {
+    return [...this.registry.getCronJobs().keys()].filter((name) => name.startsWith('backup:')).length;
   }
 
   private unschedule(appId: number): void {
     this.nextRuns.delete(appId);
+    this.periods.delete(appId);
     if (this.registry.doesExist('cron', jobName(appId))) this.registry.deleteCronJob(jobName(appId));
   }
 

@@ -29,6 +29,6 @@ import { RunsService } from './runs.service';
     BackupScheduler,
     { provide: AppActivity, useClass: BackupAppActivity },
   ],
-  exports: [AppActivity, BackupRunner, BackupsService, RunsService],
+  exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler],
 })
 export class BackupModule {}

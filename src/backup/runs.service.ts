@@ -4,7 +4,13 @@ import { In, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
-import { RunEntity, RunTrigger } from './run.entity';
+import { RunEntity, RunStatus, RunTrigger } from './run.entity';
+
+/** What happens to runs, for those who report it (metrics, notifications, pings). */
+export type RunEvent =
+  | { kind: 'started'; run: RunEntity }
+  | { kind: 'finished'; run: RunEntity }
+  | { kind: 'deleted'; run: RunEntity; name: string };
 
 export interface RunOutcome {
   bytes: number;
@@ -18,11 +24,20 @@ export class RunsService {
   private readonly logger = new Logger(RunsService.name);
   /** Bytes received so far by each running run; written to the row when the run ends. */
   private readonly liveBytes = new Map<number, number>();
+  private readonly listeners: ((event: RunEvent) => void)[] = [];
 
   constructor(
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
     private readonly apps: AppsService,
   ) {}
+
+  onEvent(listener: (event: RunEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: RunEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
 
   async get(id: number): Promise<RunEntity> {
     const run = await this.runs.findOneBy({ id });
@@ -48,6 +63,7 @@ export class RunsService {
       this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'skipped', queuedAt: now, startedAt: now, finishedAt: now, error: reason }),
     );
     this.logger.warn(`run ${run.id} of ${app.name} skipped: ${reason}`);
+    this.emit({ kind: 'finished', run });
     return run;
   }
 
@@ -57,6 +73,7 @@ export class RunsService {
     this.liveBytes.set(run.id, 0);
     await this.runs.update(run.id, { status: run.status, startedAt: run.startedAt });
     this.logger.log(`run ${run.id} of ${run.appName} started (${run.trigger})`);
+    this.emit({ kind: 'started', run });
   }
 
   progress(runId: number, bytes: number): void {
@@ -72,15 +89,29 @@ export class RunsService {
 
   async succeed(run: RunEntity, outcome: RunOutcome): Promise<void> {
     this.liveBytes.delete(run.id);
-    await this.runs.update(run.id, { status: 'succeeded', finishedAt: new Date(), ...outcome });
+    Object.assign(run, { status: 'succeeded', finishedAt: new Date(), ...outcome });
+    await this.runs.update(run.id, { status: run.status, finishedAt: run.finishedAt, ...outcome });
     this.logger.log(`run ${run.id} of ${run.appName} succeeded: ${outcome.bytes} bytes in ${outcome.remotePath}`);
+    this.emit({ kind: 'finished', run });
   }
 
   async fail(run: RunEntity, error: string): Promise<void> {
-    const bytes = this.liveBytes.get(run.id) ?? 0;
+    Object.assign(run, { status: 'failed', finishedAt: new Date(), bytes: this.liveBytes.get(run.id) ?? 0, error });
     this.liveBytes.delete(run.id);
-    await this.runs.update(run.id, { status: 'failed', finishedAt: new Date(), bytes, error });
+    await this.runs.update(run.id, { status: run.status, finishedAt: run.finishedAt, bytes: run.bytes, error });
     this.logger.error(`run ${run.id} of ${run.appName} failed: ${error}`);
+    this.emit({ kind: 'finished', run });
+  }
+
+  /** Retention removed one of the app's backups. */
+  async deleted(run: RunEntity, name: string): Promise<void> {
+    await this.log(run, `retention: deleted ${name}`);
+    this.emit({ kind: 'deleted', run, name });
+  }
+
+  /** The newest successful run of each app, deleted apps included, for state that survives a restart (metrics). */
+  lastSuccesses(): Promise<RunEntity[]> {
+    return this.runs.createQueryBuilder('run').where(`run.id IN (SELECT MAX(id) FROM runs WHERE status = 'succeeded' GROUP BY "appId")`).getMany();
   }
 
   /** A run that could not even start (the app vanished, the service is stopping): recorded as failed. */
@@ -90,15 +121,16 @@ export class RunsService {
       this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: `start: ${reason}` }),
     );
     this.logger.error(`run ${run.id} of ${app.name} could not start: ${reason}`);
+    this.emit({ kind: 'finished', run });
     return run;
   }
 
-  /** The newest run of each app, by app id. */
-  async latestOf(appIds: number[]): Promise<Map<number, RunEntity>> {
+  /** The newest run of each app (of that status, when given), by app id. */
+  async latestOf(appIds: number[], status?: RunStatus): Promise<Map<number, RunEntity>> {
     if (appIds.length === 0) return new Map();
     const latest = await this.runs
       .createQueryBuilder('run')
-      .where('run.id IN (SELECT MAX(id) FROM runs GROUP BY "appId")')
+      .where(`run.id IN (SELECT MAX(id) FROM runs ${status ? 'WHERE status = :status' : ''} GROUP BY "appId")`, { status })
       .andWhere('run.appId IN (:...appIds)', { appIds })
       .getMany();
     return new Map(latest.map((run) => [run.appId, this.withLiveBytes(run)]));

@@ -33,6 +33,15 @@ export class AppConfig {
   readonly shutdownGraceMs!: number;
   /** Language of the admin pages for everyone; null: each browser's Accept-Language. */
   readonly uiLanguage!: 'en' | 'es' | null;
+  readonly metricsPublic!: boolean;
+  readonly notify!: {
+    /** Receives a JSON POST when a run fails (and when one succeeds, with onSuccess). */
+    readonly webhookUrl: string | null;
+    readonly onSuccess: boolean;
+    /** Base of the links to run pages in notifications, e.g. https://backups.example.com */
+    readonly publicUrl: string | null;
+  };
+  readonly logFormat!: 'text' | 'json';
   readonly logLevel!: LogLevelName;
 
   constructor(values: AppConfig) {

@@ -6,6 +6,7 @@ import {
   IsOptional,
   IsString,
   IsTimeZone,
+  IsUrl,
   Matches,
   Max,
   MaxLength,
@@ -37,7 +38,8 @@ export const ENVIRONMENT_VARIABLES = [
   'PORT', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
-  'CATCH_UP_MISSED', 'UI_LANGUAGE', 'LOG_LEVEL',
+  'CATCH_UP_MISSED', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
+  'LOG_FORMAT', 'LOG_LEVEL',
 ] as const;
 
 /** Secrets are checked like any variable but their values are never echoed in errors. */
@@ -98,6 +100,21 @@ export class Environment {
 
   @IsOptional() @IsIn(['en', 'es'], { message: 'must be en or es' })
   UI_LANGUAGE?: 'en' | 'es';
+
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  METRICS_PUBLIC: 'true' | 'false' = 'false';
+
+  @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http:// or https:// URL' })
+  NOTIFY_WEBHOOK_URL?: string;
+
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  NOTIFY_ON_SUCCESS: 'true' | 'false' = 'false';
+
+  @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http:// or https:// URL' })
+  PUBLIC_URL?: string;
+
+  @IsIn(['text', 'json'], { message: 'must be text or json' })
+  LOG_FORMAT: 'text' | 'json' = 'text';
 
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevelName = 'log';

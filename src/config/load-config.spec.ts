@@ -23,6 +23,9 @@ describe('loadConfig', () => {
       shutdownGraceMs: 30_000,
       logLevel: 'log',
       uiLanguage: null,
+      metricsPublic: false,
+      notify: { webhookUrl: null, onSuccess: false, publicUrl: null },
+      logFormat: 'text',
     });
     expect(first.generatedAdminPassword).toBe(first.config.adminPassword);
     expect(first.config.adminPassword.length).toBeGreaterThanOrEqual(24);

@@ -52,6 +52,13 @@ export function loadConfig(
     scheduler: { timezone: env.SCHEDULER_TIMEZONE, catchUpMissed: env.CATCH_UP_MISSED === 'true' },
     shutdownGraceMs: env.SHUTDOWN_GRACE_S * 1000,
     uiLanguage: env.UI_LANGUAGE ?? null,
+    metricsPublic: env.METRICS_PUBLIC === 'true',
+    notify: {
+      webhookUrl: env.NOTIFY_WEBHOOK_URL ?? null,
+      onSuccess: env.NOTIFY_ON_SUCCESS === 'true',
+      publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    },
+    logFormat: env.LOG_FORMAT,
     logLevel: env.LOG_LEVEL,
   });
   return { config, generatedAdminPassword: password.created ? password.value : undefined };

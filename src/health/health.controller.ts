@@ -7,8 +7,13 @@ import { HealthReport, HealthService } from './health.service';
 class HealthResponse {
   @ApiProperty({ enum: ['ok', 'degraded', 'error'], example: 'ok' }) status!: string;
   @ApiProperty({
-    example: { database: { status: 'ok' }, rclone: { status: 'ok', version: 'rclone v1.60.1' } },
-    description: 'Each dependency: status ok or error, with the problem when there is one.',
+    example: {
+      database: { status: 'ok' },
+      rclone: { status: 'ok', version: 'rclone v1.60.1' },
+      scheduler: { status: 'ok', jobs: 3 },
+      backups: { status: 'ok', stale: 1, apps: [{ id: 1, name: 'billing', lastSuccessAt: '2026-11-20T03:00:09.000Z', stale: true }] },
+    },
+    description: 'Each part: status ok or error (with the problem). An app is stale when its last success is older than twice its schedule period.',
   })
   checks!: Record<string, unknown>;
 }
@@ -20,7 +25,7 @@ export class HealthController {
 
   @Public()
   @Get()
-  @ApiOkResponse({ type: HealthResponse, description: 'Serving; status is "degraded" when rclone is unusable.' })
+  @ApiOkResponse({ type: HealthResponse, description: 'Serving; status is "degraded" when rclone is unusable or an app is stale.' })
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'The database is unusable.' })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthReport> {
     const report = await this.health.report();

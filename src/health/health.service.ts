@@ -1,12 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AppActivity } from '../apps/app-activity';
+import { AppsService } from '../apps/apps.service';
+import { BackupScheduler } from '../backup/backup-scheduler.service';
 import { RcloneAdapter } from '../storage/rclone.adapter';
 
-export type CheckResult = { status: 'ok'; version?: string } | { status: 'error'; error: string };
+type Check<T = object> = ({ status: 'ok' } & T) | { status: 'error'; error: string };
+
+export interface AppFreshness {
+  id: number;
+  name: string;
+  lastSuccessAt: Date | null;
+  stale: boolean;
+}
 
 export interface HealthReport {
   status: 'ok' | 'degraded' | 'error';
-  checks: { database: CheckResult; rclone: CheckResult };
+  checks: {
+    database: Check;
+    rclone: Check<{ version: string }>;
+    scheduler: Check<{ jobs: number }>;
+    backups: Check<{ stale: number; apps: AppFreshness[] }>;
+  };
 }
 
 @Injectable()
@@ -14,23 +29,39 @@ export class HealthService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly rclone: RcloneAdapter,
+    private readonly scheduler: BackupScheduler,
+    private readonly apps: AppsService,
+    private readonly activity: AppActivity,
   ) {}
 
-  /** Without the database nothing works (error); without rclone runs fail but the service answers (degraded). */
+  /**
+   * Without the database nothing works (error, 503). Without rclone, or with overdue apps, the service
+   * still answers but needs a look (degraded, 200): restarting the container would not fix either.
+   */
   async report(): Promise<HealthReport> {
-    const [database, rclone] = await Promise.all([
+    const [database, rclone, backups] = await Promise.all([
       probe(async () => {
         await this.dataSource.query('SELECT 1');
         return {};
       }),
       probe(async () => ({ version: await this.rclone.version() })),
+      probe(() => this.freshness()),
     ]);
-    const status = database.status === 'error' ? 'error' : rclone.status === 'error' ? 'degraded' : 'ok';
-    return { status, checks: { database, rclone } };
+    const scheduler = { status: 'ok' as const, jobs: this.scheduler.jobCount() };
+    const degraded = rclone.status === 'error' || (backups.status === 'ok' && backups.stale > 0);
+    const status = database.status === 'error' ? 'error' : degraded ? 'degraded' : 'ok';
+    return { status, checks: { database, rclone, scheduler, backups } };
+  }
+
+  private async freshness(): Promise<{ stale: number; apps: AppFreshness[] }> {
+    const apps = await this.apps.list();
+    const activity = await this.activity.describe(apps);
+    const freshness = apps.map(({ id, name }) => ({ id, name, lastSuccessAt: activity.get(id)!.lastSuccessAt, stale: activity.get(id)!.stale }));
+    return { stale: freshness.filter((app) => app.stale).length, apps: freshness };
   }
 }
 
-async function probe(check: () => Promise<{ version?: string }>): Promise<CheckResult> {
+async function probe<T extends object>(check: () => Promise<T>): Promise<Check<T>> {
   try {
     return { status: 'ok', ...(await check()) };
   } catch (error) {

@@ -4,7 +4,7 @@ import { CreateAppDto } from '../apps/dto/create-app.dto';
 import { UpdateAppDto } from '../apps/dto/update-app.dto';
 import { reasonsOf } from '../common/validation.pipe';
 
-export const FORM_FIELDS = ['name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'enabled'] as const;
+export const FORM_FIELDS = ['name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'pingUrl', 'enabled'] as const;
 
 /** What the admin typed, to show again next to the errors (never the token). */
 export type FormValues = Partial<Record<(typeof FORM_FIELDS)[number], string | boolean>>;
@@ -25,11 +25,13 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
     timezone: text('timezone'),
     driveFolderId: text('driveFolderId'),
     retention: text('retention'),
+    pingUrl: text('pingUrl'),
     enabled: body.enabled === 'on' || body.enabled === 'true',
   };
   const plain: Record<string, unknown> = {
     ...values,
     timezone: values.timezone || null,
+    pingUrl: values.pingUrl || null,
     retention: /^-?\d+$/.test(text('retention')) ? Number(text('retention')) : text('retention'),
   };
   if (!editing || text('token') !== '') plain.token = text('token');

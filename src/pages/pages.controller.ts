@@ -54,7 +54,7 @@ export class PagesController {
   @Render('apps/form')
   async edit(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const app = await this.pages.app(id);
-    const values: FormValues = { ...app, timezone: app.timezone ?? '', retention: String(app.retention) };
+    const values: FormValues = { ...app, timezone: app.timezone ?? '', pingUrl: app.pingUrl ?? '', retention: String(app.retention) };
     return { ...this.context.of(request, response), app, values, errors: {} };
   }
 

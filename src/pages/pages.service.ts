@@ -37,6 +37,7 @@ export class PagesService {
         return { ...app, ...info, lastRun: last && { ...last, durationMs: durationOf(last) } };
       }),
       summary: { apps: apps.length, runs24h: recent.runs, failures24h: recent.failures, stored },
+      staleNames: apps.filter((app) => activity.get(app.id)!.stale).map((app) => app.name).join(', '),
     };
   }
 

@@ -1,5 +1,6 @@
 import cronstrue from 'cronstrue/i18n';
 import type { HelperOptions } from 'handlebars';
+import { formatByteSize } from '../config/byte-size';
 import { isMessageKey, Locale, translate } from './i18n';
 
 const STATUS_CLASSES: Record<string, string> = {
@@ -12,17 +13,6 @@ const STATUS_CLASSES: Record<string, string> = {
 
 /** Every page renders with `locale` and `timezone` at its root; helpers format for them. */
 const root = (options: HelperOptions) => options.data.root as { locale: Locale; timezone: string };
-
-export function formatBytes(bytes: number, locale: Locale): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: unit === 0 ? 0 : 1 }).format(value)} ${units[unit]}`;
-}
 
 export function formatDuration(ms: number, locale: Locale): string {
   const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
@@ -38,7 +28,7 @@ export const viewHelpers = {
     return isMessageKey(key) ? translate(root(options).locale, key, options.hash) : key;
   },
   bytes(bytes: number | null | undefined, options: HelperOptions): string {
-    return typeof bytes === 'number' ? formatBytes(bytes, root(options).locale) : '—';
+    return typeof bytes === 'number' ? formatByteSize(bytes, root(options).locale) : '—';
   },
   datetime(value: Date | string | null | undefined, options: HelperOptions): string {
     if (!value) return '—';

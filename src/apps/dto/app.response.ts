@@ -20,6 +20,7 @@ export class AppResponse {
   timezone!: string;
   @ApiProperty({ example: '1AbCdEfGhIjKlMnOpQrStUvWxYz' }) driveFolderId!: string;
   @ApiProperty({ example: 7 }) retention!: number;
+  @ApiProperty({ example: null, nullable: true, type: String, description: 'Dead-man switch URL, or null.' }) pingUrl!: string | null;
   @ApiProperty({ example: true }) enabled!: boolean;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) createdAt!: Date;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) updatedAt!: Date;

@@ -58,6 +58,21 @@ export class CreateAppDto {
   @IsInt()
   retention!: number;
 
+  @ApiPropertyOptional({
+    example: 'https://hc-ping.com/0f8e7d6c-1111-2222-3333-444455556666',
+    nullable: true,
+    type: String,
+    description: 'Dead-man switch: POSTed {url}/start when a run starts, {url} on success, {url}/fail on failure.',
+  })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
+    { message: 'must be an http:// or https:// URL' },
+  )
+  @MaxLength(2048)
+  @IsString()
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  pingUrl?: string | null;
+
   @ApiPropertyOptional({ example: true, default: true })
   @IsBoolean()
   @IsOptional()

@@ -1,0 +1,55 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RunEntity } from '../backup/run.entity';
+import { RunEvent, RunsService } from '../backup/runs.service';
+
+/** Prometheus metrics of the runs, fed by run events; state gauges are rebuilt from history at boot. */
+@Injectable()
+export class MetricsService implements OnModuleInit {
+  readonly registry = new Registry();
+  /** Runs this process saw start: only those count down `backup_running` when they finish. */
+  private readonly started = new Set<number>();
+  private readonly runsTotal = new Counter({ name: 'backup_runs_total', help: 'Runs by app, final status and trigger', labelNames: ['app', 'status', 'trigger'], registers: [this.registry] });
+  private readonly bytesTotal = new Counter({ name: 'backup_bytes_total', help: 'Bytes stored by successful runs', labelNames: ['app'], registers: [this.registry] });
+  private readonly duration = new Histogram({
+    name: 'backup_duration_seconds',
+    help: 'Duration of successful runs',
+    labelNames: ['app'],
+    buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600],
+    registers: [this.registry],
+  });
+  private readonly lastSuccess = new Gauge({ name: 'backup_last_success_timestamp_seconds', help: 'When the last successful run finished', labelNames: ['app'], registers: [this.registry] });
+  private readonly lastSize = new Gauge({ name: 'backup_last_size_bytes', help: 'Size of the last successful backup', labelNames: ['app'], registers: [this.registry] });
+  private readonly running = new Gauge({ name: 'backup_running', help: 'Runs in progress', labelNames: ['app'], registers: [this.registry] });
+  private readonly retentionDeleted = new Counter({ name: 'retention_deleted_total', help: 'Backups deleted by retention', labelNames: ['app'], registers: [this.registry] });
+
+  constructor(private readonly runs: RunsService) {
+    collectDefaultMetrics({ register: this.registry });
+    runs.onEvent((event) => this.record(event));
+  }
+
+  async onModuleInit(): Promise<void> {
+    for (const run of await this.runs.lastSuccesses()) this.recordState(run);
+  }
+
+  private record(event: RunEvent): void {
+    const app = event.run.appName;
+    if (event.kind === 'started') {
+      this.started.add(event.run.id);
+      return void this.running.inc({ app });
+    }
+    if (event.kind === 'deleted') return void this.retentionDeleted.inc({ app });
+    const { run } = event;
+    this.runsTotal.inc({ app, status: run.status, trigger: run.trigger });
+    if (this.started.delete(run.id)) this.running.dec({ app });
+    if (run.status !== 'succeeded') return;
+    this.bytesTotal.inc({ app }, run.bytes);
+    this.duration.observe({ app }, (run.finishedAt!.getTime() - run.startedAt!.getTime()) / 1000);
+    this.recordState(run);
+  }
+
+  private recordState(run: RunEntity): void {
+    this.lastSuccess.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
+    this.lastSize.set({ app: run.appName }, run.bytes);
+  }
+}

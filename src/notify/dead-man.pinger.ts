@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { AppsService } from '../apps/apps.service';
+import type { RunEntity } from '../backup/run.entity';
+import { RunEvent, RunsService } from '../backup/runs.service';
+import { deliver } from './deliver';
+
+/**
+ * Healthchecks.io-style dead-man pings for apps with a pingUrl: `/start` when a run starts, the URL
+ * itself on success, `/fail` on failure. A run that never finishes then still alerts at the monitor.
+ */
+@Injectable()
+export class DeadManPinger {
+  /** Each run's pings go out in order: the end ping waits for the start ping. */
+  private readonly pending = new Map<number, Promise<void>>();
+
+  constructor(
+    private readonly apps: AppsService,
+    private readonly runs: RunsService,
+  ) {
+    runs.onEvent((event) => this.follow(event));
+  }
+
+  private follow(event: RunEvent): void {
+    if (event.kind === 'deleted' || event.run.status === 'skipped') return;
+    const suffix = event.kind === 'started' ? '/start' : event.run.status === 'succeeded' ? '' : '/fail';
+    const previous = this.pending.get(event.run.id) ?? Promise.resolve();
+    const next = previous.then(() => this.ping(event.run, suffix));
+    this.pending.set(event.run.id, next);
+    if (event.kind === 'finished') void next.finally(() => this.pending.delete(event.run.id));
+  }
+
+  private async ping(run: RunEntity, suffix: string): Promise<void> {
+    const app = await this.apps.get(run.appId).catch(() => null);
+    if (!app?.pingUrl) return;
+    const url = `${app.pingUrl.replace(/\/+$/, '')}${suffix}`;
+    const body = suffix === '/fail' ? (run.error ?? 'failed') : `run ${run.id}`;
+    const problem = await deliver({ url, body, contentType: 'text/plain; charset=utf-8', retryDelaysMs: [1000, 3000], timeoutMs: 10_000 });
+    if (problem) await this.runs.log(run, `ping ${suffix || '(success)'}: could not reach the ping URL: ${problem}`).catch(() => undefined);
+  }
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import type { RunEntity } from '../backup/run.entity';
+import { RunsService } from '../backup/runs.service';
+import { AppConfig } from '../config/app-config';
+import { deliver } from './deliver';
+
+/** Retries within 5 s, three tries in all: quick enough to alert, patient enough for a blip. */
+export const WEBHOOK_RETRY_DELAYS_MS = [1000, 3000];
+
+/**
+ * Posts a JSON message to NOTIFY_WEBHOOK_URL when a run fails (and, with NOTIFY_ON_SUCCESS, when one
+ * succeeds). `text` makes it readable as it is by Slack-compatible webhooks.
+ */
+@Injectable()
+export class WebhookNotifier {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly runs: RunsService,
+  ) {
+    if (config.notify.webhookUrl) runs.onEvent((event) => event.kind === 'finished' && void this.notify(event.run));
+  }
+
+  private async notify(run: RunEntity): Promise<void> {
+    const wanted = run.status === 'failed' || (run.status === 'succeeded' && this.config.notify.onSuccess);
+    if (!wanted) return;
+    const link = this.config.notify.publicUrl ? `${this.config.notify.publicUrl}/runs/${run.id}` : null;
+    const durationMs = run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
+    const text = run.status === 'failed'
+      ? `Backup of ${run.appName} failed: ${run.error}${link ? ` (${link})` : ''}`
+      : `Backup of ${run.appName} succeeded: ${run.bytes} bytes${link ? ` (${link})` : ''}`;
+    const payload = { app: run.appName, runId: run.id, status: run.status, error: run.error, bytes: run.bytes, durationMs, link, text };
+    const problem = await deliver({
+      url: this.config.notify.webhookUrl!,
+      body: JSON.stringify(payload),
+      contentType: 'application/json',
+      retryDelaysMs: WEBHOOK_RETRY_DELAYS_MS,
+      timeoutMs: 10_000,
+    });
+    if (problem) await this.runs.log(run, `notification: the webhook could not be reached: ${problem}`).catch(() => undefined);
+  }
+}
