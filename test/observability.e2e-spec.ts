@@ -37,6 +37,7 @@ describe('notifications and dead-man pings', () => {
     expect(JSON.parse(hook.body)).toEqual({
       app: 'alerting',
       runId: run.id,
+      kind: 'backup',
       status: 'failed',
       error: 'export: app answered 500: {"error":"database is locked"}',
       bytes: 0,

@@ -73,7 +73,7 @@ describe('scheduler', () => {
     try {
       const app = await registerApp(orchestrator, { name: 'overlap', url: slow.url, schedule: EVERY_SECOND, driveFolderId: 'overlap' });
       const skipped = await waitFor(async () => (await scheduledRuns(orchestrator, app.id)).find((run) => run.status === 'skipped'), 8000);
-      expect(skipped.error).toBe('the previous backup of this app was still running');
+      expect(skipped.error).toBe('the previous run of this app was still running');
       await orchestrator.api.patch(`/api/apps/${app.id}`, { enabled: false }).expect(200);
       const runs = await runsOf(orchestrator, app.id);
       expect(runs.filter((run) => run.status === 'queued')).toEqual([]);

@@ -57,7 +57,7 @@ export class BackupJob {
       watchdog.stop();
 
       await this.applyRetention(app, run, folder, after);
-      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: final };
+      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: final, backupName: name };
     } finally {
       watchdog.stop();
     }

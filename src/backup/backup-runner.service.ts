@@ -6,8 +6,16 @@ import { AppConfig } from '../config/app-config';
 import { BackupFailure } from './backup-failure';
 import { BackupJob } from './backup-job.service';
 import { ConcurrencyLimit } from './concurrency-limit';
-import type { RunEntity, RunTrigger } from './run.entity';
-import { RunsService } from './runs.service';
+import type { RunEntity, RunKind, RunTrigger } from './run.entity';
+import { RunOutcome, RunsService } from './runs.service';
+import { StoredBackups } from './stored-backups.service';
+
+type RunWork = (app: AppEntity, run: RunEntity, stop: AbortSignal) => Promise<RunOutcome>;
+
+interface PreparedRun {
+  backupName: string | null;
+  work: RunWork;
+}
 
 interface ActiveRun {
   runId: number;
@@ -31,6 +39,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     private readonly apps: AppsService,
     private readonly runs: RunsService,
     private readonly job: BackupJob,
+    private readonly stored: StoredBackups,
   ) {
     this.limit = new ConcurrencyLimit(config.backup.maxConcurrent);
   }
@@ -39,21 +48,50 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
    * Queues a backup of the app and returns its run at once. A manual trigger while the app runs is
    * refused (RunInProgressError); a scheduled one is recorded as skipped.
    */
-  async start(appId: number, trigger: RunTrigger): Promise<RunEntity> {
+  start(appId: number, trigger: RunTrigger): Promise<RunEntity> {
+    return this.launch(appId, trigger, 'backup', async () => ({
+      backupName: null,
+      work: (app, run, stop) => this.job.run(app, run, stop),
+    }));
+  }
+
+  /** Queues a restore of one of the app's backups into the app; 400s (InvalidBackupError) come before any run. */
+  startRestore(appId: number, name: string): Promise<RunEntity> {
+    return this.launch(appId, 'manual', 'restore', async (app) => {
+      const backup = await this.stored.find(app, name);
+      await this.stored.checkRestorable(app);
+      return { backupName: backup.name, work: (app, run, stop) => this.stored.restore(app, run, backup, stop) };
+    });
+  }
+
+  /** Queues a verification of the named backup, or of the newest one. */
+  startVerify(appId: number, trigger: RunTrigger, name?: string): Promise<RunEntity> {
+    return this.launch(appId, trigger, 'verify', async (app) => {
+      const backup = await this.stored.findRecorded(app, name);
+      return { backupName: backup.name, work: (_app, run, stop) => this.stored.verify(run, backup, stop) };
+    });
+  }
+
+  /**
+   * The one way a run starts: one run per app (backup, restore or verify alike), checks that may refuse
+   * it before anything is recorded, then the queue.
+   */
+  private async launch(appId: number, trigger: RunTrigger, kind: RunKind, prepare: (app: AppEntity) => Promise<PreparedRun>): Promise<RunEntity> {
     if (this.closing) throw new ShuttingDownError();
     const app = await this.apps.get(appId);
     if (this.active.has(app.id)) {
       if (trigger === 'manual') throw new RunInProgressError(app.name);
-      return this.runs.skip(app, trigger, 'the previous backup of this app was still running');
+      return this.runs.skip(app, trigger, 'the previous run of this app was still running');
     }
     const stop = new AbortController();
     // Claimed before the first await, so two simultaneous triggers cannot both start.
     const claim: ActiveRun = { runId: 0, stop, finished: Promise.resolve() };
     this.active.set(app.id, claim);
     try {
-      const run = await this.runs.queue(app, trigger);
+      const { backupName, work } = await prepare(app);
+      const run = await this.runs.queue(app, trigger, kind, backupName);
       claim.runId = run.id;
-      claim.finished = this.execute(app, run, stop.signal).finally(() => this.active.delete(app.id));
+      claim.finished = this.execute(app, run, stop.signal, work).finally(() => this.active.delete(app.id));
       return run;
     } catch (error) {
       this.active.delete(app.id);
@@ -65,12 +103,12 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     return this.active.has(appId);
   }
 
-  private async execute(app: AppEntity, run: RunEntity, stop: AbortSignal): Promise<void> {
+  private async execute(app: AppEntity, run: RunEntity, stop: AbortSignal, work: RunWork): Promise<void> {
     const release = await this.limit.acquire();
     try {
       if (stop.aborted) throw stop.reason;
       await this.runs.start(run);
-      const outcome = await this.job.run(app, run, stop);
+      const outcome = await work(app, run, stop);
       await this.runs.succeed(run, outcome);
     } catch (error) {
       const message = error instanceof BackupFailure ? error.toString() : `unexpected error: ${(error as Error).message}`;

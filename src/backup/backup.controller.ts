@@ -1,10 +1,13 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadGatewayResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { pipeline } from 'node:stream/promises';
+import type { Response } from 'express';
+import { ApiAcceptedResponse, ApiBadGatewayResponse, ApiBadRequestResponse, ApiProduces, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AppIdPipe } from '../common/id.pipe';
 import { ApiErrorResponses, ErrorResponse } from '../common/api-docs';
 import { BackupRunner } from './backup-runner.service';
 import { BackupsService } from './backups.service';
-import { BackupFileResponse, CheckResponse } from './dto/check.response';
+import { BackupFileResponse, CheckResponse, RestoreRequest, VerifyRequest } from './dto/check.response';
+import { StoredBackups } from './stored-backups.service';
 import { RunResponse, StartedRunResponse } from './dto/run.response';
 import { RunsQuery } from './dto/runs.query';
 import { RunsService } from './runs.service';
@@ -18,6 +21,7 @@ export class BackupController {
     private readonly runner: BackupRunner,
     private readonly runs: RunsService,
     private readonly backups: BackupsService,
+    private readonly stored: StoredBackups,
   ) {}
 
   @Post('run')
@@ -44,7 +48,41 @@ export class BackupController {
   @Get('backups')
   @ApiOkResponse({ type: [BackupFileResponse], description: "This app's files in the remote, newest first." })
   @ApiBadGatewayResponse({ type: ErrorResponse, description: 'The remote could not be listed.' })
-  async backupsOf(@Param('id', AppIdPipe) id: number): Promise<BackupFileResponse[]> {
-    return (await this.backups.list(id)).map(({ name, size, modifiedAt }) => ({ name, size, modifiedAt }));
+  backupsOf(@Param('id', AppIdPipe) id: number): Promise<BackupFileResponse[]> {
+    return this.backups.list(id);
+  }
+
+  @Post('restore')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The restore is queued; follow it at /api/runs/{runId}.' })
+  @ApiBadRequestResponse({ type: ErrorResponse, description: "Not one of this app's backups, no recorded checksum, or the app does not announce restore." })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'A run of this app is in progress.' })
+  async restore(@Param('id', AppIdPipe) id: number, @Body() body: RestoreRequest): Promise<StartedRunResponse> {
+    return { runId: (await this.runner.startRestore(id, body.backup)).id };
+  }
+
+  @Post('verify')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The verification is queued; follow it at /api/runs/{runId}.' })
+  @ApiBadRequestResponse({ type: ErrorResponse, description: "Not one of this app's backups, or no recorded checksum." })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'A run of this app is in progress.' })
+  async verify(@Param('id', AppIdPipe) id: number, @Body() body: VerifyRequest): Promise<StartedRunResponse> {
+    return { runId: (await this.runner.startVerify(id, 'manual', body?.backup)).id };
+  }
+
+  @Get('backups/:name/download')
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ description: 'The stored bytes, as an attachment with Content-Length.' })
+  @ApiBadRequestResponse({ type: ErrorResponse, description: "Not one of this app's backups." })
+  async download(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Res() response: Response): Promise<void> {
+    const { stream, done, backup } = await this.stored.download(id, name);
+    response.set({
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(backup.bytes),
+      'Content-Disposition': `attachment; filename="${backup.name}"`,
+    });
+    // A read that fails half way must look broken to the browser, never complete: destroy the response.
+    done.catch((error: Error) => response.destroy(error));
+    await pipeline(stream, response).catch(() => response.destroy());
   }
 }

@@ -5,6 +5,7 @@ import { AppActivity } from '../apps/app-activity';
 import { AppsModule } from '../apps/apps.module';
 import { BackupAppActivity } from './app-activity.service';
 import { BackupScheduler } from './backup-scheduler.service';
+import { StoredBackups } from './stored-backups.service';
 import { StorageModule } from '../storage/storage.module';
 import { BackupController } from './backup.controller';
 import { BackupJob } from './backup-job.service';
@@ -27,6 +28,7 @@ import { RunsService } from './runs.service';
     BackupRunner,
     BackupsService,
     BackupScheduler,
+    StoredBackups,
     { provide: AppActivity, useClass: BackupAppActivity },
   ],
   exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler],

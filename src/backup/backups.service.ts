@@ -5,6 +5,16 @@ import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RemoteEntry } from '../storage/rclone.adapter';
 import { backupsOf } from './backup-names';
 import { Capabilities, ContractClient } from './contract-client';
+import { RunsService } from './runs.service';
+
+export interface StoredBackupView {
+  name: string;
+  size: number;
+  modifiedAt: string;
+  /** Outcome of the latest verification; null when never verified. */
+  verified: boolean | null;
+  verifiedAt: Date | null;
+}
 
 export interface ConnectionCheck {
   ok: boolean;
@@ -21,6 +31,7 @@ export class BackupsService {
     private readonly contract: ContractClient,
     private readonly rclone: RcloneAdapter,
     private readonly locations: BackupLocations,
+    private readonly runs: RunsService,
   ) {}
 
   async check(appId: number): Promise<ConnectionCheck> {
@@ -35,13 +46,19 @@ export class BackupsService {
     }
   }
 
-  /** This app's backups in the remote, newest first. */
-  async list(appId: number): Promise<RemoteEntry[]> {
+  /** This app's backups in the remote, newest first, with the outcome of each one's latest verification. */
+  async list(appId: number): Promise<StoredBackupView[]> {
     const app = await this.apps.get(appId);
+    let files: RemoteEntry[];
     try {
-      return backupsOf(app.name, await this.rclone.list(await this.locations.folderOf(app.driveFolderId)));
+      files = backupsOf(app.name, await this.rclone.list(await this.locations.folderOf(app.driveFolderId)));
     } catch (error) {
       throw new StorageUnavailableError(`could not list the backups of ${app.name}: ${(error as Error).message}`);
     }
+    const verifications = await this.runs.verifications(app.id);
+    return files.map(({ name, size, modifiedAt }) => {
+      const check = verifications.get(name);
+      return { name, size, modifiedAt, verified: check ? check.status === 'succeeded' : null, verifiedAt: check?.finishedAt ?? null };
+    });
   }
 }

@@ -23,6 +23,16 @@ async function meter(limits: Partial<MeterLimits>) {
 }
 
 describe('ByteMeter', () => {
+  it('holds the last chunk back until the checks pass', async () => {
+    const seen: number[] = [];
+    const meter = new ByteMeter({ maxBytes: null, expectedBytes: 3 }, () => undefined);
+    meter.on('data', (chunk: Buffer) => seen.push(chunk.length));
+    meter.write(Buffer.from('a'));
+    meter.write(Buffer.from('b'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual([1]); // "b" waits for the end
+  });
+
   it('counts, hashes and passes every byte on, reporting progress per chunk', async () => {
     const result = await meter({ expectedBytes: 10_000, expectedSha256: sha.toUpperCase() });
     expect(result.error).toBeUndefined();
@@ -31,8 +41,8 @@ describe('ByteMeter', () => {
   });
 
   it.each([
-    ['a body shorter than Content-Length', { expectedBytes: 10_001 }, /announced Content-Length 10001: the body is truncated/],
-    ['a body longer than Content-Length', { expectedBytes: 9_999 }, /more than its Content-Length/],
+    ['a body shorter than Content-Length', { expectedBytes: 10_001 }, /app sent 10000 bytes but Content-Length says 10001: the body is truncated/],
+    ['a body longer than Content-Length', { expectedBytes: 9_999 }, /more than the 9999 bytes of its Content-Length/],
     ['a wrong checksum', { expectedSha256: '0'.repeat(64) }, /differs from X-Backup-Sha256/],
     ['a body over MAX_BACKUP_SIZE', { maxBytes: 5000 }, /exceeds MAX_BACKUP_SIZE/],
   ])('fails on %s and never passes the end on', async (_, limits, message) => {

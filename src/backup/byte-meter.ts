@@ -1,29 +1,41 @@
 import { createHash, Hash } from 'node:crypto';
 import { Transform, TransformCallback } from 'node:stream';
 import { formatByteSize } from '../config/byte-size';
-import { BackupFailure } from './backup-failure';
+import { BackupFailure, BackupStep } from './backup-failure';
 
 export interface MeterLimits {
   maxBytes: number | null;
-  /** Content-Length announced by the app. */
+  /** Size announced for the stream (Content-Length, or the size recorded at backup time). */
   expectedBytes?: number;
-  /** X-Backup-Sha256 announced by the app. */
+  /** SHA-256 announced for the stream (X-Backup-Sha256, or the one recorded at backup time). */
   expectedSha256?: string;
 }
 
+/** How errors name the stream and what announced it, so each use reads naturally. */
+export interface MeterWording {
+  step: BackupStep;
+  source: string;
+  sizeFrom: string;
+  hashFrom: string;
+}
+
+const EXPORT_WORDING: MeterWording = { step: 'export', source: 'app sent', sizeFrom: 'Content-Length', hashFrom: 'X-Backup-Sha256' };
+
 /**
- * The one pass over the backup bytes: counts, hashes, enforces the size limit, and checks the total
- * against what the app announced. Those checks run in flush(), before the end is passed on, so a short
- * or corrupt stream errors instead of ever reaching rclone as a complete file.
+ * The one pass over backup bytes: counts, hashes, enforces the size limit, and checks the total against
+ * what was announced. The last chunk is held back until those checks pass in flush(), so whoever reads
+ * this stream (rclone, an app's import) never receives a complete body from a short or corrupt source.
  */
 export class ByteMeter extends Transform {
   bytes = 0;
   sha256?: string;
   private readonly hash: Hash = createHash('sha256');
+  private held?: Buffer;
 
   constructor(
     private readonly limits: MeterLimits,
     private readonly onProgress: (bytes: number) => void,
+    private readonly wording: MeterWording = EXPORT_WORDING,
   ) {
     super({ highWaterMark: 1 << 20 });
   }
@@ -32,29 +44,32 @@ export class ByteMeter extends Transform {
     this.bytes += chunk.length;
     const { maxBytes, expectedBytes } = this.limits;
     if (maxBytes !== null && this.bytes > maxBytes) {
-      return callback(new BackupFailure('export', `backup exceeds MAX_BACKUP_SIZE (${formatByteSize(maxBytes)}); stopped`));
+      return callback(this.failure(`backup exceeds MAX_BACKUP_SIZE (${formatByteSize(maxBytes)}); stopped`));
     }
     if (expectedBytes !== undefined && this.bytes > expectedBytes) {
-      return callback(new BackupFailure('export', `app sent more than its Content-Length of ${expectedBytes} bytes`));
+      return callback(this.failure(`${this.wording.source} more than the ${expectedBytes} bytes of its ${this.wording.sizeFrom}`));
     }
     this.hash.update(chunk);
     this.onProgress(this.bytes);
-    callback(null, chunk);
+    const previous = this.held;
+    this.held = chunk;
+    callback(null, previous);
   }
 
   override _flush(callback: TransformCallback): void {
     this.sha256 = this.hash.digest('hex');
     const { expectedBytes, expectedSha256 } = this.limits;
+    const { source, sizeFrom, hashFrom } = this.wording;
     if (expectedBytes !== undefined && this.bytes !== expectedBytes) {
-      return callback(
-        new BackupFailure('export', `app sent ${this.bytes} bytes but announced Content-Length ${expectedBytes}: the body is truncated`),
-      );
+      return callback(this.failure(`${source} ${this.bytes} bytes but ${sizeFrom} says ${expectedBytes}: the body is truncated`));
     }
     if (expectedSha256 !== undefined && this.sha256 !== expectedSha256.toLowerCase()) {
-      return callback(
-        new BackupFailure('export', `SHA-256 of the received bytes (${this.sha256}) differs from X-Backup-Sha256 (${expectedSha256})`),
-      );
+      return callback(this.failure(`SHA-256 of the bytes ${source} (${this.sha256}) differs from ${hashFrom} (${expectedSha256})`));
     }
-    callback();
+    callback(null, this.held);
+  }
+
+  private failure(message: string): BackupFailure {
+    return new BackupFailure(this.wording.step, message);
   }
 }

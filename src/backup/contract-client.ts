@@ -18,6 +18,8 @@ export interface Capabilities {
   versions: string[];
   type?: string;
   extension?: string;
+  /** The app accepts POST /backup/import. */
+  restore: boolean;
 }
 
 export interface ExportStream {
@@ -44,7 +46,7 @@ export class ContractClient {
       timeout: this.config.backup.connectTimeoutMs,
       responseType: 'json',
     });
-    const body = response.data as { versions?: unknown; version?: unknown; type?: unknown; extension?: unknown };
+    const body = response.data as { versions?: unknown; version?: unknown; type?: unknown; extension?: unknown; restore?: unknown };
     if (typeof body !== 'object' || body === null) {
       throw new BackupFailure('capabilities', 'app answered capabilities that are not a JSON object');
     }
@@ -57,6 +59,7 @@ export class ContractClient {
       versions,
       type: typeof body.type === 'string' ? body.type : undefined,
       extension: typeof body.extension === 'string' ? body.extension : undefined,
+      restore: body.restore === true,
     };
     if (!versions.includes(CONTRACT_VERSION)) {
       throw Object.assign(
@@ -90,6 +93,18 @@ export class ContractClient {
     };
   }
 
+  /** Streams a backup into the app's import; resolves once the app answered 2xx. */
+  async import(app: AppEndpoint, body: Readable, recorded: { bytes: number; sha256: string }, signal: AbortSignal): Promise<void> {
+    await this.request('import', app, {
+      method: 'POST',
+      path: '/backup/import',
+      data: body,
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(recorded.bytes), 'X-Backup-Sha256': recorded.sha256 },
+      responseType: 'text',
+      signal,
+    });
+  }
+
   private async request(
     step: BackupStep,
     app: AppEndpoint,
@@ -97,8 +112,9 @@ export class ContractClient {
       method: 'GET' | 'POST';
       path: string;
       data?: unknown;
+      headers?: Record<string, string>;
       timeout?: number;
-      responseType: 'json' | 'stream';
+      responseType: 'json' | 'stream' | 'text';
       signal?: AbortSignal;
     },
   ): Promise<AxiosResponse> {
@@ -112,7 +128,13 @@ export class ContractClient {
         timeout: options.timeout,
         signal: options.signal,
         responseType: options.responseType,
-        headers: { Authorization: `Bearer ${app.token}`, Accept: 'application/json, application/octet-stream', 'Accept-Encoding': 'identity' },
+        headers: {
+          Authorization: `Bearer ${app.token}`,
+          Accept: 'application/json, application/octet-stream',
+          'Accept-Encoding': 'identity',
+          ...options.headers,
+        },
+        maxBodyLength: Infinity,
         // The token must never follow a redirect to another host.
         maxRedirects: 0,
         decompress: false,
@@ -135,6 +157,7 @@ function describeStatus(response: AxiosResponse, body: string): string {
   const said = body.trim() ? `: ${body.trim()}` : '';
   if (status === 401 || status === 403) return `app answered ${status}: check the token${said}`;
   if (status === 409) return `app answered 409: it is busy with another backup or maintenance; try again later${said}`;
+  if (status === 422) return `app answered 422: it refuses this backup${said}`;
   if (status >= 300 && status < 400) {
     return `app answered ${status} redirect to ${response.headers.location ?? '(no location)'}; redirects are not followed ` +
       'so the token is never sent elsewhere: register the final URL';

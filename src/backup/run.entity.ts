@@ -4,6 +4,8 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'skippe
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const RUN_TRIGGERS = ['manual', 'schedule'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+export const RUN_KINDS = ['backup', 'restore', 'verify'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
 
 /** One backup attempt of one app, kept after the app is deleted. */
 @Entity('runs')
@@ -17,6 +19,9 @@ export class RunEntity {
 
   @Column({ type: 'varchar', length: 63 })
   appName!: string;
+
+  @Column({ type: 'varchar', length: 16, default: 'backup' })
+  kind!: RunKind;
 
   @Column({ type: 'varchar', length: 16 })
   trigger!: RunTrigger;
@@ -42,6 +47,10 @@ export class RunEntity {
 
   @Column({ type: 'text', nullable: true })
   remotePath!: string | null;
+
+  /** The backup file the run made, restored or verified. */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  backupName!: string | null;
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;

@@ -4,7 +4,7 @@ import { In, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
-import { RunEntity, RunStatus, RunTrigger } from './run.entity';
+import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
 export type RunEvent =
@@ -16,6 +16,7 @@ export interface RunOutcome {
   bytes: number;
   sha256: string;
   remotePath: string;
+  backupName: string;
 }
 
 /** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
@@ -52,8 +53,24 @@ export class RunsService {
     return runs.map((run) => this.withLiveBytes(run));
   }
 
-  queue(app: AppEntity, trigger: RunTrigger): Promise<RunEntity> {
-    return this.runs.save(this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'queued', queuedAt: new Date() }));
+  queue(app: AppEntity, trigger: RunTrigger, kind: RunKind = 'backup', backupName: string | null = null): Promise<RunEntity> {
+    return this.runs.save(this.runs.create({ appId: app.id, appName: app.name, kind, backupName, trigger, status: 'queued', queuedAt: new Date() }));
+  }
+
+  /** The successful backup run that made this file: its recorded size and SHA-256. */
+  madeBy(appId: number, backupName: string): Promise<RunEntity | null> {
+    return this.runs.findOne({ where: { appId, backupName, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
+  }
+
+  async newestBackupName(appId: number): Promise<string | null> {
+    const run = await this.runs.findOne({ where: { appId, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
+    return run?.backupName ?? null;
+  }
+
+  /** The latest verification of each of the app's backup files, by file name. */
+  async verifications(appId: number): Promise<Map<string, RunEntity>> {
+    const runs = await this.runs.find({ where: { appId, kind: 'verify', status: In(['succeeded', 'failed']) }, order: { id: 'ASC' } });
+    return new Map(runs.map((run) => [run.backupName!, run]));
   }
 
   /** A firing that could not start because the app was busy: recorded, never silently dropped. */
@@ -111,7 +128,10 @@ export class RunsService {
 
   /** The newest successful run of each app, deleted apps included, for state that survives a restart (metrics). */
   lastSuccesses(): Promise<RunEntity[]> {
-    return this.runs.createQueryBuilder('run').where(`run.id IN (SELECT MAX(id) FROM runs WHERE status = 'succeeded' GROUP BY "appId")`).getMany();
+    return this.runs
+      .createQueryBuilder('run')
+      .where(`run.id IN (SELECT MAX(id) FROM runs WHERE status = 'succeeded' AND kind = 'backup' GROUP BY "appId")`)
+      .getMany();
   }
 
   /** A run that could not even start (the app vanished, the service is stopping): recorded as failed. */

@@ -50,3 +50,8 @@ export class ShuttingDownError extends DomainError {
     super('the service is shutting down and starts no new runs');
   }
 }
+
+/** A restore, verify or download named something that is not one of the app's usable backups. */
+export class InvalidBackupError extends DomainError {
+  readonly code = ErrorCode.InvalidInput;
+}

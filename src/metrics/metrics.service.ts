@@ -33,6 +33,8 @@ export class MetricsService implements OnModuleInit {
   }
 
   private record(event: RunEvent): void {
+    // Restores and verifications have their own runs; these metrics describe backups.
+    if (event.run.kind !== 'backup') return;
     const app = event.run.appName;
     if (event.kind === 'started') {
       this.started.add(event.run.id);

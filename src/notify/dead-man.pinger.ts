@@ -21,7 +21,7 @@ export class DeadManPinger {
   }
 
   private follow(event: RunEvent): void {
-    if (event.kind === 'deleted' || event.run.status === 'skipped') return;
+    if (event.kind === 'deleted' || event.run.status === 'skipped' || event.run.kind !== 'backup') return;
     const suffix = event.kind === 'started' ? '/start' : event.run.status === 'succeeded' ? '' : '/fail';
     const previous = this.pending.get(event.run.id) ?? Promise.resolve();
     const next = previous.then(() => this.ping(event.run, suffix));

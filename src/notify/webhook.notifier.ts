@@ -25,10 +25,11 @@ export class WebhookNotifier {
     if (!wanted) return;
     const link = this.config.notify.publicUrl ? `${this.config.notify.publicUrl}/runs/${run.id}` : null;
     const durationMs = run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
+    const what = { backup: 'Backup', restore: 'Restore', verify: 'Verification' }[run.kind];
     const text = run.status === 'failed'
-      ? `Backup of ${run.appName} failed: ${run.error}${link ? ` (${link})` : ''}`
-      : `Backup of ${run.appName} succeeded: ${run.bytes} bytes${link ? ` (${link})` : ''}`;
-    const payload = { app: run.appName, runId: run.id, status: run.status, error: run.error, bytes: run.bytes, durationMs, link, text };
+      ? `${what} of ${run.appName} failed: ${run.error}${link ? ` (${link})` : ''}`
+      : `${what} of ${run.appName} succeeded: ${run.bytes} bytes${link ? ` (${link})` : ''}`;
+    const payload = { app: run.appName, runId: run.id, kind: run.kind, status: run.status, error: run.error, bytes: run.bytes, durationMs, link, text };
     const problem = await deliver({
       url: this.config.notify.webhookUrl!,
       body: JSON.stringify(payload),

@@ -56,6 +56,14 @@ export class RcloneCliAdapter extends RcloneAdapter {
     }
   }
 
+  cat(path: string, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
+    const child = this.spawn(['cat', path], { stdin: false });
+    const onAbort = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = this.completion(child, 'cat').finally(() => signal?.removeEventListener('abort', onAbort));
+    return { stream: child.stdout!, done };
+  }
+
   async moveTo(from: string, to: string): Promise<void> {
     await this.run(['moveto', from, to]);
   }

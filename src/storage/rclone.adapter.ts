@@ -40,6 +40,11 @@ export abstract class RcloneAdapter {
    * source errors or closes early, rclone is killed first, so a truncated stream never completes a file.
    */
   abstract rcat(target: string, source: Readable, options?: RcatOptions): Promise<void>;
+  /**
+   * Streams a stored file. `done` settles when rclone exits: it rejects when rclone failed, in which
+   * case `stream` ends short or errors and must not be taken as the whole file.
+   */
+  abstract cat(path: string, signal?: AbortSignal): { stream: Readable; done: Promise<void> };
   abstract moveTo(from: string, to: string): Promise<void>;
   /** Files and folders directly in `folder`; an empty list when the folder does not exist yet. */
   abstract list(folder: string): Promise<RemoteEntry[]>;

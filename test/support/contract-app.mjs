@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 export const MISBEHAVIOURS = [
   'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
   'never-answer', 'silent-export', 'redirect', 'short-body', 'no-auth',
+  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'no-restore',
 ];
 
 const BLOCK = randomBytes(1 << 20);
@@ -23,6 +24,8 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
     mode: { size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0 },
     /** What each finished export sent: { bytes, sha256 } */
     exports: [],
+    /** What each import received: { bytes, sha256, complete, announcedSha256 } */
+    imports: [],
     requests: [],
   };
   const sockets = new Set();
@@ -36,7 +39,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
     }
     if (request.method === 'GET' && request.url === '/backup/capabilities') {
       const versions = behaviour === 'v2-only' ? ['v2'] : ['v1'];
-      return send(response, 200, { versions, type: 'sqlite', extension: state.mode.extension });
+      return send(response, 200, { versions, type: 'sqlite', extension: state.mode.extension, restore: behaviour !== 'no-restore' });
     }
     if (request.method === 'POST' && request.url === '/backup/export') {
       if (behaviour === 'silent-export') return; // capabilities fine, the export never starts answering
@@ -48,6 +51,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
       }
       return void streamExport(request, response, state);
     }
+    if (request.method === 'POST' && request.url === '/backup/import') return void receiveImport(request, response, state);
     send(response, 404, { error: 'not found' });
   });
   server.on('connection', (socket) => {
@@ -66,6 +70,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
       state.mode = { ...state.mode, behaviour: undefined, ...mode };
     },
     exports: state.exports,
+    imports: state.imports,
     requests: state.requests,
     close: () =>
       new Promise((resolve) => {
@@ -122,4 +127,30 @@ async function streamExport(request, response, state) {
   response.end();
   // The bytes are a pure function of the size, so the digest needs no hashing on the hot path.
   state.exports.push({ bytes: sent, sha256: sha256Of(sent) });
+}
+
+/** Stores (hashes) what an import receives, and misbehaves on demand. */
+async function receiveImport(request, response, state) {
+  const { behaviour } = state.mode;
+  const early = { 'import-401': 401, 'import-409': 409, 'import-500': 500 }[behaviour];
+  if (early) {
+    request.resume();
+    return send(response, early, { error: `import refused with ${early}` });
+  }
+  const hash = createHash('sha256');
+  const record = { bytes: 0, sha256: null, complete: false, announcedSha256: request.headers['x-backup-sha256'] ?? null };
+  state.imports.push(record);
+  try {
+    for await (const chunk of request) {
+      hash.update(chunk);
+      record.bytes += chunk.length;
+      if (behaviour === 'import-close' && record.bytes > 64 * 1024) return void request.socket.destroy();
+    }
+  } catch {
+    return; // the orchestrator aborted: the body never completed
+  }
+  record.complete = request.complete;
+  record.sha256 = hash.digest('hex');
+  if (behaviour === 'import-422') return send(response, 422, { error: 'schema version 7 is newer than this app' });
+  response.writeHead(204).end();
 }

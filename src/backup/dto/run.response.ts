@@ -1,11 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../run.entity';
+import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../run.entity';
 
 export class RunResponse {
   @ApiProperty({ example: 42 }) id!: number;
   @ApiProperty({ example: 1 }) appId!: number;
   @ApiProperty({ example: 'billing' }) appName!: string;
+  @ApiProperty({ enum: RUN_KINDS, example: 'backup' }) kind!: string;
   @ApiProperty({ enum: RUN_TRIGGERS, example: 'manual' }) trigger!: string;
+  @ApiProperty({ example: 'billing-20261128T030000Z.db', nullable: true, type: String, description: 'The backup file made, restored or verified.' })
+  backupName!: string | null;
   @ApiProperty({ enum: RUN_STATUSES, example: 'succeeded' }) status!: string;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) queuedAt!: Date;
   @ApiProperty({ example: '2026-11-28T03:00:00.120Z', nullable: true, type: Date }) startedAt!: Date | null;

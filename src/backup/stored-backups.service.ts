@@ -1,0 +1,154 @@
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Injectable } from '@nestjs/common';
+import type { AppEntity } from '../apps/app.entity';
+import { AppsService } from '../apps/apps.service';
+import { InvalidBackupError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { BackupLocations } from '../storage/backup-locations.service';
+import { RcloneAdapter, RcloneError } from '../storage/rclone.adapter';
+import { BackupFailure, BackupStep } from './backup-failure';
+import { backupsOf } from './backup-names';
+import { ByteMeter } from './byte-meter';
+import { ContractClient } from './contract-client';
+import type { RunEntity } from './run.entity';
+import { RunOutcome, RunsService } from './runs.service';
+import { Watchdog } from './watchdog';
+
+/** A stored backup with what was recorded when it was made. */
+export interface StoredBackup {
+  name: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Reading backups back: restore into the app, verify against the recorded SHA-256, download. Every read
+ * goes through a ByteMeter that holds the last chunk back until size and hash match the record.
+ */
+@Injectable()
+export class StoredBackups {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly apps: AppsService,
+    private readonly contract: ContractClient,
+    private readonly rclone: RcloneAdapter,
+    private readonly locations: BackupLocations,
+    private readonly runs: RunsService,
+  ) {}
+
+  /**
+   * The named backup of this app, refused with InvalidBackupError unless the name is exactly one of its
+   * backups in the remote and a successful run recorded its checksum.
+   */
+  async find(app: AppEntity, name: string): Promise<StoredBackup> {
+    const folder = await this.locations.folderOf(app.driveFolderId);
+    if (!backupsOf(app.name, await this.rclone.list(folder)).some((backup) => backup.name === name)) {
+      throw new InvalidBackupError(`"${name}" is not one of the backups of ${app.name}: use a name from GET /api/apps/${app.id}/backups`);
+    }
+    return this.recorded(app, name, folder);
+  }
+
+  /**
+   * For verification: the named backup (default: the newest one recorded) as it was recorded. It need not
+   * be in the remote any more: a recorded backup that has gone missing is exactly what verify must report.
+   */
+  async findRecorded(app: AppEntity, name?: string): Promise<StoredBackup> {
+    const chosen = name ?? (await this.runs.newestBackupName(app.id));
+    if (!chosen) throw new InvalidBackupError(`${app.name} has no recorded backups to verify`);
+    if (!backupsOf(app.name, [{ name: chosen, size: 0, modifiedAt: '', isDir: false }]).length) {
+      throw new InvalidBackupError(`"${chosen}" is not a backup name of ${app.name}`);
+    }
+    return this.recorded(app, chosen, await this.locations.folderOf(app.driveFolderId));
+  }
+
+  private async recorded(app: AppEntity, name: string, folder: string): Promise<StoredBackup> {
+    const made = await this.runs.madeBy(app.id, name);
+    if (!made?.sha256) throw new InvalidBackupError(`no recorded checksum for "${name}": it was not made by app-orquestador`);
+    return { name, path: this.locations.fileIn(folder, name), bytes: made.bytes, sha256: made.sha256 };
+  }
+
+  /** Refuses apps whose capabilities do not announce restore, before any run is recorded. */
+  async checkRestorable(app: AppEntity): Promise<void> {
+    const capabilities = await this.contract.capabilities({ url: app.url, token: this.apps.tokenOf(app) }).catch((error: Error) => {
+      throw new InvalidBackupError(`${app.name} cannot restore now: ${error.message}`);
+    });
+    if (!capabilities.restore) throw new InvalidBackupError(`${app.name} does not announce "restore": true in its capabilities`);
+  }
+
+  /** Streams the stored file into the app's import; the app never gets a complete body unless it matches the record. */
+  async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
+    const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+    await this.runs.log(run, `restoring ${backup.name} (${backup.bytes} bytes, sha256 ${backup.sha256}) into ${app.url}`);
+    const outcome = await this.read(run, backup, stop, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
+    await this.runs.log(run, 'the app accepted the backup');
+    return outcome;
+  }
+
+  /** Reads the stored file back and compares it with what was recorded when it was made. */
+  async verify(run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
+    const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    const outcome = await this.read(run, backup, stop, 'verify', (meter) => pipeline(meter, discard));
+    await this.runs.log(run, `verified ${backup.name}: ${backup.bytes} bytes, sha256 as recorded`);
+    return outcome;
+  }
+
+  /** A stored backup for download: the stream, its size, and whether rclone read it all. */
+  async download(appId: number, name: string) {
+    const app = await this.apps.get(appId);
+    const backup = await this.find(app, name);
+    return { ...this.rclone.cat(backup.path), backup };
+  }
+
+  private async read(
+    run: RunEntity,
+    backup: StoredBackup,
+    stop: AbortSignal,
+    step: BackupStep,
+    consume: (meter: ByteMeter, signal: AbortSignal) => Promise<unknown>,
+  ): Promise<RunOutcome> {
+    const watchdog = new Watchdog(this.config.backup.idleTimeoutMs, this.config.backup.maxDurationMs, stop);
+    const meter = new ByteMeter(
+      { maxBytes: null, expectedBytes: backup.bytes, expectedSha256: backup.sha256 },
+      (bytes) => {
+        watchdog.touch();
+        this.runs.progress(run.id, bytes);
+      },
+      { step: 'read', source: 'the stored file holds', sizeFrom: 'the size recorded at backup time', hashFrom: 'the SHA-256 recorded at backup time' },
+    );
+    const file = this.rclone.cat(backup.path, watchdog.signal);
+    // The first failure stops everything else: a bad file aborts the import, a refusing app stops rclone.
+    const stopAll = (error: unknown) => {
+      watchdog.abort(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    };
+    try {
+      // The meter's end (and so its checks and the held-back last chunk) waits for rclone's exit status:
+      // a read rclone reports as failed is never judged, or passed on, as a short file.
+      // A bad file (meter error) or any abort must reach every party first, before they report echoes.
+      meter.once('error', (error) => watchdog.abort(error));
+      watchdog.signal.addEventListener('abort', () => meter.destroy(watchdog.signal.reason), { once: true });
+      file.stream.pipe(meter, { end: false });
+      file.stream.once('error', (error) => meter.destroy(error));
+      const results = await Promise.allSettled([
+        file.done.then(() => void meter.end(), stopAll),
+        consume(meter, watchdog.signal).catch(stopAll),
+      ]);
+      const failed = results.find((result) => result.status === 'rejected') as PromiseRejectedResult | undefined;
+      // The first failure aborted the others, whose errors only echo it: the abort reason is the cause.
+      if (failed) throw this.explain(watchdog.signal.aborted ? watchdog.signal.reason : failed.reason, backup, step);
+      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: backup.path, backupName: backup.name };
+    } finally {
+      watchdog.stop();
+    }
+  }
+
+  private explain(cause: Error, backup: StoredBackup, step: BackupStep): BackupFailure {
+    if (cause instanceof BackupFailure) return cause;
+    if (cause instanceof RcloneError) {
+      return new BackupFailure('read', cause.notFound ? `${backup.name} is missing from the remote` : cause.message);
+    }
+    return new BackupFailure(step, cause.message);
+  }
+}
