@@ -3,6 +3,10 @@
 // Tells, point by point, whether an app meets docs/contract-v1.md. Exit 0 only when every check passes.
 // Plain Node (no dependencies) so it also runs inside the orchestrator's image.
 import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -21,6 +25,9 @@ const base = values.url.replace(/\/+$/, '');
 const token = values.token;
 const timeoutMs = Number(values['timeout-s']) * 1000;
 const idleMs = Number(values['idle-timeout-s']) * 1000;
+let restore = false;
+/** The export, kept on disk for the round trip when the app announces restore. */
+const exported = { dir: mkdtempSync(join(tmpdir(), 'check-app-')), bytes: 0, sha256: '' };
 const EXTENSION = /^[A-Za-z0-9]{1,16}(?:\.(?:gz|zst|xz|bz2|lz4|br|age|gpg))?$/;
 
 const results = [];
@@ -76,6 +83,8 @@ async function checkCapabilities() {
   report(body.type === undefined || typeof body.type === 'string', 'capabilities "type" is text when present', `type: ${JSON.stringify(body.type)}`);
   report(body.extension === undefined || (typeof body.extension === 'string' && EXTENSION.test(body.extension)),
     'capabilities "extension" is a valid file extension when present', `extension: ${JSON.stringify(body.extension)}`);
+  restore = body.restore === true;
+  console.log(`INFO  restore ${restore ? 'announced: the import will be checked with a round trip of the export' : 'not announced'}`);
   return versions.includes('v1');
 }
 
@@ -97,7 +106,9 @@ async function checkExport() {
     let chunks = 0;
     let longestPauseMs = 0;
     let last = Date.now();
+    const copy = createWriteStream(join(exported.dir, 'export'));
     for await (const chunk of response.body) {
+      if (!copy.write(chunk)) await new Promise((resolve) => copy.once('drain', resolve));
       const now = Date.now();
       longestPauseMs = Math.max(longestPauseMs, now - last);
       last = now;
@@ -110,7 +121,9 @@ async function checkExport() {
     report(bytes > 0, 'export streams a non-empty body', `${bytes} bytes in ${chunks} chunks, ${seconds.toFixed(1)} s, ${(bytes / 1048576 / seconds).toFixed(1)} MiB/s`);
     if (announcedLength !== null) report(Number(announcedLength) === bytes, 'byte count matches Content-Length', `received ${bytes}, announced ${announcedLength}`);
     else console.log('INFO  no Content-Length: sending it lets the orchestrator check the size and upload faster');
+    await new Promise((resolve) => copy.end(resolve));
     const sha = hash.digest('hex');
+    Object.assign(exported, { bytes, sha256: sha });
     if (announcedSha !== null) report(announcedSha.toLowerCase() === sha, 'SHA-256 matches X-Backup-Sha256', `received ${sha}`);
     else console.log('INFO  no X-Backup-Sha256: sending it lets the orchestrator verify the backup end to end');
     report(longestPauseMs < idleMs, `no pause longer than ${idleMs / 1000} s (BACKUP_IDLE_TIMEOUT_S)`, `longest pause ${longestPauseMs} ms`);
@@ -121,10 +134,40 @@ async function checkExport() {
   }
 }
 
+/** Sends the app its own export back: an app that announces restore must accept it. */
+async function checkImport() {
+  await refusesWithout('POST', '/backup/import', 'not a backup');
+  const started = Date.now();
+  try {
+    const response = await fetch(`${base}/backup/import`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(exported.bytes),
+        'X-Backup-Sha256': exported.sha256,
+      },
+      body: Readable.toWeb(createReadStream(join(exported.dir, 'export'))),
+      duplex: 'half',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(idleMs),
+    });
+    const text = (await response.text()).slice(0, 200);
+    report([200, 204].includes(response.status), 'POST /backup/import accepts its own export (round trip)',
+      `answered ${response.status} after ${Date.now() - started} ms${text ? `: ${text}` : ''}`);
+  } catch (error) {
+    report(false, 'POST /backup/import accepts its own export (round trip)', describe(error));
+  }
+}
+
 console.log(`Checking ${base} against backup contract v1\n`);
 await refusesWithout('GET', '/backup/capabilities');
 await refusesWithout('POST', '/backup/export', JSON.stringify({ version: 'v1' }));
-if (await checkCapabilities()) await checkExport();
+if (await checkCapabilities()) {
+  await checkExport();
+  if (restore && exported.bytes > 0) await checkImport();
+}
+rmSync(exported.dir, { recursive: true, force: true });
 const failed = results.filter((ok) => !ok).length;
 console.log(`\n${results.length - failed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

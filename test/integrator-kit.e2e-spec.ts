@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
-import { registerApp, runBackup } from './support/backups';
+import { registerApp, runBackup, waitForRunEnd } from './support/backups';
 import { bootOrchestrator } from './support/orchestrator';
 import { run, start, waitForHttp } from './support/processes';
 
@@ -37,6 +37,7 @@ describe('conformance checker (npm run check-app)', () => {
     ['abort-mid-stream', 'export body arrives complete'],
     ['fail', 'POST /backup/export answers 200 — answered 500'],
     ['redirect', 'POST /backup/export answers 200 — answered 302'],
+    ['import-422', 'POST /backup/import accepts its own export (round trip) — answered 422'],
   ])('fails an app in mode %s and says which point', async (behaviour, point) => {
     contract.setMode({ size: 1024 * 1024, length: true, checksum: true, behaviour });
     const { code, output } = await checkApp(contract.url, 'right');
@@ -69,15 +70,22 @@ describe('example app (examples/sqlite-app)', () => {
       await waitForHttp(`http://127.0.0.1:${port}/notes`);
       const check = await checkApp(`http://127.0.0.1:${port}`, 'demo-token');
       expect(check.output).not.toContain('FAIL');
+      expect(check.output).toContain('PASS  POST /backup/import accepts its own export (round trip)');
       expect(check.code).toBe(0);
 
       const registered = await registerApp(orchestrator, { name: 'notes', url: `http://127.0.0.1:${port}`, token: 'demo-token', driveFolderId: 'notes' });
       const backup = await runBackup(orchestrator, registered.id);
       expect(backup.status).toBe('succeeded');
       expect(backup.remotePath).toMatch(/notes-\d{8}T\d{6}Z\.db$/);
-      const restored = new Database(backup.remotePath!, { readonly: true });
-      expect(restored.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 100 });
-      restored.close();
+      const stored = new Database(backup.remotePath!, { readonly: true });
+      expect(stored.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 100 });
+      stored.close();
+
+      // A note added after the backup is gone once the backup is restored into the running app.
+      expect(await (await fetch(`http://127.0.0.1:${port}/notes`, { method: 'POST' })).json()).toEqual({ count: 101 });
+      const { body } = await orchestrator.api.post(`/api/apps/${registered.id}/restore`, { backup: backup.backupName }).expect(202);
+      expect((await waitForRunEnd(orchestrator, body.runId)).status).toBe('succeeded');
+      expect(await (await fetch(`http://127.0.0.1:${port}/notes`)).json()).toHaveLength(100);
     } finally {
       await orchestrator.close();
       await app.stop();

@@ -146,3 +146,37 @@ describe('UI_LANGUAGE', () => {
     }
   });
 });
+
+describe('backup actions on the app page', () => {
+  it('downloads, verifies, and restores only after the app name is typed', async () => {
+    const contract = await startContractApp({ token: TOKEN });
+    contract.setMode({ size: 5000 });
+    const orchestrator = await bootOrchestrator();
+    try {
+      const browser = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+      const { body: app } = await orchestrator.api.post('/api/apps', { name: 'pages', url: contract.url, token: TOKEN, schedule: '0 3 * * *', driveFolderId: 'p', retention: 3 }).expect(201);
+      const backup = await waitForRunEnd(orchestrator, (await orchestrator.api.post(`/api/apps/${app.id}/run`).expect(202)).body.runId);
+      const page = await browser.get(`/apps/${app.id}`).expect(200);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+      expect(page.text).toContain(`href="/api/apps/${app.id}/backups/${backup.backupName}/download"`);
+      expect(page.text).toContain('not verified');
+
+      const verify = await browser.post(`/apps/${app.id}/backups/${backup.backupName}/verify`).type('form').send({ _csrf: csrf }).expect(303);
+      expect((await waitForRunEnd(orchestrator, Number(verify.headers.location.split('/').pop()))).status).toBe('succeeded');
+      expect((await browser.get(`/apps/${app.id}`).expect(200)).text).toMatch(/badge text-bg-success">verified /);
+
+      const unconfirmed = await browser.post(`/apps/${app.id}/backups/${backup.backupName}/restore`).type('form').send({ _csrf: csrf, confirm: 'page' }).expect(303);
+      expect(unconfirmed.headers.location).toBe(`/apps/${app.id}`);
+      expect((await browser.get(`/apps/${app.id}`).expect(200)).text).toContain('Restore not started: type the app name &quot;pages&quot; exactly');
+      expect(contract.imports).toEqual([]);
+      await browser.post(`/apps/${app.id}/backups/${backup.backupName}/restore`).type('form').send({ confirm: 'pages' }).expect(403);
+
+      const restore = await browser.post(`/apps/${app.id}/backups/${backup.backupName}/restore`).type('form').send({ _csrf: csrf, confirm: 'pages' }).expect(303);
+      expect((await waitForRunEnd(orchestrator, Number(restore.headers.location.split('/').pop()))).status).toBe('succeeded');
+      expect(contract.imports).toHaveLength(1);
+    } finally {
+      await orchestrator.close();
+      await contract.close();
+    }
+  });
+});

@@ -97,6 +97,28 @@ export class PagesController {
     response.redirect(303, '/');
   }
 
+  @Post('apps/:id/backups/:name/verify')
+  @UseGuards(CsrfGuard)
+  async verify(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Res() response: Response) {
+    const run = await this.runner.startVerify(id, 'manual', name);
+    this.context.flash(response, 'info', 'flash.verifyStarted', { backup: name });
+    response.redirect(303, `/runs/${run.id}`);
+  }
+
+  /** A restore overwrites the app's data: it starts only when the admin typed the app's name. */
+  @Post('apps/:id/backups/:name/restore')
+  @UseGuards(CsrfGuard)
+  async restore(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Body() body: Record<string, unknown>, @Res() response: Response) {
+    const app = await this.pages.app(id);
+    if (body.confirm !== app.name) {
+      this.context.flash(response, 'danger', 'flash.restoreNotConfirmed', { name: app.name });
+      return response.redirect(303, `/apps/${id}`);
+    }
+    const run = await this.runner.startRestore(id, name);
+    this.context.flash(response, 'info', 'flash.restoreStarted', { backup: name, name: app.name });
+    response.redirect(303, `/runs/${run.id}`);
+  }
+
   @Get('runs/:id')
   @Render('runs/show')
   async runPage(@Param('id', RunIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
