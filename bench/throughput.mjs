@@ -42,7 +42,8 @@ async function bare(url, destination) {
 }
 
 const contract = await startContractApp({ token: TOKEN });
-contract.setMode({ size: SIZE, length: true, checksum: true, extension: 'db' });
+// 1 MiB writes, as a dump tool streaming a file would do.
+contract.setMode({ size: SIZE, length: true, checksum: true, extension: 'db', chunkSize: 1024 * 1024 });
 sha256Of(SIZE); // computed once, outside the timings
 // tmpfs when there is one: otherwise the disk's write-back, not the pipelines, decides the figures.
 const scratch = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -62,11 +63,12 @@ try {
     results.rss.push(run.rssGrowth / MiB);
   }
   const best = (values) => Math.max(...values);
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const ratio = best(results.orchestrator) / best(results.bare);
   console.log(`export size:                 ${(SIZE / MiB).toFixed(0)} MiB into ${scratch}, ${ROUNDS} rounds (best of each)`);
   console.log(`bare curl | rclone rcat:     ${best(results.bare).toFixed(0)} MiB/s  (${results.bare.map((v) => v.toFixed(0)).join(', ')})`);
   console.log(`app-orquestador:             ${best(results.orchestrator).toFixed(0)} MiB/s  (${results.orchestrator.map((v) => v.toFixed(0)).join(', ')})`);
-  console.log(`ratio orchestrator / bare:   ${ratio.toFixed(2)}  (target >= 0.90)`);
+  console.log(`ratio orchestrator / bare:   ${ratio.toFixed(2)} best, ${(median(results.orchestrator) / median(results.bare)).toFixed(2)} median  (target >= 0.90)`);
   console.log(`peak RSS growth during run:  ${Math.max(...results.rss).toFixed(1)} MB  (target < 100 MB)`);
   console.log(`rclone:                      ${execFileSync('rclone', ['version']).toString().split('\n')[0]}`);
 } finally {

@@ -11,7 +11,7 @@ export const MISBEHAVIOURS = [
 ];
 
 const BLOCK = randomBytes(1 << 20);
-/** Written 64 KiB at a time, so delayMs paces the stream finely. */
+/** Written 64 KiB at a time by default, so delayMs paces the stream finely; mode.chunkSize changes it. */
 const CHUNK = 64 * 1024;
 
 /**
@@ -86,10 +86,10 @@ function send(response, status, body) {
 }
 
 /** The bytes of an export of `size`: a repeated random block, cut to size, in CHUNK pieces. */
-function* chunksOf(size) {
-  for (let sent = 0; sent < size; sent += CHUNK) {
+function* chunksOf(size, chunkSize = CHUNK) {
+  for (let sent = 0; sent < size; sent += chunkSize) {
     const offset = sent % BLOCK.length;
-    yield BLOCK.subarray(offset, offset + Math.min(CHUNK, size - sent));
+    yield BLOCK.subarray(offset, offset + Math.min(chunkSize, size - sent, BLOCK.length - offset));
   }
 }
 
@@ -115,7 +115,7 @@ async function streamExport(request, response, state) {
   response.writeHead(200, headers);
   const half = Math.floor(size / 2);
   let sent = 0;
-  for (const chunk of chunksOf(behaviour === 'short-body' ? half : size)) {
+  for (const chunk of chunksOf(behaviour === 'short-body' ? half : size, state.mode.chunkSize)) {
     if (response.destroyed) return;
     if (sent >= half && behaviour === 'abort-mid-stream') return void response.socket?.destroy();
     if (sent >= half && behaviour === 'stall-mid-stream') return; // keeps the connection open, sends nothing
