@@ -26,6 +26,9 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# Read at run time from the working directory: page templates and static assets.
+COPY views ./views
+COPY public ./public
 COPY scripts/check-app.mjs ./scripts/check-app.mjs
 RUN mkdir -p /data /config/rclone && chown -R node:node /data /config
 USER node

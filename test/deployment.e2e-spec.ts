@@ -40,6 +40,10 @@ describe('Docker image', () => {
     expect(imageEnv()).toMatchObject({ DATA_DIR: '/data', PORT: '8080' });
     expect(runtimeStage).toMatch(/^VOLUME \[.*"\/data".*\]$/m);
     expect(runtimeStage).not.toMatch(/COPY --from=build \/app\/src/);
+    // Everything the service reads from its working directory at run time is in the image.
+    for (const path of ['node_modules', 'dist', 'views', 'public', 'package.json']) {
+      expect(runtimeStage).toMatch(new RegExp(`^COPY (--from=build \\/app\\/)?${path}\\b`, 'm'));
+    }
   });
 
   it('starts with the same command as npm run start:prod, and its healthcheck probes /api/health', () => {
