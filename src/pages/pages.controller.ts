@@ -53,7 +53,7 @@ export class PagesController {
   @Get('apps/:id/edit')
   @Render('apps/form')
   async edit(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    const app = await this.pages.app(id);
+    const app = await this.apps.get(id);
     const values: FormValues = { ...app, timezone: app.timezone ?? '', pingUrl: app.pingUrl ?? '', retention: String(app.retention) };
     return { ...this.context.of(request, response), app, values, errors: {} };
   }
@@ -61,7 +61,7 @@ export class PagesController {
   @Post('apps/:id')
   @UseGuards(CsrfGuard)
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
-    const existing = await this.pages.app(id);
+    const existing = await this.apps.get(id);
     const form = await parseAppForm(body, true);
     if (!form.ok) return this.renderForm(request, response, existing, form.values, form.errors);
     const app = await this.apps.update(id, form.input);
@@ -88,7 +88,7 @@ export class PagesController {
   @Post('apps/:id/check')
   @UseGuards(CsrfGuard)
   async check(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
-    const [app, result] = await Promise.all([this.pages.app(id), this.backups.check(id)]);
+    const [app, result] = await Promise.all([this.apps.get(id), this.backups.check(id)]);
     if (result.ok) {
       this.context.flash(response, 'success', 'flash.checkOk', { name: app.name, versions: result.versions.join(', '), type: result.type ?? '—' });
     } else {
@@ -109,7 +109,7 @@ export class PagesController {
   @Post('apps/:id/backups/:name/restore')
   @UseGuards(CsrfGuard)
   async restore(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Body() body: Record<string, unknown>, @Res() response: Response) {
-    const app = await this.pages.app(id);
+    const app = await this.apps.get(id);
     if (body.confirm !== app.name) {
       this.context.flash(response, 'danger', 'flash.restoreNotConfirmed', { name: app.name });
       return response.redirect(303, `/apps/${id}`);

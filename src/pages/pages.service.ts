@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { AppActivity } from '../apps/app-activity';
-import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { BackupsService } from '../backup/backups.service';
 import type { RunEntity } from '../backup/run.entity';
@@ -57,10 +56,6 @@ export class PagesService {
   async runPage(id: number) {
     const run = await this.runs.get(id);
     return { run: { ...withDuration(run), log: run.log.split('\n').filter(Boolean) } };
-  }
-
-  app(id: number): Promise<AppEntity> {
-    return this.apps.get(id);
   }
 }
 
