@@ -1,5 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
 
@@ -70,6 +71,21 @@ describe('login throttling', () => {
       await request(server).get('/api/health').expect(200);
     } finally {
       await orchestrator.close();
+    }
+  });
+});
+
+describe('health without a database', () => {
+  it('answers 503 with the database problem', async () => {
+    const orchestrator = await bootOrchestrator();
+    try {
+      await orchestrator.app.get(DataSource).destroy();
+      const response = await request(orchestrator.app.getHttpServer()).get('/api/health').expect(503);
+      expect(response.body.status).toBe('error');
+      expect(response.body.checks.database).toEqual({ status: 'error', error: expect.any(String) });
+      expect(response.body.checks.rclone.status).toBe('ok');
+    } finally {
+      await orchestrator.close().catch(() => undefined);
     }
   });
 });
