@@ -37,6 +37,8 @@ describe('restore, download and verify', () => {
     expect(run).toMatchObject({ kind: 'restore', status: 'succeeded', bytes: SIZE, sha256: sha256Of(SIZE), backupName: backup.backupName });
     expect(contract.imports.at(-1)).toEqual({ bytes: SIZE, sha256: sha256Of(SIZE), complete: true, announcedSha256: sha256Of(SIZE) });
     expect((await orchestrator.api.get(`/api/runs/${backup.id}`).expect(200)).body.kind).toBe('backup');
+    // A restore makes no backup: the app's last success is still the backup's.
+    expect((await orchestrator.api.get(`/api/apps/${appId}`).expect(200)).body.lastSuccessAt).toBe(backup.finishedAt);
   });
 
   it.each([

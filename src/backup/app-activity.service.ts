@@ -16,7 +16,7 @@ export class BackupAppActivity extends AppActivity {
 
   async describe(apps: AppEntity[]): Promise<Map<number, AppActivityInfo>> {
     const ids = apps.map((app) => app.id);
-    const [lastRuns, lastSuccesses] = await Promise.all([this.runs.latestOf(ids), this.runs.latestOf(ids, 'succeeded')]);
+    const [lastRuns, lastSuccesses] = await Promise.all([this.runs.latestOf(ids), this.runs.latestSuccessfulBackups(ids)]);
     const now = Date.now();
     return new Map(
       apps.map((app) => {

@@ -4,7 +4,7 @@ import { In, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
-import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
+import { RunEntity, RunKind, RunTrigger } from './run.entity';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
 export type RunEvent =
@@ -126,14 +126,6 @@ export class RunsService {
     this.emit({ kind: 'deleted', run, name });
   }
 
-  /** The newest successful run of each app, deleted apps included, for state that survives a restart (metrics). */
-  lastSuccesses(): Promise<RunEntity[]> {
-    return this.runs
-      .createQueryBuilder('run')
-      .where(`run.id IN (SELECT MAX(id) FROM runs WHERE status = 'succeeded' AND kind = 'backup' GROUP BY "appId")`)
-      .getMany();
-  }
-
   /** A run that could not even start (the app vanished, the service is stopping): recorded as failed. */
   async failToStart(app: Pick<AppEntity, 'id' | 'name'>, trigger: RunTrigger, reason: string): Promise<RunEntity> {
     const now = new Date();
@@ -145,14 +137,24 @@ export class RunsService {
     return run;
   }
 
-  /** The newest run of each app (of that status, when given), by app id. */
-  async latestOf(appIds: number[], status?: RunStatus): Promise<Map<number, RunEntity>> {
-    if (appIds.length === 0) return new Map();
-    const latest = await this.runs
-      .createQueryBuilder('run')
-      .where(`run.id IN (SELECT MAX(id) FROM runs ${status ? 'WHERE status = :status' : ''} GROUP BY "appId")`, { status })
-      .andWhere('run.appId IN (:...appIds)', { appIds })
-      .getMany();
+  /** The newest run of each app, of any kind, by app id. */
+  latestOf(appIds: number[]): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp('', appIds);
+  }
+
+  /**
+   * The newest successful backup of each app (of these apps, or of all, deleted ones included), by app
+   * id. Restores and verifications do not count: they make no backup.
+   */
+  latestSuccessfulBackups(appIds?: number[]): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp(`WHERE status = 'succeeded' AND kind = 'backup'`, appIds);
+  }
+
+  private async newestPerApp(filter: string, appIds?: number[]): Promise<Map<number, RunEntity>> {
+    if (appIds?.length === 0) return new Map();
+    const query = this.runs.createQueryBuilder('run').where(`run.id IN (SELECT MAX(id) FROM runs ${filter} GROUP BY "appId")`);
+    if (appIds) query.andWhere('run.appId IN (:...appIds)', { appIds });
+    const latest = await query.getMany();
     return new Map(latest.map((run) => [run.appId, this.withLiveBytes(run)]));
   }
 
@@ -182,7 +184,7 @@ export class RunsService {
     let total = 0;
     for (const app of apps) {
       const [row] = await this.runs.query(
-        `SELECT COALESCE(SUM(bytes), 0) AS total FROM (SELECT bytes FROM runs WHERE appId = ? AND status = 'succeeded' ORDER BY id DESC LIMIT ?)`,
+        `SELECT COALESCE(SUM(bytes), 0) AS total FROM (SELECT bytes FROM runs WHERE appId = ? AND status = 'succeeded' AND kind = 'backup' ORDER BY id DESC LIMIT ?)`,
         [app.id, app.retention],
       );
       total += Number(row.total);

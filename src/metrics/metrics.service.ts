@@ -29,7 +29,7 @@ export class MetricsService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    for (const run of await this.runs.lastSuccesses()) this.recordState(run);
+    for (const run of (await this.runs.latestSuccessfulBackups()).values()) this.recordState(run);
   }
 
   private record(event: RunEvent): void {
