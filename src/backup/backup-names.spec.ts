@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RemoteEntry } from '../storage/rclone.adapter';
-import { backupsOf, chooseBackupName, chooseExtension, expiredBackups, temporaryFilesOf, temporaryName } from './backup-names';
+import { backupsOf, chooseBackupName, isBackupOf, chooseExtension, expiredBackups, temporaryFilesOf, temporaryName } from './backup-names';
 
 const file = (name: string, isDir = false): RemoteEntry => ({ name, size: 1, modifiedAt: '2026-01-01T00:00:00Z', isDir });
 
@@ -40,5 +40,8 @@ describe('backup names', () => {
     const entries = [file(temp), file('.billing-2-20250701T000000Z.db.run13.partial'), file('billing-20250701T000000Z.db')];
     expect(temporaryFilesOf('billing', entries)).toEqual([{ entry: entries[0], runId: 12 }]);
     expect(backupsOf('billing', [file(temp)])).toEqual([]);
+    expect(isBackupOf('billing', temp)).toBe(false);
+    expect(isBackupOf('billing', 'billing-20250701T000000Z.db')).toBe(true);
+    expect(isBackupOf('billing', '../billing-20250701T000000Z.db')).toBe(false);
   });
 });

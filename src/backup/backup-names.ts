@@ -47,6 +47,11 @@ export function temporaryName(finalName: string, runId: number): string {
   return `.${finalName}.run${runId}.partial`;
 }
 
+/** Whether `fileName` is exactly one of this app's backup names (no paths, no look-alikes). */
+export function isBackupOf(appName: string, fileName: string): boolean {
+  return finalPattern(appName).test(fileName);
+}
+
 /** This app's backups, newest first (by the time in the name, which is when the run started). */
 export function backupsOf(appName: string, entries: RemoteEntry[]): RemoteEntry[] {
   const pattern = finalPattern(appName);

@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RcloneError } from '../storage/rclone.adapter';
 import { BackupFailure, BackupStep } from './backup-failure';
-import { backupsOf } from './backup-names';
+import { backupsOf, isBackupOf } from './backup-names';
 import { ByteMeter } from './byte-meter';
 import { ContractClient } from './contract-client';
 import type { RunEntity } from './run.entity';
@@ -57,7 +57,7 @@ export class StoredBackups {
   async findRecorded(app: AppEntity, name?: string): Promise<StoredBackup> {
     const chosen = name ?? (await this.runs.newestBackupName(app.id));
     if (!chosen) throw new InvalidBackupError(`${app.name} has no recorded backups to verify`);
-    if (!backupsOf(app.name, [{ name: chosen, size: 0, modifiedAt: '', isDir: false }]).length) {
+    if (!isBackupOf(app.name, chosen)) {
       throw new InvalidBackupError(`"${chosen}" is not a backup name of ${app.name}`);
     }
     return this.recorded(app, chosen, await this.locations.folderOf(app.driveFolderId));
