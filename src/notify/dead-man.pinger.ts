@@ -34,7 +34,7 @@ export class DeadManPinger {
     if (!app?.pingUrl) return;
     const url = `${app.pingUrl.replace(/\/+$/, '')}${suffix}`;
     const body = suffix === '/fail' ? (run.error ?? 'failed') : `run ${run.id}`;
-    const problem = await deliver({ url, body, contentType: 'text/plain; charset=utf-8', retryDelaysMs: [1000, 3000], timeoutMs: 10_000 });
+    const problem = await deliver(url, body, 'text/plain; charset=utf-8');
     if (problem) await this.runs.log(run, `ping ${suffix || '(success)'}: could not reach the ping URL: ${problem}`).catch(() => undefined);
   }
 }

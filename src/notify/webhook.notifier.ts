@@ -4,9 +4,6 @@ import { RunsService } from '../backup/runs.service';
 import { AppConfig } from '../config/app-config';
 import { deliver } from './deliver';
 
-/** Retries within 5 s, three tries in all: quick enough to alert, patient enough for a blip. */
-export const WEBHOOK_RETRY_DELAYS_MS = [1000, 3000];
-
 /**
  * Posts a JSON message to NOTIFY_WEBHOOK_URL when a run fails (and, with NOTIFY_ON_SUCCESS, when one
  * succeeds). `text` makes it readable as it is by Slack-compatible webhooks.
@@ -30,13 +27,7 @@ export class WebhookNotifier {
       ? `${what} of ${run.appName} failed: ${run.error}${link ? ` (${link})` : ''}`
       : `${what} of ${run.appName} succeeded: ${run.bytes} bytes${link ? ` (${link})` : ''}`;
     const payload = { app: run.appName, runId: run.id, kind: run.kind, status: run.status, error: run.error, bytes: run.bytes, durationMs, link, text };
-    const problem = await deliver({
-      url: this.config.notify.webhookUrl!,
-      body: JSON.stringify(payload),
-      contentType: 'application/json',
-      retryDelaysMs: WEBHOOK_RETRY_DELAYS_MS,
-      timeoutMs: 10_000,
-    });
+    const problem = await deliver(this.config.notify.webhookUrl!, JSON.stringify(payload), 'application/json');
     if (problem) await this.runs.log(run, `notification: the webhook could not be reached: ${problem}`).catch(() => undefined);
   }
 }
