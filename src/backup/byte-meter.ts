@@ -1,7 +1,7 @@
+import { createHash, Hash } from 'node:crypto';
 import { Transform, TransformCallback } from 'node:stream';
 import { formatByteSize } from '../config/byte-size';
 import { BackupFailure, BackupStep } from './backup-failure';
-import { Sha256Worker } from './sha256-worker';
 
 export interface MeterLimits {
   maxBytes: number | null;
@@ -22,14 +22,14 @@ export interface MeterWording {
 const EXPORT_WORDING: MeterWording = { step: 'export', source: 'app sent', sizeFrom: 'Content-Length', hashFrom: 'X-Backup-Sha256' };
 
 /**
- * The one pass over backup bytes: counts, hashes (on a worker thread), enforces the size limit, and checks the total against
+ * The one pass over backup bytes: counts, hashes, enforces the size limit, and checks the total against
  * what was announced. The last chunk is held back until those checks pass in flush(), so whoever reads
  * this stream (rclone, an app's import) never receives a complete body from a short or corrupt source.
  */
 export class ByteMeter extends Transform {
   bytes = 0;
   sha256?: string;
-  private readonly hash = new Sha256Worker();
+  private readonly hash: Hash = createHash('sha256');
   private held?: Buffer;
 
   constructor(
@@ -49,25 +49,15 @@ export class ByteMeter extends Transform {
     if (expectedBytes !== undefined && this.bytes > expectedBytes) {
       return callback(this.failure(`${this.wording.source} more than the ${expectedBytes} bytes of its ${this.wording.sizeFrom}`));
     }
-    const behind = this.hash.update(chunk);
+    this.hash.update(chunk);
     this.onProgress(this.bytes);
     const previous = this.held;
     this.held = chunk;
-    if (!behind) return callback(null, previous);
-    behind.then(() => callback(null, previous), callback);
+    callback(null, previous);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.hash.digest().then((sha256) => this.check(sha256, callback), callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.hash.destroy();
-    callback(error);
-  }
-
-  private check(sha256: string, callback: TransformCallback): void {
-    this.sha256 = sha256;
+    this.sha256 = this.hash.digest('hex');
     const { expectedBytes, expectedSha256 } = this.limits;
     const { source, sizeFrom, hashFrom } = this.wording;
     if (expectedBytes !== undefined && this.bytes !== expectedBytes) {
