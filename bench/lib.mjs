@@ -16,11 +16,14 @@ export const freePort = () =>
 export const rssOf = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `npm run start:prod`'s node arguments: the benchmarks measure the service as it is deployed. */
+const serviceArgs = JSON.parse(readFileSync('package.json', 'utf8')).scripts['start:prod'].split(' ').slice(1);
+
 /** Starts dist/main.js; bootSeconds runs from spawn to the first healthy answer (jobs are registered by then). */
 export async function startOrchestrator(dataDir) {
   const port = await freePort();
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, serviceArgs, {
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' },
     stdio: 'ignore',
   });
