@@ -28,6 +28,7 @@ function requireJsonBody(request: Request, response: Response, next: NextFunctio
 /** Everything main.ts and the e2e tests share: parsers, pipes, filters, views, assets, docs. */
 export async function configureApp(app: NestExpressApplication): Promise<void> {
   app.disable('x-powered-by');
+  app.set('trust proxy', app.get(AppConfig).trustProxy);
   app.use('/api', requireJsonBody);
   app.useBodyParser('json', { limit: '100kb' });
   app.useBodyParser('urlencoded', { extended: false, limit: '100kb' });

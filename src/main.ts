@@ -26,8 +26,9 @@ async function bootstrap(): Promise<void> {
         `(kept in ${config.dataDir}/admin-password; set ADMIN_PASSWORD to choose your own)`,
     );
   }
-  await app.listen(config.port);
-  new Logger('Bootstrap').log(`app-orquestador listening on port ${config.port}, data in ${config.dataDir}`);
+  // Without HOST, Node listens on every interface (IPv6 and IPv4), as it always has.
+  await (config.host ? app.listen(config.port, config.host) : app.listen(config.port));
+  new Logger('Bootstrap').log(`app-orquestador listening on ${config.host ?? 'every interface'} port ${config.port}, data in ${config.dataDir}`);
 }
 
 void bootstrap();

@@ -6,7 +6,13 @@ import type { LogLevelName } from './environment';
  */
 export class AppConfig {
   readonly port!: number;
+  /** Address to listen on; null: every interface. */
+  readonly host!: string | null;
+  /** Express' `trust proxy`: whose X-Forwarded-For gives the client address (login throttling, logs). */
+  readonly trustProxy!: boolean | number | string;
   readonly dataDir!: string;
+  /** Private (0700) folder for what rclone must spool; emptied at boot. */
+  readonly tmpDir!: string;
   readonly databasePath!: string;
   readonly adminUser!: string;
   readonly adminPassword!: string;

@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsIn,
   IsInt,
+  IsIP,
   IsNotEmpty,
   IsOptional,
   IsString,
@@ -33,9 +35,28 @@ class ByteSizeConstraint implements ValidatorConstraintInterface {
   }
 }
 
+/** Express' `trust proxy` values: a boolean, a hop count, or addresses, subnets and proxy-addr's names. */
+@ValidatorConstraint({ name: 'trustProxy' })
+class TrustProxyConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string') return false;
+    if (/^(true|false|\d{1,2})$/.test(value)) return true;
+    return value.split(',').every((item) => {
+      const [address, prefix, ...rest] = item.trim().split('/');
+      if (rest.length > 0) return false;
+      if (['loopback', 'linklocal', 'uniquelocal'].includes(address)) return prefix === undefined;
+      const family = isIP(address);
+      return family !== 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)));
+    });
+  }
+  defaultMessage(): string {
+    return 'must be false, true, the number of proxies in front (e.g. 1), or comma-separated proxy addresses or subnets (10.0.0.0/8, loopback)';
+  }
+}
+
 /** Every variable the service reads; README and .env.example document each one. */
 export const ENVIRONMENT_VARIABLES = [
-  'PORT', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
+  'PORT', 'HOST', 'TRUST_PROXY', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
   'CATCH_UP_MISSED', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
@@ -49,6 +70,12 @@ const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'SECRET_KEY']);
 export class Environment {
   @Max(65535) @Min(1) @IsInt() @Type(() => Number)
   PORT = 8080;
+
+  @IsOptional() @IsIP(undefined, { message: 'must be an IP address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::' })
+  HOST?: string;
+
+  @Validate(TrustProxyConstraint)
+  TRUST_PROXY = 'false';
 
   @IsString() @IsNotEmpty()
   DATA_DIR = './data';

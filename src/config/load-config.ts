@@ -32,7 +32,10 @@ export function loadConfig(
 
   const config = new AppConfig({
     port: env.PORT,
+    host: env.HOST ?? null,
+    trustProxy: trustProxySetting(env.TRUST_PROXY),
     dataDir,
+    tmpDir: join(dataDir, 'tmp'),
     databasePath: resolve(env.DATABASE_PATH ?? join(dataDir, 'orquestador.sqlite')),
     adminUser: env.ADMIN_USER,
     adminPassword: password.value,
@@ -62,6 +65,11 @@ export function loadConfig(
     logLevel: env.LOG_LEVEL,
   });
   return { config, generatedAdminPassword: password.created ? password.value : undefined };
+}
+
+function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function readOrCreateSecret(path: string): { value: string; created: boolean } {
