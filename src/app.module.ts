@@ -6,6 +6,7 @@ import { AuthModule } from './auth/auth.module';
 import { BackupModule } from './backup/backup.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DataDirLock } from './database/data-dir-lock';
 import { databaseOptions } from './database/database.options';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -15,9 +16,11 @@ import { PagesModule } from './pages/pages.module';
 /** The whole service for one validated configuration (main.ts and the e2e tests build it the same way). */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, dataDirLock: DataDirLock): DynamicModule {
     return {
       module: AppModule,
+      // Held for the life of the application; released when it closes.
+      providers: [{ provide: DataDirLock, useValue: dataDirLock }],
       imports: [
         ConfigModule.forRoot(config),
         TypeOrmModule.forRoot(databaseOptions(config)),

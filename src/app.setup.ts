@@ -11,6 +11,7 @@ import { BasicAuthService } from './auth/basic-auth.service';
 import { errorBody, ErrorFilter } from './common/error.filter';
 import { createValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
+import { DataDirLock, resetPrivateTmpDir } from './database/data-dir-lock';
 import { viewHelpers } from './pages/view-helpers';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -68,9 +69,19 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', yamlDocumentUrl: 'api/docs-yaml' });
 }
 
-/** The service for one configuration, exactly as main.ts runs it; the e2e tests boot it the same way. */
+/**
+ * The service for one configuration, exactly as main.ts runs it; the e2e tests boot it the same way.
+ * DATA_DIR is locked first (DataDirInUseError when another process has it), before anything in it is touched.
+ */
 export async function createApp(config: AppConfig, logger: LogLevel[] | LoggerService | false): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger, bodyParser: false });
-  await configureApp(app);
-  return app;
+  const lock = DataDirLock.acquire(config.dataDir);
+  try {
+    resetPrivateTmpDir(config.tmpDir);
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, lock), { logger, bodyParser: false });
+    await configureApp(app);
+    return app;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }

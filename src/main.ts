@@ -3,6 +3,7 @@ import { createApp } from './app.setup';
 import { JsonLogger } from './common/json-logger';
 import { InvalidConfigurationError, LOG_LEVELS } from './config/environment';
 import { loadConfig, LoadedConfig } from './config/load-config';
+import { DataDirInUseError } from './database/data-dir-lock';
 
 function loadConfigOrExit(): LoadedConfig {
   try {
@@ -15,9 +16,15 @@ function loadConfigOrExit(): LoadedConfig {
 }
 
 async function bootstrap(): Promise<void> {
+  // Everything the service writes (database, secrets, and rclone's local backups) is for its owner only.
+  process.umask(0o077);
   const { config, generatedAdminPassword } = loadConfigOrExit();
   const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
-  const app = await createApp(config, config.logFormat === 'json' ? new JsonLogger(levels) : levels);
+  const app = await createApp(config, config.logFormat === 'json' ? new JsonLogger(levels) : levels).catch((error: unknown) => {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  });
   app.enableShutdownHooks();
   if (generatedAdminPassword) {
     // Shown once, as Jenkins does; afterwards it is only in the file.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppConfig } from './app-config';
@@ -24,7 +24,8 @@ export function loadConfig(
   const env = validateEnvironment({ ...fromFile, ...processEnv });
 
   const dataDir = resolve(env.DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  keepPrivate(dataDir);
   const secretKey = env.SECRET_KEY ?? readOrCreateSecret(join(dataDir, 'secret-key')).value;
   const password = env.ADMIN_PASSWORD
     ? { value: env.ADMIN_PASSWORD, created: false }
@@ -65,6 +66,16 @@ export function loadConfig(
     logLevel: env.LOG_LEVEL,
   });
   return { config, generatedAdminPassword: password.created ? password.value : undefined };
+}
+
+/** DATA_DIR holds the database and the secrets: nobody but its owner may read it. */
+function keepPrivate(folder: string): void {
+  try {
+    chmodSync(folder, 0o700);
+  } catch (error) {
+    // A folder owned by someone else (a mounted volume) stays as its owner set it; reading it still works.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+  }
 }
 
 function trustProxySetting(value: string): boolean | number | string {
