@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
@@ -9,6 +10,9 @@ import { ConcurrencyLimit } from './concurrency-limit';
 import type { RunEntity, RunKind, RunTrigger } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { StoredBackups } from './stored-backups.service';
+
+const RECORD_RETRY_FIRST_MS = 1000;
+const RECORD_RETRY_MAX_MS = 30_000;
 
 type RunWork = (app: AppEntity, run: RunEntity, stop: AbortSignal) => Promise<RunOutcome>;
 
@@ -107,15 +111,36 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     const release = await this.limit.acquire();
     try {
       if (stop.aborted) throw stop.reason;
-      await this.runs.start(run);
+      await this.recordUntilStored(run, stop, () => this.runs.start(run));
       const outcome = await work(app, run, stop);
-      await this.runs.succeed(run, outcome);
+      await this.recordUntilStored(run, stop, () => this.runs.succeed(run, outcome));
     } catch (error) {
       const message = error instanceof BackupFailure ? error.toString() : `unexpected error: ${(error as Error).message}`;
       if (!(error instanceof BackupFailure)) this.logger.error((error as Error).stack);
-      await this.runs.fail(run, message).catch((e: Error) => this.logger.error(`could not record run ${run.id}: ${e.message}`));
+      await this.recordUntilStored(run, stop, () => this.runs.fail(run, message)).catch(() => undefined);
     } finally {
       release();
+    }
+  }
+
+  /**
+   * A run's history must not be lost to a full disk or a locked database: the write is tried again, up to
+   * every 30 s, for as long as the process lives (shutdown ends the wait; the next start then marks the run
+   * interrupted). Rejects with the stop reason in that case only.
+   */
+  private async recordUntilStored(run: RunEntity, stop: AbortSignal, write: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (stop.aborted) {
+          this.logger.error(`run ${run.id} of ${run.appName} could not be recorded before shutdown; the next start marks it interrupted`);
+          throw stop.reason;
+        }
+        const delayMs = Math.min(RECORD_RETRY_FIRST_MS * 2 ** attempt, RECORD_RETRY_MAX_MS);
+        this.logger.error(`could not record run ${run.id} of ${run.appName} (${(error as Error).message}); trying again in ${delayMs / 1000} s`);
+        await sleep(delayMs, undefined, { signal: stop }).catch(() => undefined);
+      }
     }
   }
 

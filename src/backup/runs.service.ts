@@ -25,6 +25,8 @@ export class RunsService {
   private readonly logger = new Logger(RunsService.name);
   /** Bytes received so far by each running run; written to the row when the run ends. */
   private readonly liveBytes = new Map<number, number>();
+  /** Log lines the database refused, by run id, until they can be written. */
+  private readonly unsavedLog = new Map<number, string>();
   private readonly listeners: ((event: RunEvent) => void)[] = [];
 
   constructor(
@@ -97,27 +99,45 @@ export class RunsService {
     this.liveBytes.set(runId, bytes);
   }
 
+  /**
+   * Appends a line to the run's log. A line the database refuses (full disk) does not fail the run: it
+   * waits in memory and is written with the run's outcome.
+   */
   async log(run: RunEntity, line: string): Promise<void> {
     const entry = `${new Date().toISOString()} ${line}\n`;
-    await this.runs.createQueryBuilder().update().set({ log: () => 'log || :entry' }).setParameter('entry', entry)
-      .where('id = :id', { id: run.id }).execute();
+    const unsaved = (this.unsavedLog.get(run.id) ?? '') + entry;
     this.logger.log(`run ${run.id} of ${run.appName}: ${line}`);
+    try {
+      await this.runs.createQueryBuilder().update().set({ log: () => 'log || :unsaved' }).setParameter('unsaved', unsaved)
+        .where('id = :id', { id: run.id }).execute();
+      this.unsavedLog.delete(run.id);
+    } catch (error) {
+      this.unsavedLog.set(run.id, unsaved);
+      this.logger.warn(`could not write to the log of run ${run.id}, kept for later: ${(error as Error).message}`);
+    }
   }
 
+  /** Records a success; throws when the database refuses, for the caller to try again. */
   async succeed(run: RunEntity, outcome: RunOutcome): Promise<void> {
-    this.liveBytes.delete(run.id);
-    Object.assign(run, { status: 'succeeded', finishedAt: new Date(), ...outcome });
-    await this.runs.update(run.id, { status: run.status, finishedAt: run.finishedAt, ...outcome });
+    await this.finish(run, { status: 'succeeded', finishedAt: new Date(), ...outcome });
     this.logger.log(`run ${run.id} of ${run.appName} succeeded: ${outcome.bytes} bytes in ${outcome.remotePath}`);
     this.emit({ kind: 'finished', run });
   }
 
+  /** Records a failure; throws when the database refuses, for the caller to try again. */
   async fail(run: RunEntity, error: string): Promise<void> {
-    Object.assign(run, { status: 'failed', finishedAt: new Date(), bytes: this.liveBytes.get(run.id) ?? 0, error });
-    this.liveBytes.delete(run.id);
-    await this.runs.update(run.id, { status: run.status, finishedAt: run.finishedAt, bytes: run.bytes, error });
+    await this.finish(run, { status: 'failed', finishedAt: new Date(), bytes: this.liveBytes.get(run.id) ?? 0, error });
     this.logger.error(`run ${run.id} of ${run.appName} failed: ${error}`);
     this.emit({ kind: 'finished', run });
+  }
+
+  /** Writes the end of a run, with the log lines that could not be written before; memory is freed only once it is stored. */
+  private async finish(run: RunEntity, fields: Partial<RunEntity>): Promise<void> {
+    await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
+      .setParameter('unsaved', this.unsavedLog.get(run.id) ?? '').where('id = :id', { id: run.id }).execute();
+    Object.assign(run, fields);
+    this.liveBytes.delete(run.id);
+    this.unsavedLog.delete(run.id);
   }
 
   /** Retention removed one of the app's backups. */

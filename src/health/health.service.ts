@@ -1,7 +1,10 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppActivity } from '../apps/app-activity';
 import { AppsService } from '../apps/apps.service';
+import { AppConfig } from '../config/app-config';
 import { BackupScheduler } from '../backup/backup-scheduler.service';
 import { RcloneAdapter } from '../storage/rclone.adapter';
 
@@ -26,24 +29,28 @@ export interface HealthReport {
 
 @Injectable()
 export class HealthService {
+  /** The database file this process opened: if the path later names another file (or none), data is being lost. */
+  private readonly databaseFile: { path: string; dev: number; ino: number };
+
   constructor(
+    config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly rclone: RcloneAdapter,
     private readonly scheduler: BackupScheduler,
     private readonly apps: AppsService,
     private readonly activity: AppActivity,
-  ) {}
+  ) {
+    const { dev, ino } = statSync(config.databasePath);
+    this.databaseFile = { path: config.databasePath, dev, ino };
+  }
 
   /**
-   * Without the database nothing works (error, 503). Without rclone, or with overdue apps, the service
+   * Without a database that takes writes nothing works (error, 503). Without rclone, or with overdue apps, the service
    * still answers but needs a look (degraded, 200): restarting the container would not fix either.
    */
   async report(): Promise<HealthReport> {
     const [database, rclone, backups] = await Promise.all([
-      probe(async () => {
-        await this.dataSource.query('SELECT 1');
-        return {};
-      }),
+      probe(() => this.checkDatabase()),
       probe(async () => ({ version: await this.rclone.version() })),
       probe(() => this.freshness()),
     ]);
@@ -51,6 +58,25 @@ export class HealthService {
     const degraded = rclone.status === 'error' || (backups.status === 'ok' && backups.stale > 0);
     const status = database.status === 'error' ? 'error' : degraded ? 'degraded' : 'ok';
     return { status, checks: { database, rclone, scheduler, backups } };
+  }
+
+  /** Reads are not enough: a full disk or a deleted file still answers SELECT 1, while every run's outcome is lost. */
+  private async checkDatabase(): Promise<object> {
+    const { path, dev, ino } = this.databaseFile;
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (now?.dev !== dev || now.ino !== ino) {
+      throw new Error(`the database file ${path} was ${now ? 'replaced' : 'deleted'} while the service was running: ` +
+        'nothing written now is kept; restore the file (or stop the service and start it on the new file)');
+    }
+    try {
+      await this.dataSource.query(
+        `INSERT INTO health_probe (id, checkedAt) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checkedAt = excluded.checkedAt`,
+        [new Date().toISOString()],
+      );
+    } catch (error) {
+      throw new Error(`the database cannot be written (${(error as Error).message}): check the free space under ${dirname(path)}`);
+    }
+    return {};
   }
 
   private async freshness(): Promise<{ stale: number; apps: AppFreshness[] }> {
