@@ -38,6 +38,6 @@ export async function startOrchestrator(dataDir) {
     const response = await fetch(`${base}${path}`, { method, headers: auth, body: body && JSON.stringify(body) });
     return response.json();
   };
-  return { child, api, bootSeconds };
+  return { child, api, base, bootSeconds };
 }
 
