@@ -7,8 +7,10 @@ export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 export const RUN_KINDS = ['backup', 'restore', 'verify'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
-/** One backup attempt of one app, kept after the app is deleted. */
+/** One backup, restore or verification of one app; pruned by age and count (RunHistoryPruner). */
 @Entity('runs')
+@Index('IDX_runs_app_kind_status', ['appId', 'kind', 'status'])
+@Index('IDX_runs_app_trigger', ['appId', 'trigger'])
 export class RunEntity {
   @PrimaryGeneratedColumn()
   id!: number;
@@ -30,6 +32,7 @@ export class RunEntity {
   @Column({ type: 'varchar', length: 16 })
   status!: RunStatus;
 
+  @Index('IDX_runs_queuedAt')
   @Column({ type: 'datetime' })
   queuedAt!: Date;
 
@@ -54,6 +57,10 @@ export class RunEntity {
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;
+
+  /** When retention deleted the backup this run made; until then the run is never pruned (it holds the checksum). */
+  @Column({ type: 'datetime', nullable: true })
+  backupRemovedAt!: Date | null;
 
   /** Timestamped lines, one per step; appended as the run goes. */
   @Column({ type: 'text', default: '' })

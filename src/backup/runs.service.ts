@@ -163,30 +163,30 @@ export class RunsService {
   }
 
   /**
-   * The newest successful backup of each app (of these apps, or of all, deleted ones included), by app
-   * id. Restores and verifications do not count: they make no backup.
+   * The newest successful backup of each app (of these apps, or of every registered app), by app id.
+   * Restores and verifications do not count: they make no backup.
    */
   latestSuccessfulBackups(appIds?: number[]): Promise<Map<number, RunEntity>> {
-    return this.newestPerApp(`WHERE status = 'succeeded' AND kind = 'backup'`, appIds);
+    return this.newestPerApp(`AND kind = 'backup' AND status = 'succeeded'`, appIds);
   }
 
+  /** One index seek per app (MAX(id) under an index that starts with appId), never a pass over the history. */
   private async newestPerApp(filter: string, appIds?: number[]): Promise<Map<number, RunEntity>> {
     if (appIds?.length === 0) return new Map();
-    const query = this.runs.createQueryBuilder('run').where(`run.id IN (SELECT MAX(id) FROM runs ${filter} GROUP BY "appId")`);
-    if (appIds) query.andWhere('run.appId IN (:...appIds)', { appIds });
-    const latest = await query.getMany();
+    const apps = appIds ? `SELECT value AS id FROM json_each(:appIds)` : 'SELECT id FROM apps';
+    const latest = await this.runs
+      .createQueryBuilder('run')
+      .where(`run.id IN (SELECT (SELECT MAX(id) FROM runs WHERE appId = app.id ${filter}) FROM (${apps}) app)`, { appIds: JSON.stringify(appIds ?? []) })
+      .getMany();
     return new Map(latest.map((run) => [run.appId, this.withLiveBytes(run)]));
   }
 
-  /** When each app's latest scheduled run was queued, for catching up missed firings. */
+  /** When each registered app's latest scheduled run was queued, for catching up missed firings. */
   async lastScheduledRunTimes(): Promise<Map<number, Date>> {
-    const rows: { appId: number; queuedAt: string }[] = await this.runs
-      .createQueryBuilder('run')
-      .select('run.appId', 'appId')
-      .addSelect('MAX(run.queuedAt)', 'queuedAt')
-      .where("run.trigger = 'schedule'")
-      .groupBy('run.appId')
-      .getRawMany();
+    const rows: { appId: number; queuedAt: string }[] = await this.runs.query(
+      `SELECT app.id AS appId, run.queuedAt AS queuedAt FROM apps app
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND "trigger" = 'schedule')`,
+    );
     return new Map(rows.map((row) => [row.appId, fromSqlite(row.queuedAt)]));
   }
 

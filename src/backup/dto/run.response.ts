@@ -18,6 +18,8 @@ export class RunResponse {
   sha256!: string | null;
   @ApiProperty({ example: '/data/backups/billing/billing-20261128T030000Z.db', nullable: true, type: String })
   remotePath!: string | null;
+  @ApiProperty({ example: null, nullable: true, type: Date, description: 'When retention deleted the backup this run made.' })
+  backupRemovedAt!: Date | null;
   @ApiProperty({ example: null, nullable: true, type: String, description: 'Which step failed and why.' }) error!: string | null;
   @ApiProperty({ type: [String], example: ['2026-11-28T03:00:00.130Z capabilities: contract v1, type sqlite'] }) log!: string[];
 
