@@ -12,6 +12,7 @@ import { BackupJob } from './backup-job.service';
 import { BackupRunner } from './backup-runner.service';
 import { BackupsService } from './backups.service';
 import { ContractClient } from './contract-client';
+import { RunHistoryPruner } from './run-history-pruner.service';
 import { RunEntity } from './run.entity';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
@@ -29,6 +30,7 @@ import { RunsService } from './runs.service';
     BackupsService,
     BackupScheduler,
     StoredBackups,
+    RunHistoryPruner,
     { provide: AppActivity, useClass: BackupAppActivity },
   ],
   exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler],

@@ -11,6 +11,7 @@ export type RunKind = (typeof RUN_KINDS)[number];
 @Entity('runs')
 @Index('IDX_runs_app_kind_status', ['appId', 'kind', 'status'])
 @Index('IDX_runs_app_trigger', ['appId', 'trigger'])
+@Index('IDX_runs_logged_queuedAt', ['queuedAt'], { where: `"log" != ''` })
 export class RunEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
+import { In, IsNull, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
+import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunTrigger } from './run.entity';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
@@ -142,6 +143,8 @@ export class RunsService {
 
   /** Retention removed one of the app's backups. */
   async deleted(run: RunEntity, name: string): Promise<void> {
+    // The run that made the file no longer holds a checksum anybody needs: history pruning may take it.
+    await this.runs.update({ appId: run.appId, backupName: name, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() }, { backupRemovedAt: new Date() });
     await this.log(run, `retention: deleted ${name}`);
     this.emit({ kind: 'deleted', run, name });
   }
@@ -221,13 +224,4 @@ export class RunsService {
     const bytes = this.liveBytes.get(run.id);
     return bytes === undefined ? run : Object.assign(run, { bytes });
   }
-}
-
-/** TypeORM stores SQLite datetimes as UTC "YYYY-MM-DD HH:MM:SS.sss"; comparisons need the same form. */
-function toSqlite(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
-}
-
-function fromSqlite(text: string): Date {
-  return new Date(`${text.replace(' ', 'T')}Z`);
 }

@@ -35,6 +35,12 @@ export class AppConfig {
     /** Run once at boot for each app whose last scheduled firing was missed while the service was down. */
     readonly catchUpMissed: boolean;
   };
+  /** What the run history keeps; RunHistoryPruner enforces it. */
+  readonly history!: {
+    readonly maxAgeDays: number;
+    readonly maxRunsPerApp: number;
+    readonly logDays: number;
+  };
   /** How long shutdown waits for running backups before stopping them. */
   readonly shutdownGraceMs!: number;
   /** Language of the admin pages for everyone; null: each browser's Accept-Language. */

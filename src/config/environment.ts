@@ -59,7 +59,7 @@ export const ENVIRONMENT_VARIABLES = [
   'PORT', 'HOST', 'TRUST_PROXY', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
-  'CATCH_UP_MISSED', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
+  'CATCH_UP_MISSED', 'RUN_HISTORY_DAYS', 'RUN_HISTORY_MAX', 'RUN_LOG_DAYS', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
   'LOG_FORMAT', 'LOG_LEVEL',
 ] as const;
 
@@ -124,6 +124,15 @@ export class Environment {
 
   @IsIn(['true', 'false'], { message: 'must be true or false' })
   CATCH_UP_MISSED: 'true' | 'false' = 'false';
+
+  @Max(36500) @Min(1) @IsInt() @Type(() => Number)
+  RUN_HISTORY_DAYS = 400;
+
+  @Max(1_000_000) @Min(1) @IsInt() @Type(() => Number)
+  RUN_HISTORY_MAX = 1000;
+
+  @Max(36500) @Min(1) @IsInt() @Type(() => Number)
+  RUN_LOG_DAYS = 90;
 
   @IsOptional() @IsIn(['en', 'es'], { message: 'must be en or es' })
   UI_LANGUAGE?: 'en' | 'es';

@@ -54,6 +54,7 @@ export function loadConfig(
       maxConcurrent: env.MAX_CONCURRENT_BACKUPS,
     },
     scheduler: { timezone: env.SCHEDULER_TIMEZONE, catchUpMissed: env.CATCH_UP_MISSED === 'true' },
+    history: { maxAgeDays: env.RUN_HISTORY_DAYS, maxRunsPerApp: env.RUN_HISTORY_MAX, logDays: env.RUN_LOG_DAYS },
     shutdownGraceMs: env.SHUTDOWN_GRACE_S * 1000,
     uiLanguage: env.UI_LANGUAGE ?? null,
     metricsPublic: env.METRICS_PUBLIC === 'true',

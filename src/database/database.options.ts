@@ -29,6 +29,9 @@ export function databaseOptions(config: AppConfig): TypeOrmModuleOptions {
     synchronize: false,
     // WAL lets the pages read run history while a backup writes its progress.
     prepareDatabase: (db: { pragma(statement: string): unknown }) => {
+      // Lets history pruning give space back (PRAGMA incremental_vacuum). It takes effect on a new
+      // database only; an older file reuses the freed pages instead, so it stops growing.
+      db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');
     },
