@@ -16,10 +16,10 @@ describe('app registry API', () => {
     const { api } = orchestrator;
     const created = await api.post('/api/apps', appInput({ name: 'crud', token: 'very-secret-token' })).expect(201);
     expect(created.body).toMatchObject({ name: 'crud', url: 'http://127.0.0.1:9', schedule: '0 3 * * *', driveFolderId: 'billing',
-      retention: 3, enabled: true, hasToken: true });
+      retention: 3, enabled: true, hasToken: true, scheduleError: null });
     expect(Object.keys(created.body).sort()).toEqual(
       ['createdAt', 'driveFolderId', 'enabled', 'hasToken', 'id', 'lastRun', 'lastSuccessAt', 'name', 'nextRunAt', 'pingUrl',
-        'retention', 'schedule', 'stale', 'timezone', 'updatedAt', 'url'],
+        'retention', 'schedule', 'scheduleError', 'stale', 'timezone', 'updatedAt', 'url'],
     );
     const id = created.body.id as number;
 

@@ -12,6 +12,8 @@ export interface AppActivityInfo {
   /** The zone the schedule runs in: the app's own or SCHEDULER_TIMEZONE. */
   timezone: string;
   nextRunAt: Date | null;
+  /** Why the app is enabled but not scheduled (its stored schedule cannot be registered), or null. */
+  scheduleError: string | null;
   lastRun: LastRunSummary | null;
   lastSuccessAt: Date | null;
   /** Enabled, and no successful backup for more than twice its schedule's period: someone should look. */

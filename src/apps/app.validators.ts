@@ -1,23 +1,45 @@
-import { validateCronExpression } from 'cron';
+import { CronTime, validateCronExpression } from 'cron';
 import { registerDecorator, ValidationOptions } from 'class-validator';
 
-/** Why a cron expression is refused, or null when the scheduler's own parser accepts it. */
-export function cronProblem(expression: string): string | null {
+/** Why the scheduler's library could not schedule an expression, in one line. */
+export function cronFailure(error: unknown): string {
+  const message = (error as Error).message;
+  // cron's own text is several lines asking for a bug report; the cause is a date that does not exist.
+  if (message.includes('No execution date was found')) return 'never fires: no date matches it in the next 8 years (e.g. 30 February)';
+  return message.split('\n')[0].trim();
+}
+
+/**
+ * Why a cron expression is refused, or null when the scheduler's own library accepts it and finds its next
+ * firing in `timezone`. The API checks in UTC first, then the registry in the app's own zone.
+ */
+export function cronProblem(expression: string, timezone = 'UTC'): string | null {
   const fields = expression.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
     return `must have 5 fields (minute hour day month weekday), or 6 with seconds first; got ${fields}`;
   }
   const { valid, error } = validateCronExpression(expression);
-  return valid ? null : `is not a valid cron expression: ${error?.message ?? 'rejected by the scheduler'}`;
+  if (!valid) return `is not a valid cron expression: ${error?.message ?? 'rejected by the scheduler'}`;
+  try {
+    new CronTime(expression, timezone).getNextDateFrom(new Date());
+    return null;
+  } catch (failure) {
+    return cronFailure(failure);
+  }
 }
 
-/** Why a destination folder is refused, or null. It is a Drive folder id or a path under RCLONE_REMOTE. */
+/**
+ * Why a destination folder is refused whatever the remote, or null. It is a Drive folder id or a path under
+ * RCLONE_REMOTE; the rules that depend on which (BackupLocations.folderProblem) need rclone and run later.
+ */
 export function folderProblem(folder: string): string | null {
   if (folder.trim() === '') return 'must not be empty';
   if (folder.startsWith('/')) return 'must not start with "/": it is relative to RCLONE_REMOTE';
   if (folder.split(/[\\/]/).includes('..')) return 'must not contain ".." segments';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(folder)) return 'must not contain control characters';
+  // Neither a Drive id nor a sane folder name has them; in an rclone path they start a remote or its options.
+  if (/[:,]/.test(folder)) return 'must not contain ":" or ","';
   return null;
 }
 

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { StorageModule } from '../storage/storage.module';
 import { AppEntity } from './app.entity';
 import { AppsController } from './apps.controller';
 import { AppsService } from './apps.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([AppEntity])],
+  imports: [TypeOrmModule.forFeature([AppEntity]), StorageModule],
   controllers: [AppsController],
   providers: [AppsService],
   exports: [AppsService],

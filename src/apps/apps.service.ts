@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository } from 'typeorm';
-import { AppNameTakenError, AppNotFoundError } from '../common/errors';
+import { AppNameTakenError, AppNotFoundError, FieldProblem, InvalidFieldsError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
+import { BackupLocations } from '../storage/backup-locations.service';
 import { AppEntity } from './app.entity';
+import { cronProblem } from './app.validators';
 import { CreateAppDto } from './dto/create-app.dto';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { TokenCipher } from './token-cipher';
@@ -18,7 +20,8 @@ export class AppsService {
 
   constructor(
     @InjectRepository(AppEntity) private readonly apps: Repository<AppEntity>,
-    config: AppConfig,
+    private readonly config: AppConfig,
+    private readonly locations: BackupLocations,
   ) {
     this.cipher = new TokenCipher(config.secretKey);
   }
@@ -49,6 +52,7 @@ export class AppsService {
       createdAt: now,
       updatedAt: now,
     });
+    await this.refuseInvalid(app, input);
     return this.saveUnique(app);
   }
 
@@ -57,6 +61,7 @@ export class AppsService {
     const { token, ...fields } = changes;
     Object.assign(app, fields, { updatedAt: new Date() });
     if (token !== undefined) app.tokenEncrypted = this.cipher.encrypt(token);
+    await this.refuseInvalid(app, changes);
     return this.saveUnique(app);
   }
 
@@ -70,6 +75,24 @@ export class AppsService {
   /** The plaintext token, for the one place that needs it: the request to the app. */
   tokenOf(app: AppEntity): string {
     return this.cipher.decrypt(app.tokenEncrypted);
+  }
+
+  /**
+   * The rules the DTO cannot judge from the body alone: the schedule must fire in the app's own zone
+   * (SCHEDULER_TIMEZONE when it has none), the folder must suit the remote's kind. Only what `changes`
+   * touches is judged, so that an app already stored wrong can still be disabled or fixed field by field.
+   */
+  private async refuseInvalid(app: AppEntity, changes: UpdateAppDto): Promise<void> {
+    const problems: FieldProblem[] = [];
+    if (changes.schedule !== undefined || changes.timezone !== undefined || changes.enabled === true) {
+      const problem = cronProblem(app.schedule, app.timezone ?? this.config.scheduler.timezone);
+      if (problem) problems.push({ field: 'schedule', reasons: [problem] });
+    }
+    if (changes.driveFolderId !== undefined) {
+      const problem = await this.locations.folderProblem(app.driveFolderId);
+      if (problem) problems.push({ field: 'driveFolderId', reasons: [problem] });
+    }
+    if (problems.length > 0) throw new InvalidFieldsError(problems);
   }
 
   private notify(change: AppChange): void {

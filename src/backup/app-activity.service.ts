@@ -27,6 +27,7 @@ export class BackupAppActivity extends AppActivity {
         return [app.id, {
           timezone: this.scheduler.timezoneOf(app),
           nextRunAt: this.scheduler.nextRunOf(app.id),
+          scheduleError: this.scheduler.scheduleErrorOf(app.id),
           lastRun: last ? { id: last.id, status: last.status, startedAt: last.startedAt, finishedAt: last.finishedAt, bytes: last.bytes } : null,
           lastSuccessAt,
           stale: period !== null && now - since > 2 * period,

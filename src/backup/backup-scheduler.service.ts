@@ -2,12 +2,20 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob, CronTime } from 'cron';
 import type { AppEntity } from '../apps/app.entity';
+import { cronFailure } from '../apps/app.validators';
 import { AppChange, AppsService } from '../apps/apps.service';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
 
 const jobName = (appId: number) => `backup:${appId}`;
+
+/** An enabled app that has no job: its stored schedule or zone is one the cron library refuses. */
+export interface BrokenSchedule {
+  id: number;
+  name: string;
+  error: string;
+}
 
 /**
  * One cron job per enabled app, named `backup:<id>` in SchedulerRegistry, kept in step with the
@@ -20,6 +28,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private readonly nextRuns = new Map<number, Date>();
   /** Time between two firings of each scheduled app, for overdue detection; computed once per job. */
   private readonly periods = new Map<number, number>();
+  private readonly broken = new Map<number, BrokenSchedule>();
 
   constructor(
     private readonly config: AppConfig,
@@ -34,8 +43,9 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     const apps = await this.apps.list();
     for (const app of apps) this.schedule(app);
-    this.logger.log(`scheduled ${apps.filter((app) => app.enabled).length} of ${apps.length} apps`);
-    if (this.config.scheduler.catchUpMissed) await this.catchUp(apps.filter((app) => app.enabled));
+    this.logger.log(`scheduled ${this.periods.size} of ${apps.length} apps`);
+    // Only apps with a job: a broken one has no firing to catch up.
+    if (this.config.scheduler.catchUpMissed) await this.catchUp(apps.filter((app) => this.periods.has(app.id)));
   }
 
   beforeApplicationShutdown(): void {
@@ -62,27 +72,50 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     if (change.kind === 'saved') this.schedule(change.app);
   }
 
+  /**
+   * Registers the app's job. A row the cron library refuses (a schedule that never fires, an unknown zone:
+   * the API refuses both, but older versions or a hand edit may have stored one) leaves that app without a
+   * job and reported as broken, instead of failing the boot or the request that saved it.
+   */
   private schedule(app: AppEntity): void {
     if (!app.enabled) return;
     this.unschedule(app.id);
-    const job = CronJob.from({
-      cronTime: app.schedule,
-      timeZone: this.timezoneOf(app),
-      // The tick only queues the run, so a firing during a long run reaches the runner and is recorded as skipped.
-      onTick: () => this.fire(app),
-      waitForCompletion: true,
-      start: false,
-    });
+    let job: CronJob;
+    let firings: number[];
+    try {
+      job = CronJob.from({
+        cronTime: app.schedule,
+        timeZone: this.timezoneOf(app),
+        // The tick only queues the run, so a firing during a long run reaches the runner and is recorded as skipped.
+        onTick: () => this.fire(app),
+        waitForCompletion: true,
+        start: false,
+      });
+      firings = job.nextDates(2).map((date) => date.toMillis());
+    } catch (failure) {
+      const error = cronFailure(failure);
+      this.broken.set(app.id, { id: app.id, name: app.name, error });
+      this.logger.error(`app ${app.name} (id ${app.id}) is not scheduled ("${app.schedule}" in ${this.timezoneOf(app)}): ${error}`);
+      return;
+    }
     this.registry.addCronJob(jobName(app.id), job);
     job.start();
-    this.nextRunOf(app.id); // paid once here rather than by the first listing
-    const [first, second] = job.nextDates(2);
-    this.periods.set(app.id, second.toMillis() - first.toMillis());
+    this.nextRuns.set(app.id, new Date(firings[0])); // paid once here rather than by the first listing
+    this.periods.set(app.id, firings[1] - firings[0]);
   }
 
   /** Milliseconds between firings, or null when the app has no job. */
   periodOf(appId: number): number | null {
     return this.periods.get(appId) ?? null;
+  }
+
+  /** Why an enabled app has no job, or null. */
+  scheduleErrorOf(appId: number): string | null {
+    return this.broken.get(appId)?.error ?? null;
+  }
+
+  brokenSchedules(): BrokenSchedule[] {
+    return [...this.broken.values()];
   }
 
   jobCount(): number {
@@ -92,6 +125,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private unschedule(appId: number): void {
     this.nextRuns.delete(appId);
     this.periods.delete(appId);
+    this.broken.delete(appId);
     if (this.registry.doesExist('cron', jobName(appId))) this.registry.deleteCronJob(jobName(appId));
   }
 

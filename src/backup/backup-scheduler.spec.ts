@@ -31,4 +31,35 @@ describe('BackupScheduler', () => {
     listener!({ kind: 'removed', app });
     expect(registry.doesExist('cron', 'backup:7')).toBe(false);
   });
+
+  it('boots with an app whose stored schedule or zone cannot be registered, reporting it, and schedules the others', async () => {
+    const at = new Date('2026-01-01T00:00:00Z');
+    const rows = [
+      { id: 1, name: 'leap', schedule: '0 0 30 2 *', timezone: null, enabled: true, updatedAt: at },
+      { id: 2, name: 'mars', schedule: '0 3 * * *', timezone: 'Mars/Olympus', enabled: true, updatedAt: at },
+      { id: 3, name: 'fine', schedule: '0 3 * * *', timezone: null, enabled: true, updatedAt: at },
+    ] as AppEntity[];
+    let listener: ((change: AppChange) => void) | undefined;
+    const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), list: async () => rows } as unknown as AppsService;
+    const fired: number[] = [];
+    const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
+    const runs = { lastScheduledRunTimes: async () => new Map() } as unknown as RunsService;
+    const config = { scheduler: { timezone: 'UTC', catchUpMissed: true } } as AppConfig;
+    const scheduler = new BackupScheduler(config, registry, apps, runner, runs);
+
+    await scheduler.onApplicationBootstrap();
+    expect([...registry.getCronJobs().keys()]).toEqual(['backup:3']);
+    expect(fired).toEqual([3]); // caught up: its 03:00 firing since 2026-01-01 was missed
+    expect(scheduler.scheduleErrorOf(1)).toMatch(/^never fires/);
+    expect(scheduler.scheduleErrorOf(2)).toMatch(/timezone/i);
+    expect(scheduler.scheduleErrorOf(3)).toBeNull();
+    expect(scheduler.brokenSchedules().map(({ id, name }) => ({ id, name }))).toEqual([{ id: 1, name: 'leap' }, { id: 2, name: 'mars' }]);
+    expect(scheduler.nextRunOf(1)).toBeNull();
+    expect(scheduler.periodOf(1)).toBeNull();
+
+    listener!({ kind: 'saved', app: { ...rows[0], schedule: '0 4 * * *' } as AppEntity });
+    listener!({ kind: 'removed', app: rows[1] });
+    expect(scheduler.brokenSchedules()).toEqual([]);
+    expect(scheduler.nextRunOf(1)).toBeInstanceOf(Date);
+  });
 });

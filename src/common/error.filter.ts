@@ -48,11 +48,10 @@ export class ErrorFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown): ErrorBody {
-    if (exception instanceof DomainError) return errorBody(STATUS_BY_CODE[exception.code], exception.message);
+    if (exception instanceof DomainError) return errorBody(STATUS_BY_CODE[exception.code], exception.message, exception.details);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
-      if (typeof payload === 'object' && payload !== null && 'details' in payload) return payload as ErrorBody;
       const message = typeof payload === 'string' ? payload : (payload as { message?: unknown }).message;
       return errorBody(status, Array.isArray(message) ? message.join('; ') : String(message ?? exception.message));
     }

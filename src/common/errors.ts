@@ -9,6 +9,21 @@ export enum ErrorCode {
 
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
+  /** The fields at fault, when the error is about input. */
+  readonly details?: FieldProblem[];
+}
+
+export interface FieldProblem {
+  field: string;
+  reasons: string[];
+}
+
+/** Input refused field by field: by the validation pipe, or by a service where a rule needs more than the body. */
+export class InvalidFieldsError extends DomainError {
+  readonly code = ErrorCode.InvalidInput;
+  constructor(override readonly details: FieldProblem[]) {
+    super(details.map(({ field, reasons }) => `${field}: ${reasons.join(', ')}`).join('; '));
+  }
 }
 
 export class AppNotFoundError extends DomainError {

@@ -1,5 +1,11 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
-import { errorBody } from './error.filter';
+import { InvalidFieldsError } from './errors';
+
+/**
+ * No body of this API nests more than a few levels; class-transformer and class-validator recurse once per
+ * level, so a deeper body (a few kilobytes of "[[[[…") would overflow the stack and answer 500.
+ */
+const MAX_BODY_DEPTH = 32;
 
 /** Reasons read "must be ..." so that "field: reason" reads as a sentence. */
 export function reasonsOf(error: ValidationError): string[] {
@@ -15,17 +21,24 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: true,
     transform: true,
     stopAtFirstError: true,
-    exceptionFactory: (errors) => {
-      const details = errors.map((error) => ({ field: error.property, reasons: reasonsOf(error) }));
-      const message = details.map((d) => `${d.field}: ${d.reasons.join(', ')}`).join('; ');
-      return new BadRequestException(errorBody(400, message, details));
-    },
+    exceptionFactory: (errors) => new InvalidFieldsError(errors.map((error) => ({ field: error.property, reasons: reasonsOf(error) }))),
   });
 }
 
 /** Path parameters are checked by their own pipes (AppIdPipe…), which need the raw text to report it. */
 class BodyAndQueryValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    return metadata.type === 'param' ? Promise.resolve(value) : super.transform(value, metadata);
+    if (metadata.type === 'param') return Promise.resolve(value);
+    if (metadata.type === 'body' && nestedDeeperThan(value, MAX_BODY_DEPTH)) {
+      throw new BadRequestException('the JSON body is nested too deeply');
+    }
+    return super.transform(value, metadata);
   }
+}
+
+/** Looks no deeper than `limit` levels, so that the check itself cannot overflow. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((child) => nestedDeeperThan(child, limit - 1));
 }

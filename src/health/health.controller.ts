@@ -25,7 +25,7 @@ export class HealthController {
 
   @Public()
   @Get()
-  @ApiOkResponse({ type: HealthResponse, description: 'Serving; status is "degraded" when rclone is unusable or an app is stale.' })
+  @ApiOkResponse({ type: HealthResponse, description: 'Serving; status is "degraded" when rclone is unusable, an app cannot be scheduled or an app is stale.' })
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'The database is unusable.' })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthReport> {
     const report = await this.health.report();

@@ -4,8 +4,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppActivity } from '../apps/app-activity';
 import { AppsService } from '../apps/apps.service';
+import { BackupScheduler, BrokenSchedule } from '../backup/backup-scheduler.service';
 import { AppConfig } from '../config/app-config';
-import { BackupScheduler } from '../backup/backup-scheduler.service';
 import { RcloneAdapter } from '../storage/rclone.adapter';
 
 type Check<T = object> = ({ status: 'ok' } & T) | { status: 'error'; error: string };
@@ -22,7 +22,7 @@ export interface HealthReport {
   checks: {
     database: Check;
     rclone: Check<{ version: string }>;
-    scheduler: Check<{ jobs: number }>;
+    scheduler: { status: 'ok'; jobs: number } | { status: 'error'; error: string; jobs: number; broken: BrokenSchedule[] };
     backups: Check<{ stale: number; apps: AppFreshness[] }>;
   };
 }
@@ -45,8 +45,9 @@ export class HealthService {
   }
 
   /**
-   * Without a database that takes writes nothing works (error, 503). Without rclone, or with overdue apps, the service
-   * still answers but needs a look (degraded, 200): restarting the container would not fix either.
+   * Without a database that takes writes nothing works (error, 503). Without rclone, with an app that cannot be scheduled,
+   * or with overdue apps, the service still answers but needs a look (degraded, 200): restarting the
+   * container would not fix any of them.
    */
   async report(): Promise<HealthReport> {
     const [database, rclone, backups] = await Promise.all([
@@ -54,8 +55,8 @@ export class HealthService {
       probe(async () => ({ version: await this.rclone.version() })),
       probe(() => this.freshness()),
     ]);
-    const scheduler = { status: 'ok' as const, jobs: this.scheduler.jobCount() };
-    const degraded = rclone.status === 'error' || (backups.status === 'ok' && backups.stale > 0);
+    const scheduler = this.schedulerCheck();
+    const degraded = rclone.status === 'error' || scheduler.status === 'error' || (backups.status === 'ok' && backups.stale > 0);
     const status = database.status === 'error' ? 'error' : degraded ? 'degraded' : 'ok';
     return { status, checks: { database, rclone, scheduler, backups } };
   }
@@ -77,6 +78,14 @@ export class HealthService {
       throw new Error(`the database cannot be written (${(error as Error).message}): check the free space under ${dirname(path)}`);
     }
     return {};
+  }
+
+  /** Enabled apps without a job never back up: the others run, but someone must fix those. */
+  private schedulerCheck(): HealthReport['checks']['scheduler'] {
+    const jobs = this.scheduler.jobCount();
+    const broken = this.scheduler.brokenSchedules();
+    if (broken.length === 0) return { status: 'ok', jobs };
+    return { status: 'error', error: `not scheduled: ${broken.map((app) => app.name).join(', ')}`, jobs, broken };
   }
 
   private async freshness(): Promise<{ stale: number; apps: AppFreshness[] }> {

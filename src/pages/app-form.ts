@@ -1,7 +1,9 @@
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
+import type { AppEntity } from '../apps/app.entity';
 import { CreateAppDto } from '../apps/dto/create-app.dto';
 import { UpdateAppDto } from '../apps/dto/update-app.dto';
+import { InvalidFieldsError } from '../common/errors';
 import { reasonsOf } from '../common/validation.pipe';
 
 export const FORM_FIELDS = ['name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'pingUrl', 'enabled'] as const;
@@ -9,7 +11,7 @@ export const FORM_FIELDS = ['name', 'url', 'token', 'schedule', 'timezone', 'dri
 /** What the admin typed, to show again next to the errors (never the token). */
 export type FormValues = Partial<Record<(typeof FORM_FIELDS)[number], string | boolean>>;
 
-export type FormResult<T> = { ok: true; input: T } | { ok: false; values: FormValues; errors: Record<string, string> };
+export type FormResult<T> = { ok: true; input: T; values: FormValues } | { ok: false; values: FormValues; errors: Record<string, string> };
 
 /**
  * Turns the posted form into the API's DTO (so the same rules apply) and validates it. Strings become
@@ -37,6 +39,25 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
   if (!editing || text('token') !== '') plain.token = text('token');
   const input = plainToInstance(editing ? UpdateAppDto : CreateAppDto, plain);
   const errors = await validate(input, { stopAtFirstError: true });
-  if (errors.length === 0) return { ok: true, input };
+  if (errors.length === 0) return { ok: true, input, values };
   return { ok: false, values, errors: Object.fromEntries(errors.map((error) => [error.property, reasonsOf(error).join(', ')])) };
+}
+
+/**
+ * Parses the form and saves it; refused either way (the DTO's rules, or the registry's rules that need the
+ * app's zone or the remote's type) it comes back with each field's error, to show beside that field.
+ */
+export async function submitAppForm(
+  body: Record<string, unknown>,
+  editing: boolean,
+  save: (input: CreateAppDto | UpdateAppDto) => Promise<AppEntity>,
+): Promise<{ ok: true; app: AppEntity } | { ok: false; values: FormValues; errors: Record<string, string> }> {
+  const form = await parseAppForm(body, editing);
+  if (!form.ok) return form;
+  try {
+    return { ok: true, app: await save(form.input) };
+  } catch (error) {
+    if (!(error instanceof InvalidFieldsError)) throw error;
+    return { ok: false, values: form.values, errors: Object.fromEntries(error.details.map(({ field, reasons }) => [field, reasons.join(', ')])) };
+  }
 }

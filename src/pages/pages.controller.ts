@@ -5,7 +5,7 @@ import { AppsService } from '../apps/apps.service';
 import { BackupRunner } from '../backup/backup-runner.service';
 import { BackupsService } from '../backup/backups.service';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
-import { parseAppForm, FormValues } from './app-form';
+import { FormValues, submitAppForm } from './app-form';
 import { CsrfGuard } from './csrf';
 import { PageContext } from './page-context';
 import { PagesService } from './pages.service';
@@ -37,11 +37,10 @@ export class PagesController {
   @Post('apps')
   @UseGuards(CsrfGuard)
   async create(@Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
-    const form = await parseAppForm(body, false);
+    const form = await submitAppForm(body, false, (input) => this.apps.create(input as Parameters<AppsService['create']>[0]));
     if (!form.ok) return this.renderForm(request, response, null, form.values, form.errors);
-    const app = await this.apps.create(form.input as Parameters<AppsService['create']>[0]);
-    this.context.flash(response, 'success', 'flash.created', { name: app.name });
-    response.redirect(303, `/apps/${app.id}`);
+    this.context.flash(response, 'success', 'flash.created', { name: form.app.name });
+    response.redirect(303, `/apps/${form.app.id}`);
   }
 
   @Get('apps/:id')
@@ -62,11 +61,10 @@ export class PagesController {
   @UseGuards(CsrfGuard)
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
     const existing = await this.apps.get(id);
-    const form = await parseAppForm(body, true);
+    const form = await submitAppForm(body, true, (input) => this.apps.update(id, input));
     if (!form.ok) return this.renderForm(request, response, existing, form.values, form.errors);
-    const app = await this.apps.update(id, form.input);
-    this.context.flash(response, 'success', 'flash.updated', { name: app.name });
-    response.redirect(303, `/apps/${app.id}`);
+    this.context.flash(response, 'success', 'flash.updated', { name: form.app.name });
+    response.redirect(303, `/apps/${form.app.id}`);
   }
 
   @Post('apps/:id/delete')

@@ -29,10 +29,20 @@ export class BackupLocations {
     const remote = parseRemote(this.config.rclone.remote);
     if (!remote) return resolve(this.config.rclone.remote, driveFolderId);
     if ((await this.remoteType()) !== 'drive') return joinPath(this.config.rclone.remote, driveFolderId);
-    if (!/^[\w-]+$/.test(driveFolderId)) {
-      throw new StorageConfigError(`"${driveFolderId}" is not a Google Drive folder id (letters, digits, "-" and "_")`);
-    }
+    const problem = driveIdProblem(driveFolderId);
+    if (problem) throw new StorageConfigError(`"${driveFolderId}" ${problem}`);
     return `${remote.name}${remote.options},root_folder_id=${driveFolderId}:${remote.path}`;
+  }
+
+  /**
+   * Why `driveFolderId` cannot name a folder on this remote, or null; on top of the rules for every remote
+   * (folderProblem in the app validators). When the remote's type cannot be looked up now, the Drive rule
+   * waits for the run (folderOf), so that registering an app does not depend on rclone's config.
+   */
+  async folderProblem(driveFolderId: string): Promise<string | null> {
+    const drive = parseRemote(this.config.rclone.remote) !== null && (await this.remoteType().catch(() => null)) === 'drive';
+    if (drive) return driveIdProblem(driveFolderId);
+    return driveFolderId.startsWith('-') ? 'must not start with "-"' : null;
   }
 
   /** rclone paths join with "/", except right after the remote's colon. */
@@ -60,6 +70,10 @@ export class BackupLocations {
     }
     return type;
   }
+}
+
+function driveIdProblem(id: string): string | null {
+  return /^[\w-]+$/.test(id) ? null : 'is not a Google Drive folder id (letters, digits, "-" and "_"), and RCLONE_REMOTE is a Drive remote';
 }
 
 function joinPath(folder: string, name: string): string {

@@ -26,6 +26,17 @@ describe('BackupLocations', () => {
     expect(await locationsFor(':webdav,url=http\\://x:').folderOf('billing')).toBe(':webdav,url=http\\://x:billing');
   });
 
+  it('judges a folder by the remote kind: a Drive folder id on Drive, a path not starting with "-" elsewhere', async () => {
+    expect(await locationsFor('gdrive:').folderProblem('1AbC-d_E')).toBeNull();
+    expect(await locationsFor('gdrive:').folderProblem('team/billing')).toMatch(/is not a Google Drive folder id/);
+    expect(await locationsFor('gdrive,team_drive=X:').folderProblem('id with spaces')).toMatch(/is not a Google Drive folder id/);
+    expect(await locationsFor('dav:').folderProblem('team/billing')).toBeNull();
+    expect(await locationsFor('dav:').folderProblem('-billing')).toBe('must not start with "-"');
+    expect(await locationsFor('/srv/backups').folderProblem('-billing')).toBe('must not start with "-"');
+    // Not configured yet: the Drive rule waits for the run, which says how to fix the remote.
+    expect(await locationsFor('nowhere:').folderProblem('team/billing')).toBeNull();
+  });
+
   it('says how to fix a remote that is not configured', async () => {
     await expect(locationsFor('nowhere:').folderOf('x')).rejects.toThrow(
       'rclone remote "nowhere" (RCLONE_REMOTE) is not configured: run "rclone config", set RCLONE_CONFIG, or define RCLONE_CONFIG_NOWHERE_TYPE',

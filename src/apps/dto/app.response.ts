@@ -27,6 +27,15 @@ export class AppResponse {
   @ApiProperty({ example: true, description: 'A token is stored (it is never returned).' }) hasToken!: boolean;
   @ApiProperty({ example: '2026-11-29T02:00:00.000Z', nullable: true, type: Date, description: 'Next scheduled run (UTC); null when disabled.' })
   nextRunAt!: Date | null;
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description:
+      'null when all is well. Otherwise why this enabled app has no scheduled job (e.g. a schedule stored by an older ' +
+      'version that never fires): it is not run on schedule until fixed, and /api/health is degraded.',
+  })
+  scheduleError!: string | null;
   @ApiProperty({ type: LastRunResponse, nullable: true, description: 'The most recent run of any trigger, or null.' })
   lastRun!: LastRunResponse | null;
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsCronExpression, IsDestinationFolder } from '../app.validators';
 
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -27,7 +27,7 @@ export class CreateAppDto {
   @IsString()
   token!: string;
 
-  @ApiProperty({ example: '0 3 * * *', description: 'Cron: 5 fields, or 6 with seconds first.' })
+  @ApiProperty({ example: '0 3 * * *', description: 'Cron: 5 fields, or 6 with seconds first. One that never fires (30 February) is refused.' })
   @IsCronExpression()
   @IsString()
   schedule!: string;
@@ -45,7 +45,9 @@ export class CreateAppDto {
 
   @ApiProperty({
     example: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
-    description: 'Google Drive folder id when RCLONE_REMOTE is a Drive remote; otherwise a sub-folder path under it.',
+    description:
+      'Google Drive folder id (letters, digits, "-", "_") when RCLONE_REMOTE is a Drive remote; otherwise a sub-folder path ' +
+      'under it: no "..", ":" or "," and no leading "/" or "-".',
   })
   @IsDestinationFolder()
   @MaxLength(1024)
@@ -75,6 +77,6 @@ export class CreateAppDto {
 
   @ApiPropertyOptional({ example: true, default: true })
   @IsBoolean()
-  @IsOptional()
+  @ValidateIf((_, value) => value !== undefined) // omitted means true; null is refused: there is no third state
   enabled?: boolean;
 }
