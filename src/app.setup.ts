@@ -6,8 +6,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, Response } from 'express';
 import hbs from 'hbs';
+import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { BasicAuthService } from './auth/basic-auth.service';
+import { refuseCrossSiteWrites } from './auth/cross-site';
 import { errorBody, ErrorFilter } from './common/error.filter';
 import { createValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
@@ -26,21 +28,47 @@ function requireJsonBody(request: Request, response: Response, next: NextFunctio
   next();
 }
 
+/**
+ * helmet's headers with a CSP that allows no inline script anywhere. Swagger UI's page carries inline
+ * styles, so only /api/docs may have them. No HSTS and no upgrade-insecure-requests: the service is
+ * often reached over plain http on an internal network, where those would make browsers refuse it;
+ * HSTS belongs to the TLS proxy in front, when there is one.
+ */
+function securityHeaders(inlineStyles: boolean) {
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        'style-src': inlineStyles ? ["'self'", "'unsafe-inline'"] : ["'self'"],
+        'font-src': ["'self'", 'data:'],
+        'frame-ancestors': ["'none'"],
+        'upgrade-insecure-requests': null,
+      },
+    },
+    strictTransportSecurity: false,
+    xFrameOptions: { action: 'deny' },
+  });
+}
+
 /** Everything main.ts and the e2e tests share: parsers, pipes, filters, views, assets, docs. */
 export async function configureApp(app: NestExpressApplication): Promise<void> {
   app.disable('x-powered-by');
-  app.set('trust proxy', app.get(AppConfig).trustProxy);
+  const config = app.get(AppConfig);
+  app.set('trust proxy', config.trustProxy);
+  const [pageHeaders, docsHeaders] = [securityHeaders(false), securityHeaders(true)];
+  app.use((request: Request, response: Response, next: NextFunction) => (request.path.startsWith('/api/docs') ? docsHeaders : pageHeaders)(request, response, next));
+  // Before auth and body parsing: a cross-site write is refused without being read.
+  app.use(refuseCrossSiteWrites(config.notify.publicUrl));
   app.use('/api', requireJsonBody);
   app.useBodyParser('json', { limit: '100kb' });
   app.useBodyParser('urlencoded', { extended: false, limit: '100kb' });
   app.use(cookieParser());
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ErrorFilter(app.get(AppConfig).uiLanguage));
+  app.useGlobalFilters(new ErrorFilter(config.uiLanguage));
 
   // Swagger and static files are plain Express routes, outside Nest's guards: the same check protects them.
   const auth = app.get(BasicAuthService);
   app.use(['/api/docs', '/api/docs-json', '/api/docs-yaml', '/assets'], (request: Request, response: Response, next: NextFunction) => {
-    const refusal = auth.refusalFor(request);
+    const refusal = auth.refusalFor(request, response);
     if (!refusal) return next();
     response.set(refusal.headers).status(refusal.getStatus()).json(refusal.getResponse());
   });

@@ -26,8 +26,9 @@ describe('basic auth, OpenAPI docs and health', () => {
     await request(server).get('/api/apps').auth('root', ADMIN.password).expect(401);
   });
 
-  it('serves the health check without credentials, with database and rclone checks', async () => {
-    const response = await request(server).get('/api/health').expect(200);
+  it('serves the health status without credentials, and the checks to the admin', async () => {
+    expect((await request(server).get('/api/health').expect(200)).body).toEqual({ status: 'ok' });
+    const response = await request(server).get('/api/health').auth(ADMIN.user, ADMIN.password).expect(200);
     expect(response.body).toEqual({
       status: 'ok',
       checks: {
@@ -80,7 +81,8 @@ describe('health without a database', () => {
     const orchestrator = await bootOrchestrator();
     try {
       await orchestrator.app.get(DataSource).destroy();
-      const response = await request(orchestrator.app.getHttpServer()).get('/api/health').expect(503);
+      expect((await request(orchestrator.app.getHttpServer()).get('/api/health').expect(503)).body).toEqual({ status: 'error' });
+      const response = await orchestrator.api.get('/api/health').expect(503);
       expect(response.body.status).toBe('error');
       expect(response.body.checks.database).toEqual({ status: 'error', error: expect.any(String) });
       expect(response.body.checks.rclone.status).toBe('ok');

@@ -1,12 +1,29 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
-import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { ADMIN, appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
+
+const launch = () =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+
+/** Collects what the browser says when the Content-Security-Policy blocks something. */
+function cspViolations(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return violations;
+}
 
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real browser', () => {
   let orchestrator: Orchestrator;
@@ -14,6 +31,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
   let browser: Browser;
   let page: Page;
   let base: string;
+  let violations: string[];
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -22,12 +40,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
     orchestrator = await bootOrchestrator();
     await orchestrator.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(orchestrator.app.getHttpServer().address() as { port: number }).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launch();
     const context = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: 'en-US' });
     page = await context.newPage();
+    violations = cspViolations(page);
   });
   afterAll(async () => {
     await browser?.close();
@@ -82,5 +98,66 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
     expect(await page.getByRole('button', { name: 'Probar ahora' }).isVisible()).toBe(true);
     expect(await page.locator('tr[data-app="billing"] [data-status]').textContent()).toBe('correcta');
     await shot('6-dashboard-spanish');
+    expect(violations).toEqual([]);
+  });
+
+  it('shows Swagger UI under the Content-Security-Policy', async () => {
+    await page.goto(`${base}/api/docs`);
+    await page.locator('.swagger-ui .info .title').waitFor();
+    expect(await page.locator('.swagger-ui .info .title').textContent()).toContain('app-orquestador');
+    await page.locator('.opblock-summary-path', { hasText: '/api/health' }).first().waitFor();
+    expect(violations).toEqual([]);
+  });
+});
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('a page on another site, in the admin\'s browser', () => {
+  let orchestrator: Orchestrator;
+  let attacker: Server;
+  let browser: Browser;
+  let base: string;
+  let appId: number;
+  let attackerPort: number;
+
+  beforeAll(async () => {
+    orchestrator = await bootOrchestrator();
+    await orchestrator.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(orchestrator.app.getHttpServer().address() as AddressInfo).port}`;
+    appId = (await orchestrator.api.post('/api/apps', appInput({ name: 'victim' })).expect(201)).body.id;
+    // The hostile page: a form that posts itself on load, after planting a csrf cookie for its target.
+    attacker = createServer((request, response) => {
+      const target = new URL(request.url!, 'http://attacker').searchParams.get('target')!;
+      response.setHeader('Content-Type', 'text/html');
+      response.end(`<form method="post" action="${base}${target}"><input type="hidden" name="_csrf" value="planted"></form>
+        <script>document.cookie = 'csrf=planted; path=${target}'; document.forms[0].submit();</script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    attackerPort = (attacker.address() as AddressInfo).port;
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await orchestrator?.close();
+    await new Promise((resolve) => attacker?.close(resolve));
+  });
+
+  it.each([
+    ['another host name', 'localhost', `/api/apps/{id}/run`],
+    ['another host name', 'localhost', `/api/apps/{id}/check`],
+    ['another port of the same host', '127.0.0.1', `/apps/{id}/run`],
+    ['another port of the same host', '127.0.0.1', `/apps/{id}/delete`],
+  ])('from %s (%s) cannot post to %s, though the browser has the credentials', async (_, host, path) => {
+    const context = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${base}/`); // the admin is logged in: the browser holds the credentials for the orchestrator
+      const target = path.replace('{id}', String(appId));
+      await page.goto(`http://${host}:${attackerPort}/?target=${encodeURIComponent(target)}`);
+      await page.waitForURL((url) => url.origin === base);
+      expect(await page.locator('body').textContent()).toContain('sent by a page from another site');
+    } finally {
+      await context.close();
+    }
+    expect((await orchestrator.api.get(`/api/apps/${appId}/runs`).expect(200)).body).toEqual([]);
+    expect((await orchestrator.api.get(`/api/apps/${appId}`).expect(200)).body.name).toBe('victim');
   });
 });

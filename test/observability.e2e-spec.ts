@@ -119,7 +119,7 @@ describe('health with overdue apps', () => {
     try {
       const app = await registerApp(orchestrator, { name: 'overdue', url: 'http://127.0.0.1:9', schedule: '* * * * * *', driveFolderId: 'o' });
       const health = await waitFor(async () => {
-        const body = (await request(orchestrator.app.getHttpServer()).get('/api/health').expect(200)).body;
+        const body = (await orchestrator.api.get('/api/health').expect(200)).body;
         return body.checks.backups.stale === 1 ? body : undefined;
       }, 6000);
       expect(health.status).toBe('degraded');

@@ -113,6 +113,8 @@ describe('admin pages', () => {
 
     const appPage = await browser.get(`/apps/${app.id}`).expect(200);
     expect(appPage.text).toMatch(/<rect [^>]*height="/);
+    // The CSP allows no inline script, event handler or style on pages: none may be needed.
+    for (const text of [appPage.text, runPage.text, dashboard.text]) expect(text).not.toMatch(/<script(?![^>]*\bsrc=)|\son[a-z]+=|\sstyle=/);
     expect(appPage.text).toMatch(/shop-\d{8}T\d{6}Z\.db/);
   });
 

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { BasicAuthService } from './basic-auth.service';
 import { IS_PUBLIC } from './public.decorator';
 
@@ -13,7 +13,8 @@ export class BasicAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const refusal = this.auth.refusalFor(context.switchToHttp().getRequest<Request>());
+    const http = context.switchToHttp();
+    const refusal = this.auth.refusalFor(http.getRequest<Request>(), http.getResponse<Response>());
     if (refusal) throw refusal;
     return true;
   }

@@ -1,9 +1,12 @@
 import { HttpException, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { errorBody } from '../common/error.filter';
-import { credentialsMatch } from './basic-auth';
+import { credentialsMatch, parseBasicAuth } from './basic-auth';
+import { KNOWN_CLIENT_COOKIE, KnownClients } from './known-clients';
 import { LoginThrottle } from './login-throttle';
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 /** A refused login: 401 with the challenge, or 429 while the client is throttled. */
 export class AuthRefusedException extends HttpException {
@@ -20,23 +23,43 @@ export class AuthRefusedException extends HttpException {
 @Injectable()
 export class BasicAuthService {
   private readonly throttle = new LoginThrottle();
+  private readonly knownClients: KnownClients;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(private readonly config: AppConfig) {
+    this.knownClients = new KnownClients(config.secretKey);
+  }
 
-  /** Null when the request carries the admin's credentials, otherwise the refusal to send. */
-  refusalFor(request: Request): AuthRefusedException | null {
-    const client = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+  /**
+   * Null when the request carries the admin's credentials, otherwise the refusal to send. Failures are
+   * counted per client: a browser that has logged in before (known-client cookie) under its own id, any
+   * other client under its address (X-Forwarded-For only with TRUST_PROXY). A throttled client is
+   * refused before its credentials are looked at, or its 429s and 200s would tell right from wrong
+   * at full speed. `response` receives the known-client cookie after a first successful login.
+   */
+  refusalFor(request: Request, response?: Response): AuthRefusedException | null {
+    const given = parseBasicAuth(request.headers.authorization);
+    // No credentials, or a header that is not basic auth: nothing was guessed, so no counter moves.
+    if (!given) return this.challenge();
+    const knownId = this.knownClients.idOf(request.cookies?.[KNOWN_CLIENT_COOKIE]);
+    const client = knownId ? `known:${knownId}` : `address:${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`;
     const retryAfter = this.throttle.retryAfterSeconds(client);
     if (retryAfter > 0) {
       return new AuthRefusedException(429, `too many failed logins; try again in ${retryAfter} s`, {
         'Retry-After': String(retryAfter),
       });
     }
-    if (credentialsMatch(request.headers.authorization, this.config.adminUser, this.config.adminPassword)) {
-      this.throttle.recordSuccess(client);
-      return null;
+    if (!credentialsMatch(given, this.config.adminUser, this.config.adminPassword)) {
+      this.throttle.recordFailure(client);
+      return this.challenge();
     }
-    if (request.headers.authorization) this.throttle.recordFailure(client);
+    this.throttle.recordSuccess(client);
+    if (!knownId) {
+      response?.cookie(KNOWN_CLIENT_COOKIE, this.knownClients.issue(), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: YEAR_MS, secure: request.secure });
+    }
+    return null;
+  }
+
+  private challenge(): AuthRefusedException {
     return new AuthRefusedException(401, 'authentication required: use the admin user and password', {
       'WWW-Authenticate': 'Basic realm="app-orquestador", charset="UTF-8"',
     });

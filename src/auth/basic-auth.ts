@@ -1,7 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+export interface BasicCredentials {
+  user: string;
+  password: string;
+}
+
 /** Parses an `Authorization: Basic …` header; null when absent or malformed. */
-export function parseBasicAuth(header: string | undefined): { user: string; password: string } | null {
+export function parseBasicAuth(header: string | undefined): BasicCredentials | null {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
   if (!match) return null;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
@@ -15,9 +20,7 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-export function credentialsMatch(header: string | undefined, user: string, password: string): boolean {
-  const given = parseBasicAuth(header);
-  if (!given) return false;
+export function credentialsMatch(given: BasicCredentials, user: string, password: string): boolean {
   // Both comparisons always run: a wrong user name takes as long as a wrong password.
   const userOk = sameSecret(given.user, user);
   const passwordOk = sameSecret(given.password, password);

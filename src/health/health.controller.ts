@@ -1,35 +1,45 @@
-import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import { Controller, Get, HttpStatus, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { BasicAuthService } from '../auth/basic-auth.service';
 import { Public } from '../auth/public.decorator';
 import { HealthReport, HealthService } from './health.service';
 
 class HealthResponse {
   @ApiProperty({ enum: ['ok', 'degraded', 'error'], example: 'ok' }) status!: string;
-  @ApiProperty({
+  @ApiPropertyOptional({
     example: {
       database: { status: 'ok' },
       rclone: { status: 'ok', version: 'rclone v1.60.1' },
       scheduler: { status: 'ok', jobs: 3 },
       backups: { status: 'ok', stale: 1, apps: [{ id: 1, name: 'billing', lastSuccessAt: '2026-11-20T03:00:09.000Z', stale: true }] },
     },
-    description: 'Each part: status ok or error (with the problem). An app is stale when its last success is older than twice its schedule period.',
+    description:
+      'Only with the admin credentials. Each part: status ok or error (with the problem). An app is stale when its last success is older than twice its schedule period.',
   })
-  checks!: Record<string, unknown>;
+  checks?: Record<string, unknown>;
 }
 
 @ApiTags('health')
 @Controller('api/health')
 export class HealthController {
-  constructor(private readonly health: HealthService) {}
+  constructor(
+    private readonly health: HealthService,
+    private readonly auth: BasicAuthService,
+  ) {}
 
+  /**
+   * Public, for Docker's HEALTHCHECK and load balancers: anyone gets the status; only the admin gets
+   * the checks (app names, versions and error texts help an attacker). Wrong credentials get the short
+   * answer, never a 401 that would fail a probe, and count as a failed login like anywhere else.
+   */
   @Public()
   @Get()
   @ApiOkResponse({ type: HealthResponse, description: 'Serving; status is "degraded" when rclone is unusable, an app cannot be scheduled or an app is stale.' })
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'The database is unusable.' })
-  async check(@Res({ passthrough: true }) response: Response): Promise<HealthReport> {
+  async check(@Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<HealthReport | Pick<HealthReport, 'status'>> {
     const report = await this.health.report();
     if (report.status === 'error') response.status(HttpStatus.SERVICE_UNAVAILABLE);
-    return report;
+    return this.auth.refusalFor(request, response) === null ? report : { status: report.status };
   }
 }

@@ -1,30 +1,52 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
+import { doubleCsrf, DoubleCsrfUtilities } from 'csrf-csrf';
 import type { Request, Response } from 'express';
+import { AppConfig } from '../config/app-config';
 
 export const CSRF_COOKIE = 'csrf';
 export const CSRF_FIELD = '_csrf';
 
 /**
  * Browsers send basic-auth credentials by themselves, so a form post proves it came from our own page
- * by echoing the per-session token that only our pages can read (double submit; the cookie is
- * SameSite=Strict and HttpOnly, and lives as long as the browser session).
+ * by echoing the token our page carries (signed double submit, csrf-csrf). The token is an HMAC, under
+ * a key derived from SECRET_KEY, of a random value and of the credentials the page was served to: a
+ * cookie planted by another site (or another port of this host) cannot be signed, and a token issued
+ * under other credentials does not fit these.
  */
-export function csrfTokenFor(request: Request, response: Response): string {
-  const existing = request.cookies?.[CSRF_COOKIE];
-  if (typeof existing === 'string' && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
-  const token = randomBytes(32).toString('base64url');
-  response.cookie(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/' });
-  return token;
+@Injectable()
+export class PageCsrf {
+  private readonly csrf: DoubleCsrfUtilities;
+
+  constructor(config: AppConfig) {
+    const secret = Buffer.from(hkdfSync('sha256', config.secretKey, 'app-orquestador', 'page-csrf', 32)).toString('base64url');
+    this.csrf = doubleCsrf({
+      getSecret: () => secret,
+      // Pages are only served after the auth guard accepted this header; a hash keeps the password out of the HMAC input.
+      getSessionIdentifier: (request) => createHash('sha256').update(request.headers.authorization ?? '').digest('base64url'),
+      cookieName: CSRF_COOKIE,
+      // Not Secure by default: the service is often reached over plain http on an internal network.
+      cookieOptions: { httpOnly: true, sameSite: 'strict', path: '/', secure: false },
+      getCsrfTokenFromRequest: (request: Request) => (request.body as Record<string, unknown> | undefined)?.[CSRF_FIELD] as string | undefined,
+    });
+  }
+
+  /** This browser's token: the one in its cookie when that is valid for these credentials, else a new one. */
+  tokenFor(request: Request, response: Response): string {
+    return this.csrf.generateCsrfToken(request, response, { cookieOptions: { secure: request.secure } });
+  }
+
+  isValid(request: Request): boolean {
+    return this.csrf.validateRequest(request);
+  }
 }
 
 @Injectable()
 export class CsrfGuard implements CanActivate {
+  constructor(private readonly csrf: PageCsrf) {}
+
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request>();
-    const cookie = Buffer.from(String(request.cookies?.[CSRF_COOKIE] ?? ''));
-    const field = Buffer.from(String((request.body as Record<string, unknown> | undefined)?.[CSRF_FIELD] ?? ''));
-    if (cookie.length === 0 || cookie.length !== field.length || !timingSafeEqual(cookie, field)) {
+    if (!this.csrf.isValid(context.switchToHttp().getRequest<Request>())) {
       throw new ForbiddenException('the form has expired or did not come from this site: reload the page and try again');
     }
     return true;

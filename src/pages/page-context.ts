@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
-import { csrfTokenFor } from './csrf';
+import { PageCsrf } from './csrf';
 import { isMessageKey, localeOf, LOCALES, MessageKey, translate } from './i18n';
 
 const FLASH_COOKIE = 'flash';
@@ -9,7 +9,10 @@ const FLASH_COOKIE = 'flash';
 /** What every page needs: language, time zone, CSRF token and the message left by the last action. */
 @Injectable()
 export class PageContext {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly csrf: PageCsrf,
+  ) {}
 
   of(request: Request, response: Response) {
     const picked = request.query.lang;
@@ -22,7 +25,7 @@ export class PageContext {
     return {
       locale,
       timezone: this.config.scheduler.timezone,
-      csrfToken: csrfTokenFor(request, response),
+      csrfToken: this.csrf.tokenFor(request, response),
       flash: this.takeFlash(request, response, locale),
       languageFixed: this.config.uiLanguage !== null,
       path: request.path,

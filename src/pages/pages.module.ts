@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module';
 import { BackupModule } from '../backup/backup.module';
+import { PageCsrf } from './csrf';
 import { PageContext } from './page-context';
 import { PagesController } from './pages.controller';
 import { PagesService } from './pages.service';
@@ -8,6 +9,6 @@ import { PagesService } from './pages.service';
 @Module({
   imports: [AppsModule, BackupModule],
   controllers: [PagesController],
-  providers: [PagesService, PageContext],
+  providers: [PagesService, PageContext, PageCsrf],
 })
 export class PagesModule {}

@@ -1,0 +1,204 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerApp } from './support/backups';
+import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+
+type Server = Parameters<typeof request>[0];
+
+describe('cross-site writes (issue 12, point 3)', () => {
+  let orchestrator: Orchestrator;
+  let server: Server;
+  let appId: number;
+
+  beforeAll(async () => {
+    orchestrator = await bootOrchestrator({ PUBLIC_URL: 'https://backups.example.com/' });
+    server = orchestrator.app.getHttpServer();
+    appId = (await registerApp(orchestrator, { name: 'target' })).id;
+  });
+  afterAll(() => orchestrator.close());
+
+  const writes = () => [
+    ['POST', `/api/apps/${appId}/run`],
+    ['POST', `/api/apps/${appId}/check`],
+    ['POST', `/api/apps/${appId}/verify`],
+    ['PATCH', `/api/apps/${appId}`],
+    ['DELETE', `/api/apps/${appId}`],
+    ['POST', `/apps/${appId}/run`],
+    ['POST', `/apps/${appId}/delete`],
+  ] as const;
+  const send = (method: string, path: string, headers: Record<string, string>) =>
+    request(server)[method.toLowerCase() as 'post'](path).auth(ADMIN.user, ADMIN.password).set(headers);
+
+  it.each([
+    { 'Sec-Fetch-Site': 'cross-site' },
+    { 'Sec-Fetch-Site': 'same-site' },
+    { 'Sec-Fetch-Site': 'cross-site', Origin: 'http://127.0.0.1' },
+    { Origin: 'http://evil.example' },
+    { Origin: 'null' },
+  ])('refuses every write marked %o with 403 and changes nothing', async (headers) => {
+    for (const [method, path] of writes()) {
+      const response = await send(method, path, headers).expect(403);
+      expect(response.body.message).toMatch(/sent by a page from another site/);
+    }
+    // Before auth and before the body is read: no credentials and a broken body still get the 403.
+    await request(server).post(`/api/apps/${appId}/run`).set(headers).expect(403);
+    await request(server).patch(`/api/apps/${appId}`).set(headers).type('json').send('{broken').expect(403);
+    expect((await orchestrator.api.get(`/api/apps/${appId}/runs`).expect(200)).body).toEqual([]);
+    expect((await orchestrator.api.get(`/api/apps/${appId}`).expect(200)).body.name).toBe('target');
+  });
+
+  it('lets through reads, scripts without browser headers, same-origin pages and PUBLIC_URL', async () => {
+    await send('GET', `/api/apps/${appId}`, { 'Sec-Fetch-Site': 'cross-site' }).expect(200);
+    await send('POST', `/api/apps/${appId}/check`, {}).expect(200);
+    await send('POST', `/api/apps/${appId}/check`, { 'Sec-Fetch-Site': 'same-origin' }).expect(200);
+    await send('POST', `/api/apps/${appId}/check`, { 'Sec-Fetch-Site': 'none' }).expect(200);
+    await send('POST', `/api/apps/${appId}/check`, { Origin: 'http://orchestrator.lan:8080', Host: 'orchestrator.lan:8080' }).expect(200);
+    await send('POST', `/api/apps/${appId}/check`, { Origin: 'https://backups.example.com', Host: 'internal:8080' }).expect(200);
+    await send('POST', `/api/apps/${appId}/check`, { Origin: 'http://orchestrator.lan:8081', Host: 'orchestrator.lan:8080' }).expect(403);
+  });
+});
+
+describe('login throttling (issue 12, point 7)', () => {
+  const failTenTimes = async (server: Server, headers: Record<string, string> = {}) => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await request(server).get('/api/apps').auth(ADMIN.user, `guess-${attempt}`).set(headers).expect(401);
+    }
+  };
+
+  it('does not lock out a browser that has logged in before, however often others fail from its address', async () => {
+    const orchestrator = await bootOrchestrator();
+    try {
+      const server = orchestrator.app.getHttpServer();
+      const admin = request.agent(server).auth(ADMIN.user, ADMIN.password);
+      const login = await admin.get('/').set('Accept', 'text/html').expect(200);
+      expect(login.headers['set-cookie']?.join()).toMatch(/known-client=[^;]+; Max-Age=\d+;.*HttpOnly; SameSite=Strict/);
+      await failTenTimes(server);
+      await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).expect(429); // the attacker's address is blocked
+      await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).set('Cookie', 'known-client=forged.signature').expect(429);
+      await admin.get('/api/apps').expect(200);
+      await admin.get('/api/docs-json').expect(200);
+    } finally {
+      await orchestrator.close();
+    }
+  });
+
+  it('answers malformed Authorization headers 401 without counting them', async () => {
+    const orchestrator = await bootOrchestrator();
+    try {
+      const server = orchestrator.app.getHttpServer();
+      for (const header of ['Basic', 'Basic !!!', 'Basic bm9jb2xvbg==', 'Bearer abc', 'garbage']) {
+        for (let attempt = 0; attempt < 3; attempt++) await request(server).get('/api/apps').set('Authorization', header).expect(401);
+      }
+      await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).expect(200);
+    } finally {
+      await orchestrator.close();
+    }
+  });
+
+  it('ignores X-Forwarded-For by default', async () => {
+    const orchestrator = await bootOrchestrator();
+    try {
+      const server = orchestrator.app.getHttpServer();
+      await failTenTimes(server, { 'X-Forwarded-For': '203.0.113.1' });
+      await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).set('X-Forwarded-For', '203.0.113.2').expect(429);
+    } finally {
+      await orchestrator.close();
+    }
+  });
+
+  it('with TRUST_PROXY, counts each X-Forwarded-For client on its own', async () => {
+    const orchestrator = await bootOrchestrator({ TRUST_PROXY: '1' });
+    try {
+      const server = orchestrator.app.getHttpServer();
+      await failTenTimes(server, { 'X-Forwarded-For': '203.0.113.1' });
+      await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).set('X-Forwarded-For', '203.0.113.1').expect(429);
+      await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).set('X-Forwarded-For', '203.0.113.2').expect(200);
+    } finally {
+      await orchestrator.close();
+    }
+  });
+});
+
+describe('page CSRF tokens (issue 12, point 8)', () => {
+  const pageToken = async (browser: ReturnType<typeof request.agent>, path: string) =>
+    /name="_csrf" value="([^"]+)"/.exec((await browser.get(path).expect(200)).text)![1];
+
+  it('refuses a planted cookie echoed in the form, and a token issued under other credentials', async () => {
+    const first = await bootOrchestrator();
+    const dataDir = first.dataDir;
+    let token = '';
+    let appId = 0;
+    try {
+      appId = (await registerApp(first, { name: 'victim' })).id;
+      const browser = request.agent(first.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+      for (const planted of ['planted-value-0123456789abcdefghijklmnopqrstu', `${'a'.repeat(64)}.${'b'.repeat(64)}`]) {
+        await request(first.app.getHttpServer())
+          .post(`/apps/${appId}/delete`)
+          .auth(ADMIN.user, ADMIN.password)
+          .set('Cookie', `csrf=${planted}`)
+          .type('form')
+          .send({ _csrf: planted })
+          .expect(403);
+      }
+      await first.api.get(`/api/apps/${appId}`).expect(200);
+      token = await pageToken(browser, '/');
+      expect((await pageToken(browser, `/apps/${appId}`))).toBe(token); // one token per browser session, valid on every page
+    } finally {
+      await first.close();
+    }
+
+    // Same data folder (same secret key), other admin password: the old session's token is worthless.
+    const second = await bootOrchestrator({ DATA_DIR: dataDir, ADMIN_PASSWORD: 'another-password-456' });
+    try {
+      await request(second.app.getHttpServer())
+        .post(`/apps/${appId}/delete`)
+        .auth(ADMIN.user, 'another-password-456')
+        .set('Cookie', `csrf=${token}`)
+        .type('form')
+        .send({ _csrf: token })
+        .expect(403);
+      await request(second.app.getHttpServer()).get(`/api/apps/${appId}`).auth(ADMIN.user, 'another-password-456').expect(200);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('health without credentials and security headers (issue 12, point 14)', () => {
+  let orchestrator: Orchestrator;
+  let server: Server;
+
+  beforeAll(async () => {
+    orchestrator = await bootOrchestrator();
+    server = orchestrator.app.getHttpServer();
+    await registerApp(orchestrator, { name: 'secret-app-name' });
+  });
+  afterAll(() => orchestrator.close());
+
+  it('tells only the status without credentials or with wrong ones, and everything to the admin', async () => {
+    expect((await request(server).get('/api/health').expect(200)).body).toEqual({ status: 'ok' });
+    expect((await request(server).get('/api/health').auth(ADMIN.user, 'wrong').expect(200)).body).toEqual({ status: 'ok' });
+    expect((await request(server).get('/api/health').set('Authorization', 'Bearer x').expect(200)).body).toEqual({ status: 'ok' });
+    const full = await orchestrator.api.get('/api/health').expect(200);
+    expect(full.body.checks.backups.apps).toEqual([expect.objectContaining({ name: 'secret-app-name' })]);
+    expect(full.body.checks.rclone.version).toMatch(/^rclone v1\./);
+  });
+
+  it.each(['/', '/api/apps', '/api/health', '/api/docs/'])('%s sends the security headers, with no inline script allowed', async (path) => {
+    const { headers } = await orchestrator.api.get(path).set('Accept', 'text/html').expect(200);
+    const csp = Object.fromEntries(String(headers['content-security-policy']).split(';').map((part) => {
+      const [name, ...values] = part.trim().split(/\s+/);
+      return [name, values];
+    }));
+    expect(csp['default-src']).toEqual(["'self'"]);
+    expect(csp['script-src']).toEqual(["'self'"]);
+    expect(csp['script-src-attr']).toEqual(["'none'"]);
+    expect(csp['frame-ancestors']).toEqual(["'none'"]);
+    expect(csp['style-src']).toEqual(path === '/api/docs/' ? ["'self'", "'unsafe-inline'"] : ["'self'"]);
+    expect(csp).not.toHaveProperty('upgrade-insecure-requests');
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['referrer-policy']).toBe('no-referrer');
+    expect(headers).not.toHaveProperty('strict-transport-security');
+  });
+});
