@@ -22,7 +22,11 @@ interface PreparedRun {
 }
 
 interface ActiveRun {
-  runId: number;
+  /** Set once the run is recorded as queued. */
+  run: RunEntity | null;
+  kind: RunKind;
+  /** It holds a slot of MAX_CONCURRENT_BACKUPS (until then it waits, queued). */
+  started: boolean;
   stop: AbortController;
   finished: Promise<void>;
 }
@@ -83,19 +87,25 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   private async launch(appId: number, trigger: RunTrigger, kind: RunKind, prepare: (app: AppEntity) => Promise<PreparedRun>): Promise<RunEntity> {
     if (this.closing) throw new ShuttingDownError();
     const app = await this.apps.get(appId);
-    if (this.active.has(app.id)) {
+    const current = this.active.get(app.id);
+    if (current) {
       if (trigger === 'manual') throw new RunInProgressError(app.name);
+      // A backup still waiting for a slot has not read anything yet: it serves this firing too.
+      if (kind === 'backup' && current.kind === 'backup' && current.run && !current.started) {
+        await this.runs.log(current.run, 'a scheduled firing came while this run waited for a free slot: this run serves it');
+        return current.run;
+      }
       return this.runs.skip(app, trigger, 'the previous run of this app was still running');
     }
     const stop = new AbortController();
     // Claimed before the first await, so two simultaneous triggers cannot both start.
-    const claim: ActiveRun = { runId: 0, stop, finished: Promise.resolve() };
+    const claim: ActiveRun = { run: null, kind, started: false, stop, finished: Promise.resolve() };
     this.active.set(app.id, claim);
     try {
       const { backupName, work } = await prepare(app);
       const run = await this.runs.queue(app, trigger, kind, backupName);
-      claim.runId = run.id;
-      claim.finished = this.execute(app, run, stop.signal, work).finally(() => this.active.delete(app.id));
+      claim.run = run;
+      claim.finished = this.execute(app, run, claim, work).finally(() => this.active.delete(app.id));
       return run;
     } catch (error) {
       this.active.delete(app.id);
@@ -107,8 +117,10 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     return this.active.has(appId);
   }
 
-  private async execute(app: AppEntity, run: RunEntity, stop: AbortSignal, work: RunWork): Promise<void> {
+  private async execute(app: AppEntity, run: RunEntity, claim: ActiveRun, work: RunWork): Promise<void> {
+    const stop = claim.stop.signal;
     const release = await this.limit.acquire();
+    claim.started = true;
     try {
       if (stop.aborted) throw stop.reason;
       await this.recordUntilStored(run, stop, () => this.runs.start(run));

@@ -48,6 +48,7 @@ describe('BackupScheduler', () => {
     const scheduler = new BackupScheduler(config, registry, apps, runner, runs);
 
     await scheduler.onApplicationBootstrap();
+    await scheduler.registered();
     expect([...registry.getCronJobs().keys()]).toEqual(['backup:3']);
     expect(fired).toEqual([3]); // caught up: its 03:00 firing since 2026-01-01 was missed
     expect(scheduler.scheduleErrorOf(1)).toMatch(/^never fires/);
@@ -61,5 +62,30 @@ describe('BackupScheduler', () => {
     listener!({ kind: 'removed', app: rows[1] });
     expect(scheduler.brokenSchedules()).toEqual([]);
     expect(scheduler.nextRunOf(1)).toBeInstanceOf(Date);
+  });
+
+  it('registers a large registry in slices that let the event loop run, following changes made meanwhile', async () => {
+    const at = new Date('2026-01-01T00:00:00Z');
+    const rows = Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, name: `app-${i + 1}`, schedule: `${i % 60} ${i % 24} * * *`, timezone: null, enabled: true, updatedAt: at })) as AppEntity[];
+    let listener: ((change: AppChange) => void) | undefined;
+    const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), list: async () => rows } as unknown as AppsService;
+    const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
+    const scheduler = new BackupScheduler(config, registry, apps, {} as BackupRunner, {} as RunsService);
+
+    let timerRan = false;
+    setTimeout(() => (timerRan = true), 0);
+    await scheduler.onApplicationBootstrap();
+    expect(registry.getCronJobs().size).toBeLessThan(2000); // the boot went on before every job was registered
+    // Changed and deleted while the boot's registration is under way: the boot's stale rows must not win.
+    listener!({ kind: 'saved', app: { ...rows[1999], schedule: '5 5 * * *' } as AppEntity });
+    listener!({ kind: 'removed', app: rows[1998] });
+    await scheduler.registered();
+
+    expect(timerRan).toBe(true);
+    expect(registry.getCronJobs().size).toBe(1999);
+    expect(registry.doesExist('cron', 'backup:1999')).toBe(false);
+    expect(registry.getCronJob('backup:2000').cronTime.source).toBe('5 5 * * *');
+    expect(scheduler.periodOf(1)).toBe(24 * 60 * 60 * 1000);
+    expect(scheduler.nextRunOf(2000)!.toISOString()).toMatch(/T05:05:00\.000Z$/);
   });
 });

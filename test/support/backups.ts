@@ -14,6 +14,7 @@ export interface RunBody {
   remotePath: string | null;
   error: string | null;
   log: string[];
+  queuedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
 }
