@@ -4,6 +4,7 @@ import { In, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
+import { printable } from '../common/printable';
 import { RunEntity, RunKind, RunTrigger } from './run.entity';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
@@ -11,6 +12,12 @@ export type RunEvent =
   | { kind: 'started'; run: RunEntity }
   | { kind: 'finished'; run: RunEntity }
   | { kind: 'deleted'; run: RunEntity; name: string };
+
+/**
+ * The longest log line or error kept. Lines quote apps and rclone (whose stderr tail is 2 KB); every one
+ * is escaped to a single line, so no text from outside can forge an entry (see printable()).
+ */
+const MAX_LINE = 4096;
 
 export interface RunOutcome {
   bytes: number;
@@ -62,6 +69,12 @@ export class RunsService {
     return this.runs.findOne({ where: { appId, backupName, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
   }
 
+  /** Names of the app's backups that runs recorded as succeeded (whether or not the files still exist). */
+  async recordedBackupNames(appId: number): Promise<Set<string>> {
+    const runs = await this.runs.find({ select: { backupName: true }, where: { appId, kind: 'backup', status: 'succeeded' } });
+    return new Set(runs.flatMap((run) => (run.backupName ? [run.backupName] : [])));
+  }
+
   async newestBackupName(appId: number): Promise<string | null> {
     const run = await this.runs.findOne({ where: { appId, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
     return run?.backupName ?? null;
@@ -97,7 +110,8 @@ export class RunsService {
     this.liveBytes.set(runId, bytes);
   }
 
-  async log(run: RunEntity, line: string): Promise<void> {
+  async log(run: RunEntity, text: string): Promise<void> {
+    const line = printable(text, MAX_LINE);
     const entry = `${new Date().toISOString()} ${line}\n`;
     await this.runs.createQueryBuilder().update().set({ log: () => 'log || :entry' }).setParameter('entry', entry)
       .where('id = :id', { id: run.id }).execute();
@@ -112,7 +126,8 @@ export class RunsService {
     this.emit({ kind: 'finished', run });
   }
 
-  async fail(run: RunEntity, error: string): Promise<void> {
+  async fail(run: RunEntity, reason: string): Promise<void> {
+    const error = printable(reason, MAX_LINE);
     Object.assign(run, { status: 'failed', finishedAt: new Date(), bytes: this.liveBytes.get(run.id) ?? 0, error });
     this.liveBytes.delete(run.id);
     await this.runs.update(run.id, { status: run.status, finishedAt: run.finishedAt, bytes: run.bytes, error });
