@@ -2,11 +2,12 @@ import { pipeline } from 'node:stream/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
+import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
 import { BackupFailure } from './backup-failure';
-import { chooseBackupName, chooseExtension, expiredBackups, temporaryFilesOf, temporaryName } from './backup-names';
+import { chooseBackupName, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
 import { ByteMeter } from './byte-meter';
 import { ContractClient, ExportStream } from './contract-client';
 import type { RunEntity } from './run.entity';
@@ -56,7 +57,7 @@ export class BackupJob {
       await this.runs.log(run, `stored ${meter.bytes} bytes as ${final}, sha256 ${meter.sha256}`);
       watchdog.stop();
 
-      await this.applyRetention(app, run, folder, after);
+      await this.applyRetention(app, run, folder, after, name);
       return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: final, backupName: name };
     } finally {
       watchdog.stop();
@@ -66,12 +67,19 @@ export class BackupJob {
   /** Streams the export into rcat; on any failure rclone is killed and the temporary file removed. */
   private async upload(run: RunEntity, dump: ExportStream, temporary: string, watchdog: Watchdog): Promise<ByteMeter> {
     const meter = new ByteMeter(
-      { maxBytes: this.config.backup.maxSizeBytes, expectedBytes: dump.contentLength, expectedSha256: dump.sha256 },
+      { maxBytes: this.config.backup.maxSizeBytes, expectedBytes: dump.contentLength, expectedSha256: dump.sha256, refuseEmpty: true },
       (bytes) => {
         watchdog.touch();
         this.runs.progress(run.id, bytes);
       },
     );
+    // Bytes still waiting in the meter after the idle time mean rclone stopped taking them, not the app.
+    const appStall = watchdog.explainStall;
+    watchdog.explainStall = () =>
+      meter.readableLength > 0
+        ? new BackupFailure('upload', `rclone took no data for ${this.config.backup.idleTimeoutMs / 1000} s ` +
+          '(BACKUP_IDLE_TIMEOUT_S) while the app was sending: the remote stalled')
+        : appStall();
     const [received, stored] = await Promise.allSettled([
       pipeline(dump.body, meter),
       this.rclone.rcat(temporary, meter, { size: dump.contentLength, signal: watchdog.signal }),
@@ -82,8 +90,9 @@ export class BackupJob {
     if (watchdog.signal.aborted) throw watchdog.signal.reason;
     const problem = [received, stored].find((result) => result.status === 'rejected' && result.reason instanceof BackupFailure);
     if (problem) throw (problem as PromiseRejectedResult).reason;
+    // rclone failed on its own (a full disk, a remote gone): the app's side only saw its stdin break.
     if (stored.status === 'rejected' && stored.reason instanceof RcloneError) {
-      throw new BackupFailure('upload', `${stored.reason.message}`);
+      throw new BackupFailure('upload', stored.reason.message);
     }
     const reason = (received.status === 'rejected' ? received.reason : (stored as PromiseRejectedResult).reason) as Error;
     throw new BackupFailure('export', `connection to the app broke after ${meter.bytes} bytes (${reason.message})`);
@@ -103,12 +112,24 @@ export class BackupJob {
     return listing;
   }
 
-  /** Keeps this app's `retention` newest backups; never touches another app's or anybody else's files. */
-  private async applyRetention(app: AppEntity, run: RunEntity, folder: string, listing: RemoteEntry[]): Promise<void> {
-    const expired = expiredBackups(app.name, listing, app.retention).map((entry) => entry.name);
-    await this.runs.log(run, `retention: keeping the ${app.retention} newest, ${expired.length} to delete`);
+  /**
+   * Keeps this app's `retention` newest backups, never the file this run stored, never fewer than
+   * `retention` that the run history records as succeeded; never touches anybody else's files.
+   */
+  private async applyRetention(app: AppEntity, run: RunEntity, folder: string, listing: RemoteEntry[], stored: string): Promise<void> {
+    const recorded = await this.runs.recordedBackupNames(app.id);
+    const plan = planRetention(app.name, listing, app.retention, stored, recorded.add(stored));
+    for (const { name } of plan.future) {
+      await this.runs.log(run, `retention: warning: ${name} is named later than this run (a clock that was ahead, or ` +
+        'stepped back?): not counted as newer and left alone; delete it by hand if it is not wanted');
+    }
+    await this.runs.log(run, `retention: keeping the ${app.retention} newest, ${plan.expired.length} to delete`);
+    for (const { name } of plan.spared) {
+      await this.runs.log(run, `retention: kept ${name}: deleting it would leave fewer than ${app.retention} backups ` +
+        'that the run history records as succeeded');
+    }
     const leftovers = temporaryFilesOf(app.name, listing).filter((file) => file.runId < run.id).map((file) => file.entry.name);
-    for (const name of expired) {
+    for (const { name } of plan.expired) {
       await this.deleteFor(run, folder, name, () => this.runs.deleted(run, name));
     }
     for (const name of leftovers) {
@@ -145,7 +166,9 @@ export class BackupJob {
   /** Clean-up after a failure must not hide the failure itself: problems are only logged. */
   private async removeQuietly(path: string): Promise<void> {
     await this.rclone.deleteFile(path).catch((error: unknown) => {
-      if (!(error instanceof RcloneError && error.notFound)) this.logger.warn(`could not remove ${path}: ${(error as Error).message}`);
+      if (!(error instanceof RcloneError && error.notFound)) {
+        this.logger.warn(`could not remove ${path}: ${printable((error as Error).message, 4096)}`);
+      }
     });
   }
 }

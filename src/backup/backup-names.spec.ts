@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RemoteEntry } from '../storage/rclone.adapter';
-import { backupsOf, chooseBackupName, isBackupOf, chooseExtension, expiredBackups, temporaryFilesOf, temporaryName } from './backup-names';
+import { backupsOf, chooseBackupName, isBackupOf, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
 
 const file = (name: string, isDir = false): RemoteEntry => ({ name, size: 1, modifiedAt: '2026-01-01T00:00:00Z', isDir });
 
@@ -30,8 +30,33 @@ describe('backup names', () => {
     ].map((name) => file(name));
     entries.push(file('billing-20250801T000000Z.db', true));
     expect(backupsOf('billing', entries).map((e) => e.name)).toEqual(['billing-20250301T000000Z.tar.gz', 'billing-20250101T000000Z.db']);
-    expect(expiredBackups('billing', entries, 1).map((e) => e.name)).toEqual(['billing-20250101T000000Z.db']);
-    expect(expiredBackups('billing', entries, 5)).toEqual([]);
+  });
+
+  describe('retention', () => {
+    const names = (entries: RemoteEntry[]) => entries.map((entry) => entry.name);
+    const current = 'billing-20260601T000000Z.db';
+    const plan = (existing: string[], keep: number, recorded: string[] = []) =>
+      planRetention('billing', [current, ...existing].map((name) => file(name)), keep, current, new Set([current, ...recorded]));
+
+    it("deletes this app's backups beyond the `keep` newest, and nothing else", () => {
+      const result = plan(['billing-20250101T000000Z.db', 'billing-20250301T000000Z.tar.gz', 'billing-2-20250401T000000Z.db', 'notes.txt'], 2);
+      expect(names(result.expired)).toEqual(['billing-20250101T000000Z.db']);
+      expect(plan(['billing-20250101T000000Z.db'], 5).expired).toEqual([]);
+    });
+
+    it('never deletes the current file, nor counts or deletes one named later than it', () => {
+      const result = plan(['billing-20270101T000000Z.db', 'billing-20250101T000000Z.db'], 1);
+      expect(names(result.future)).toEqual(['billing-20270101T000000Z.db']);
+      expect(names(result.expired)).toEqual(['billing-20250101T000000Z.db']);
+    });
+
+    it('spares the newest recorded backups so that `keep` of them remain', () => {
+      const planted = ['billing-20260501T000000Z.db', 'billing-20260401T000000Z.db'];
+      const recorded = ['billing-20250301T000000Z.db', 'billing-20250201T000000Z.db', 'billing-20250101T000000Z.db'];
+      const result = plan([...planted, ...recorded], 3, recorded);
+      expect(names(result.spared)).toEqual(['billing-20250301T000000Z.db', 'billing-20250201T000000Z.db']);
+      expect(names(result.expired)).toEqual(['billing-20250101T000000Z.db']);
+    });
   });
 
   it('recognises temporary uploads and the run they belong to', () => {

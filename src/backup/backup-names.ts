@@ -60,9 +60,40 @@ export function backupsOf(appName: string, entries: RemoteEntry[]): RemoteEntry[
     .sort((a, b) => pattern.exec(b.name)![1].localeCompare(pattern.exec(a.name)![1]));
 }
 
-/** The backups beyond the `keep` newest: what retention deletes. */
-export function expiredBackups(appName: string, entries: RemoteEntry[], keep: number): RemoteEntry[] {
-  return backupsOf(appName, entries).slice(keep);
+export interface RetentionPlan {
+  /** What retention deletes. */
+  expired: RemoteEntry[];
+  /** Named later than the current run (a clock that was ahead, or stepped back): neither counted nor deleted. */
+  future: RemoteEntry[];
+  /** Beyond the newest, but kept so that `keep` backups the run history recorded as succeeded remain. */
+  spared: RemoteEntry[];
+}
+
+/**
+ * Which of this app's backups the run that just stored `current` deletes to keep `keep` of them. The
+ * current file always counts first and is never deleted; a name later than it says nothing about age, so
+ * it is left alone rather than trusted as newer. Names alone can be planted or mistimed, so a deletion
+ * that would leave fewer than `keep` of the `recorded` (succeeded in the history, `current` included)
+ * is skipped: the newest recorded ones beyond the limit are spared.
+ */
+export function planRetention(appName: string, entries: RemoteEntry[], keep: number, current: string, recorded: Set<string>): RetentionPlan {
+  const pattern = finalPattern(appName);
+  const currentStamp = pattern.exec(current)![1];
+  const backups = backupsOf(appName, entries);
+  const future = backups.filter((entry) => pattern.exec(entry.name)![1] > currentStamp);
+  const older = backups.filter((entry) => entry.name !== current && !future.includes(entry));
+  const beyond = older.slice(Math.max(keep - 1, 0));
+  let recordedLeft = backups.filter((entry) => recorded.has(entry.name) && !beyond.includes(entry)).length;
+  const plan: RetentionPlan = { expired: [], future, spared: [] };
+  for (const entry of beyond) {
+    if (recorded.has(entry.name) && recordedLeft < keep) {
+      plan.spared.push(entry);
+      recordedLeft++;
+    } else {
+      plan.expired.push(entry);
+    }
+  }
+  return plan;
 }
 
 /** Temporary files this app's runs left behind, with the run id each belongs to. */

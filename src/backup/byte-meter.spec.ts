@@ -40,6 +40,15 @@ describe('ByteMeter', () => {
     expect(result.meter.sha256).toBe(sha);
   });
 
+  it('refuses an empty stream when told to, and never passes its end on', async () => {
+    let ended = false;
+    const sink = new Writable({ write: (_c, _e, callback) => callback(), final: (callback) => ((ended = true), callback()) });
+    const meter = new ByteMeter({ maxBytes: null, refuseEmpty: true }, () => undefined);
+    const error = await pipeline(Readable.from([]), meter, sink).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toBe('the app sent an empty backup');
+    expect(ended).toBe(false);
+  });
+
   it.each([
     ['a body shorter than Content-Length', { expectedBytes: 10_001 }, /app sent 10000 bytes but Content-Length says 10001: the body is truncated/],
     ['a body longer than Content-Length', { expectedBytes: 9_999 }, /more than the 9999 bytes of its Content-Length/],

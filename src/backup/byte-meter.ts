@@ -9,6 +9,8 @@ export interface MeterLimits {
   expectedBytes?: number;
   /** SHA-256 announced for the stream (X-Backup-Sha256, or the one recorded at backup time). */
   expectedSha256?: string;
+  /** An export without a byte is no backup: fail rather than store it and let it count for retention. */
+  refuseEmpty?: boolean;
 }
 
 /** How errors name the stream and what announced it, so each use reads naturally. */
@@ -58,8 +60,9 @@ export class ByteMeter extends Transform {
 
   override _flush(callback: TransformCallback): void {
     this.sha256 = this.hash.digest('hex');
-    const { expectedBytes, expectedSha256 } = this.limits;
+    const { expectedBytes, expectedSha256, refuseEmpty } = this.limits;
     const { source, sizeFrom, hashFrom } = this.wording;
+    if (refuseEmpty && this.bytes === 0) return callback(this.failure(`the ${source} an empty backup`));
     if (expectedBytes !== undefined && this.bytes !== expectedBytes) {
       return callback(this.failure(`${source} ${this.bytes} bytes but ${sizeFrom} says ${expectedBytes}: the body is truncated`));
     }

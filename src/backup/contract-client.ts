@@ -3,11 +3,16 @@ import type { Readable } from 'node:stream';
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { AxiosError, AxiosResponse } from 'axios';
+import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
 import { BackupFailure, BackupStep } from './backup-failure';
 
 export const CONTRACT_VERSION = 'v1';
 const ERROR_BODY_BYTES = 1024;
+/** Capabilities are shown in every run's log: an app's words there are kept short. */
+const MAX_TYPE = 100;
+const MAX_VERSIONS = 10;
+const MAX_VERSION = 20;
 
 export interface AppEndpoint {
   url: string;
@@ -50,14 +55,11 @@ export class ContractClient {
     if (typeof body !== 'object' || body === null) {
       throw new BackupFailure('capabilities', 'app answered capabilities that are not a JSON object');
     }
-    const versions = Array.isArray(body.versions)
-      ? body.versions.map(String)
-      : typeof body.version === 'string'
-        ? [body.version]
-        : [];
+    const offered = Array.isArray(body.versions) ? body.versions : typeof body.version === 'string' ? [body.version] : [];
+    const versions = offered.slice(0, MAX_VERSIONS).map((version) => printable(String(version), MAX_VERSION));
     const capabilities = {
       versions,
-      type: typeof body.type === 'string' ? body.type : undefined,
+      type: typeof body.type === 'string' ? printable(body.type, MAX_TYPE) : undefined,
       extension: typeof body.extension === 'string' ? body.extension : undefined,
       restore: body.restore === true,
     };
@@ -81,9 +83,18 @@ export class ContractClient {
     });
     const length = response.headers['content-length'];
     const sha256 = response.headers['x-backup-sha256'];
-    if (sha256 !== undefined && !/^[a-f0-9]{64}$/i.test(String(sha256))) {
+    const refuse = (message: string) => {
       (response.data as Readable).destroy();
-      throw new BackupFailure('export', `app sent an X-Backup-Sha256 header that is not 64 hex digits: "${sha256}"`);
+      return new BackupFailure('export', message);
+    };
+    // A body that ends when the connection closes looks the same complete or cut off half-way.
+    if (length === undefined && !/\bchunked\b/i.test(String(response.headers['transfer-encoding'] ?? ''))) {
+      throw refuse('app sent its export with neither Content-Length nor chunked Transfer-Encoding, so a connection that ' +
+        'breaks half-way could not be told from the end of the backup; contract v1 needs one of them');
+    }
+    if (Number(length) === 0) throw refuse('the app sent an empty backup (Content-Length: 0)');
+    if (sha256 !== undefined && !/^[a-f0-9]{64}$/i.test(String(sha256))) {
+      throw refuse(`app sent an X-Backup-Sha256 header that is not 64 hex digits: "${printable(String(sha256), 100)}"`);
     }
     return {
       body: response.data as Readable,
@@ -154,12 +165,12 @@ export class ContractClient {
 
 function describeStatus(response: AxiosResponse, body: string): string {
   const status = response.status;
-  const said = body.trim() ? `: ${body.trim()}` : '';
+  const said = body.trim() ? `: ${printable(body.trim(), ERROR_BODY_BYTES)}` : '';
   if (status === 401 || status === 403) return `app answered ${status}: check the token${said}`;
   if (status === 409) return `app answered 409: it is busy with another backup or maintenance; try again later${said}`;
   if (status === 422) return `app answered 422: it refuses this backup${said}`;
   if (status >= 300 && status < 400) {
-    return `app answered ${status} redirect to ${response.headers.location ?? '(no location)'}; redirects are not followed ` +
+    return `app answered ${status} redirect to ${printable(String(response.headers.location ?? '(no location)'), 200)}; redirects are not followed ` +
       'so the token is never sent elsewhere: register the final URL';
   }
   return `app answered ${status}${said}`;

@@ -4,6 +4,7 @@ import { In, IsNull, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
+import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunTrigger } from './run.entity';
 
@@ -12,6 +13,12 @@ export type RunEvent =
   | { kind: 'started'; run: RunEntity }
   | { kind: 'finished'; run: RunEntity }
   | { kind: 'deleted'; run: RunEntity; name: string };
+
+/**
+ * The longest log line or error kept. Lines quote apps and rclone (whose stderr tail is 2 KB); every one
+ * is escaped to a single line, so no text from outside can forge an entry (see printable()).
+ */
+const MAX_LINE = 4096;
 
 export interface RunOutcome {
   bytes: number;
@@ -65,6 +72,12 @@ export class RunsService {
     return this.runs.findOne({ where: { appId, backupName, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
   }
 
+  /** Names of the app's backups that runs recorded as succeeded (whether or not the files still exist). */
+  async recordedBackupNames(appId: number): Promise<Set<string>> {
+    const runs = await this.runs.find({ select: { backupName: true }, where: { appId, kind: 'backup', status: 'succeeded' } });
+    return new Set(runs.flatMap((run) => (run.backupName ? [run.backupName] : [])));
+  }
+
   async newestBackupName(appId: number): Promise<string | null> {
     const run = await this.runs.findOne({ where: { appId, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
     return run?.backupName ?? null;
@@ -101,10 +114,11 @@ export class RunsService {
   }
 
   /**
-   * Appends a line to the run's log. A line the database refuses (full disk) does not fail the run: it
-   * waits in memory and is written with the run's outcome.
+   * Appends a line to the run's log, escaped to one line and cut (apps and rclone supply some of it). A line
+   * the database refuses (full disk) does not fail the run: it waits in memory and is written with the outcome.
    */
-  async log(run: RunEntity, line: string): Promise<void> {
+  async log(run: RunEntity, text: string): Promise<void> {
+    const line = printable(text, MAX_LINE);
     const entry = `${new Date().toISOString()} ${line}\n`;
     const unsaved = (this.unsavedLog.get(run.id) ?? '') + entry;
     this.logger.log(`run ${run.id} of ${run.appName}: ${line}`);
@@ -126,7 +140,8 @@ export class RunsService {
   }
 
   /** Records a failure; throws when the database refuses, for the caller to try again. */
-  async fail(run: RunEntity, error: string): Promise<void> {
+  async fail(run: RunEntity, reason: string): Promise<void> {
+    const error = printable(reason, MAX_LINE);
     await this.finish(run, { status: 'failed', finishedAt: new Date(), bytes: this.liveBytes.get(run.id) ?? 0, error });
     this.logger.error(`run ${run.id} of ${run.appName} failed: ${error}`);
     this.emit({ kind: 'finished', run });

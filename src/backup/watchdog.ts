@@ -6,15 +6,15 @@ import { BackupFailure } from './backup-failure';
  */
 export class Watchdog {
   readonly controller = new AbortController();
+  /** Why nothing moved for `idleMs`; a run that can tell whose side stopped (app or storage) replaces it. */
+  explainStall: () => Error;
   private readonly idle: NodeJS.Timeout;
   private readonly deadline: NodeJS.Timeout;
 
   constructor(idleMs: number, maxMs: number, parent?: AbortSignal) {
     parent?.addEventListener('abort', () => this.abort(parent.reason), { once: true });
-    this.idle = setTimeout(
-      () => this.abort(new BackupFailure('export', `app sent no data for ${idleMs / 1000} s (BACKUP_IDLE_TIMEOUT_S): stalled`)),
-      idleMs,
-    );
+    this.explainStall = () => new BackupFailure('export', `app sent no data for ${idleMs / 1000} s (BACKUP_IDLE_TIMEOUT_S): stalled`);
+    this.idle = setTimeout(() => this.abort(this.explainStall()), idleMs);
     this.deadline = setTimeout(
       () => this.abort(new BackupFailure('export', `run exceeded BACKUP_MAX_DURATION_S (${maxMs / 1000} s)`)),
       maxMs,

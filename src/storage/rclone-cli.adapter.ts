@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,8 +23,10 @@ export class RcloneCliAdapter extends RcloneAdapter {
   }
 
   async rcat(target: string, source: Readable, { size, signal }: RcatOptions = {}): Promise<void> {
-    // Backends that cannot stream an unknown size spool to TMPDIR: one private folder per upload.
-    const spool = await mkdtemp(join(tmpdir(), 'orquestador-rcat-'));
+    // Backends that cannot stream an unknown size spool to TMPDIR: one folder per upload, inside the
+    // service's own private tmp folder (emptied at boot), so a crash leaves nothing in the system's.
+    await mkdir(this.config.tmpDir, { recursive: true, mode: 0o700 });
+    const spool = await mkdtemp(join(this.config.tmpDir, 'rcat-'));
     try {
       const args = ['rcat', target, ...(size === undefined ? [] : ['--size', String(size)])];
       const child = this.spawn(args, { stdin: true, env: { TMPDIR: spool } });
@@ -44,8 +45,10 @@ export class RcloneCliAdapter extends RcloneAdapter {
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const [piped, exited] = await Promise.allSettled([pipeline(source, child.stdin!), this.completion(child, 'rcat')]);
-        // rclone's own failure explains an EPIPE; a source failure explains why we killed rclone.
-        if (exited.status === 'rejected' && !killed) throw exited.reason;
+        // rclone's own failure (an exit code, or a death we did not cause) explains a broken stdin, even
+        // though the broken pipe destroyed the source and so called kill(); only our kill is the source's doing.
+        const killedByUs = killed && exited.status === 'rejected' && exited.reason instanceof RcloneError && exited.reason.exitCode === null;
+        if (exited.status === 'rejected' && !killedByUs) throw exited.reason;
         if (piped.status === 'rejected') throw piped.reason;
         if (exited.status === 'rejected') throw exited.reason;
       } finally {

@@ -20,8 +20,15 @@ const CHUNK = 64 * 1024;
  */
 export async function startContractApp({ token = 'test-token', port = 0 } = {}) {
   const state = {
-    /** size: bytes to send; length/checksum: announce them; behaviour: one of MISBEHAVIOURS or undefined. */
-    mode: { size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0 },
+    /**
+     * size: bytes to send; length/checksum: announce them; behaviour: one of MISBEHAVIOURS or undefined;
+     * framing 'close': without length, end the body by closing the connection (HTTP/1.0 style) instead of
+     * chunked encoding; type/versions: what capabilities say.
+     */
+    mode: {
+      size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0,
+      framing: 'chunked', type: 'sqlite', versions: ['v1'],
+    },
     /** What each finished export sent: { bytes, sha256 } */
     exports: [],
     /** What each import received: { bytes, sha256, complete, announcedSha256 } */
@@ -38,8 +45,8 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
       return send(response, 401, { error: 'invalid token' });
     }
     if (request.method === 'GET' && request.url === '/backup/capabilities') {
-      const versions = behaviour === 'v2-only' ? ['v2'] : ['v1'];
-      return send(response, 200, { versions, type: 'sqlite', extension: state.mode.extension, restore: behaviour !== 'no-restore' });
+      const versions = behaviour === 'v2-only' ? ['v2'] : state.mode.versions;
+      return send(response, 200, { versions, type: state.mode.type, extension: state.mode.extension, restore: behaviour !== 'no-restore' });
     }
     if (request.method === 'POST' && request.url === '/backup/export') {
       if (behaviour === 'silent-export') return; // capabilities fine, the export never starts answering
@@ -112,6 +119,8 @@ async function streamExport(request, response, state) {
   const headers = { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="dump.db"' };
   if (length) headers['Content-Length'] = String(size);
   if (checksum) headers['X-Backup-Sha256'] = behaviour === 'wrong-checksum' ? 'ab'.repeat(32) : sha256Of(size);
+  // Without Content-Length and chunked encoding, only the closed connection ends the body.
+  if (state.mode.framing === 'close') response.useChunkedEncodingByDefault = false;
   response.writeHead(200, headers);
   const half = Math.floor(size / 2);
   let sent = 0;
