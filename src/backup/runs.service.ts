@@ -72,9 +72,9 @@ export class RunsService {
     return this.runs.findOne({ where: { appId, backupName, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
   }
 
-  /** Names of the app's backups that runs recorded as succeeded (whether or not the files still exist). */
+  /** Names of the app's backups that runs recorded as succeeded and retention has not deleted. */
   async recordedBackupNames(appId: number): Promise<Set<string>> {
-    const runs = await this.runs.find({ select: { backupName: true }, where: { appId, kind: 'backup', status: 'succeeded' } });
+    const runs = await this.runs.find({ select: { backupName: true }, where: { appId, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() } });
     return new Set(runs.flatMap((run) => (run.backupName ? [run.backupName] : [])));
   }
 
