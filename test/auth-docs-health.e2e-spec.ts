@@ -35,7 +35,7 @@ describe('basic auth, OpenAPI docs and health', () => {
         database: { status: 'ok' },
         rclone: { status: 'ok', version: expect.stringMatching(/^rclone v1\./) },
         scheduler: { status: 'ok', jobs: 0 },
-        backups: { status: 'ok', stale: 0, apps: [] },
+        backups: { status: 'ok', total: 0, stale: 0, apps: [], more: 0 },
       },
     });
   });

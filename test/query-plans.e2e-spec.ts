@@ -51,10 +51,14 @@ describe('the queries behind pages, API, health, metrics, boot and pruning', () 
   it('look runs up through an index, never by reading the whole history', async () => {
     const server = orchestrator.app.getHttpServer();
     const [id] = appIds;
-    for (const path of ['/', `/apps/${id}`, '/api/apps', `/api/apps/${id}`, `/api/apps/${id}/runs`, `/api/apps/${id}/backups`, '/api/health', '/metrics']) {
-      await request(server).get(path).auth(ADMIN.user, ADMIN.password).expect(200);
-    }
-    const [newest] = (await orchestrator.api.get(`/api/apps/${id}/runs`).expect(200)).body;
+    const paths = ['/', '/?q=al&status=failed', `/apps/${id}`, '/api/apps', '/api/apps?limit=1&q=a', '/api/apps?status=stale', '/api/apps?status=running',
+      `/api/apps/${id}`, `/api/apps/${id}/runs`, `/api/apps/${id}/backups`, '/api/health', '/metrics'];
+    for (const path of paths) await request(server).get(path).auth(ADMIN.user, ADMIN.password).expect(200);
+    const runs = await orchestrator.api.get(`/api/apps/${id}/runs?limit=5`).expect(200);
+    const [newest] = runs.body;
+    const older = /<([^>]+)>; rel="next"/.exec(runs.headers.link)![1];
+    const newer = /<([^>]+)>; rel="prev"/.exec((await orchestrator.api.get(older).expect(200)).headers.link)![1];
+    await orchestrator.api.get(newer).expect(200);
     await orchestrator.api.get(`/api/runs/${newest.id}`).expect(200);
     await orchestrator.app.get(RunsService).lastScheduledRunTimes();
     await orchestrator.app.get(RunHistoryPruner).prune();

@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,11 +10,15 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/api-docs';
+import { announcePages, decodeCursor } from '../common/pagination';
+import { LINK_HEADER } from '../common/pagination.dto';
 import { AppActivity } from './app-activity';
 import type { AppEntity } from './app.entity';
+import { AppListing } from './app-listing.service';
 import { AppsService } from './apps.service';
 import { AppResponse } from './dto/app.response';
 import { CreateAppDto } from './dto/create-app.dto';
+import { ListAppsQuery } from './dto/list-apps.query';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { AppIdPipe } from '../common/id.pipe';
 
@@ -24,6 +29,7 @@ export class AppsController {
   constructor(
     private readonly apps: AppsService,
     private readonly activity: AppActivity,
+    private readonly listing: AppListing,
   ) {}
 
   /** Registry rows with what the scheduler and run history add (next run, last run, zone). */
@@ -37,9 +43,10 @@ export class AppsController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [AppResponse] })
-  async list(): Promise<AppResponse[]> {
-    return this.present(await this.apps.list());
+  @ApiOkResponse({ type: [AppResponse], description: 'A page of apps in name order.', headers: LINK_HEADER })
+  async list(@Query() query: ListAppsQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<AppResponse[]> {
+    const page = await this.listing.page({ ...query, cursor: query.cursor === undefined ? null : decodeCursor(query.cursor) });
+    return announcePages(request, response, page).map(({ app, activity }) => AppResponse.from(app, activity));
   }
 
   @Post()

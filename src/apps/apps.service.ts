@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository } from 'typeorm';
+import { In, QueryFailedError, Repository } from 'typeorm';
 import { AppNameTakenError, AppNotFoundError, FieldProblem, InvalidFieldsError } from '../common/errors';
+import type { Cursor } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
+import type { AppBrief } from './app-activity';
 import { AppEntity } from './app.entity';
 import { cronProblem } from './app.validators';
 import { CreateAppDto } from './dto/create-app.dto';
@@ -32,6 +34,27 @@ export class AppsService {
 
   list(): Promise<AppEntity[]> {
     return this.apps.find({ order: { name: 'ASC' } });
+  }
+
+  /**
+   * Up to `take` apps in name order after the cursor's name (before it: in reverse order), through the
+   * unique index on name. `q` keeps those whose name or URL contains it, ignoring case.
+   */
+  slice({ cursor, q, take }: { cursor: Cursor | null; q?: string; take: number }): Promise<AppEntity[]> {
+    const backwards = cursor?.direction === 'before';
+    const query = this.apps.createQueryBuilder('app').orderBy('app.name', backwards ? 'DESC' : 'ASC').limit(take);
+    if (cursor) query.andWhere(`app.name ${backwards ? '<' : '>'} :key`, { key: cursor.key });
+    if (q) query.andWhere(`(app.name LIKE :pattern ESCAPE '\\' OR app.url LIKE :pattern ESCAPE '\\')`, { pattern: `%${q.replace(/[\\%_]/g, '\\$&')}%` });
+    return query.getMany();
+  }
+
+  /** Every app, in name order, with only what a status needs: small enough to hold for thousands. */
+  briefs(): Promise<AppBrief[]> {
+    return this.apps.find({ select: { id: true, name: true, enabled: true, createdAt: true }, order: { name: 'ASC' } });
+  }
+
+  findByIds(ids: number[]): Promise<AppEntity[]> {
+    return this.apps.findBy({ id: In(ids) });
   }
 
   async get(id: number): Promise<AppEntity> {

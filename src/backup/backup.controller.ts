@@ -1,9 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { pipeline } from 'node:stream/promises';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ApiAcceptedResponse, ApiBadGatewayResponse, ApiBadRequestResponse, ApiProduces, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AppIdPipe } from '../common/id.pipe';
 import { ApiErrorResponses, ErrorResponse } from '../common/api-docs';
+import { announcePages, decodeCursor } from '../common/pagination';
+import { LINK_HEADER } from '../common/pagination.dto';
 import { BackupRunner } from './backup-runner.service';
 import { BackupsService } from './backups.service';
 import { BackupFileResponse, CheckResponse, RestoreRequest, VerifyRequest } from './dto/check.response';
@@ -11,6 +13,8 @@ import { StoredBackups } from './stored-backups.service';
 import { RunResponse, StartedRunResponse } from './dto/run.response';
 import { RunsQuery } from './dto/runs.query';
 import { RunsService } from './runs.service';
+
+const isRunId = (key: string) => /^[1-9]\d{0,15}$/.test(key);
 
 @ApiTags('backups')
 @ApiErrorResponses()
@@ -33,9 +37,15 @@ export class BackupController {
   }
 
   @Get('runs')
-  @ApiOkResponse({ type: [RunResponse], description: 'Newest first.' })
-  async runsOf(@Param('id', AppIdPipe) id: number, @Query() query: RunsQuery): Promise<RunResponse[]> {
-    return (await this.runs.listForApp(id, query.limit)).map(RunResponse.from);
+  @ApiOkResponse({ type: [RunResponse], description: 'A page of runs, newest first.', headers: LINK_HEADER })
+  async runsOf(
+    @Param('id', AppIdPipe) id: number,
+    @Query() query: RunsQuery,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<RunResponse[]> {
+    const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, isRunId);
+    return announcePages(request, response, await this.runs.listForApp(id, query.limit, cursor)).map(RunResponse.from);
   }
 
   @Post('check')

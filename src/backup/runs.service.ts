@@ -4,6 +4,7 @@ import { In, IsNull, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
+import { Cursor, Page, toPage } from '../common/pagination';
 import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunTrigger } from './run.entity';
@@ -19,6 +20,12 @@ export type RunEvent =
  * is escaped to a single line, so no text from outside can forge an entry (see printable()).
  */
 const MAX_LINE = 4096;
+
+/** What a listing needs of an app's history: its newest run and newest success, never a log. */
+export interface RunActivity {
+  lastRun: Pick<RunEntity, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'bytes'> | null;
+  lastSuccessAt: Date | null;
+}
 
 export interface RunOutcome {
   bytes: number;
@@ -56,11 +63,18 @@ export class RunsService {
     return this.withLiveBytes(run);
   }
 
-  /** The app's runs, newest first; AppNotFoundError for an app that does not exist (any more). */
-  async listForApp(appId: number, limit: number): Promise<RunEntity[]> {
+  /**
+   * A page of the app's runs, newest first, keyset on id (`after` a run: older ones); AppNotFoundError for an
+   * app that does not exist (any more).
+   */
+  async listForApp(appId: number, limit: number, cursor: Cursor | null = null): Promise<Page<RunEntity>> {
     await this.apps.get(appId);
-    const runs = await this.runs.find({ where: { appId }, order: { id: 'DESC' }, take: limit });
-    return runs.map((run) => this.withLiveBytes(run));
+    const older = cursor?.direction !== 'before';
+    const query = this.runs.createQueryBuilder('run').where('run.appId = :appId', { appId })
+      .orderBy('run.id', older ? 'DESC' : 'ASC').take(limit + 1);
+    if (cursor) query.andWhere(`run.id ${older ? '<' : '>'} :key`, { key: Number(cursor.key) });
+    const page = toPage(await query.getMany(), limit, cursor, (run) => String(run.id));
+    return { ...page, items: page.items.map((run) => this.withLiveBytes(run)) };
   }
 
   queue(app: AppEntity, trigger: RunTrigger, kind: RunKind = 'backup', backupName: string | null = null): Promise<RunEntity> {
@@ -175,9 +189,29 @@ export class RunsService {
     return run;
   }
 
-  /** The newest run of each app, of any kind, by app id. */
-  latestOf(appIds: number[]): Promise<Map<number, RunEntity>> {
-    return this.newestPerApp('', appIds);
+  /** Of each app: its newest run of any kind and when its newest successful backup finished; two index seeks per app. */
+  async activityOf(appIds: number[]): Promise<Map<number, RunActivity>> {
+    const rows: { appId: number; id: number | null; status: RunEntity['status']; startedAt: string | null; finishedAt: string | null; bytes: number; lastSuccessAt: string | null }[] =
+      await this.runs.query(
+        `SELECT app.value AS appId, last.id, last.status, last.startedAt, last.finishedAt, last.bytes, success.finishedAt AS lastSuccessAt
+         FROM json_each(?) app
+         LEFT JOIN runs last ON last.id = (SELECT MAX(id) FROM runs WHERE appId = app.value)
+         LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded')`,
+        [JSON.stringify(appIds)],
+      );
+    const date = (text: string | null) => (text === null ? null : fromSqlite(text));
+    return new Map(rows.map((row) => [row.appId, {
+      lastRun: row.id === null ? null : {
+        id: row.id, status: row.status, startedAt: date(row.startedAt), finishedAt: date(row.finishedAt), bytes: this.liveBytes.get(row.id) ?? row.bytes,
+      },
+      lastSuccessAt: date(row.lastSuccessAt),
+    }]));
+  }
+
+  /** Apps with a run queued or running: a seek in the status index, whatever the history's size. */
+  async activeApps(): Promise<Set<number>> {
+    const rows: { appId: number }[] = await this.runs.query(`SELECT DISTINCT appId FROM runs WHERE status IN ('queued', 'running')`);
+    return new Set(rows.map((row) => row.appId));
   }
 
   /**
@@ -217,13 +251,19 @@ export class RunsService {
     return { runs, failures };
   }
 
-  /** Bytes of the backups retention keeps, by the run history (no remote listing needed). */
-  async keptBytes(apps: Pick<AppEntity, 'id' | 'retention'>[]): Promise<number> {
+  /**
+   * Bytes of the backups retention keeps, by the run history (no remote listing needed): per app, its
+   * `retention` newest successful backups. One query per distinct retention (SQLite's LIMIT cannot read the
+   * app's row), each an index seek per app reading at most that many runs.
+   */
+  async keptBytes(): Promise<number> {
+    const retentions: { retention: number }[] = await this.runs.query('SELECT DISTINCT retention FROM apps');
     let total = 0;
-    for (const app of apps) {
+    for (const { retention } of retentions) {
       const [row] = await this.runs.query(
-        `SELECT COALESCE(SUM(bytes), 0) AS total FROM (SELECT bytes FROM runs WHERE appId = ? AND status = 'succeeded' AND kind = 'backup' ORDER BY id DESC LIMIT ?)`,
-        [app.id, app.retention],
+        `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded' ORDER BY id DESC LIMIT ?))), 0) AS total
+         FROM apps app WHERE app.retention = ?`,
+        [retention, retention],
       );
       total += Number(row.total);
     }

@@ -2,8 +2,7 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppActivity } from '../apps/app-activity';
-import { AppsService } from '../apps/apps.service';
+import { AppListing } from '../apps/app-listing.service';
 import { BackupScheduler, BrokenSchedule } from '../backup/backup-scheduler.service';
 import { AppConfig } from '../config/app-config';
 import { RcloneAdapter } from '../storage/rclone.adapter';
@@ -17,13 +16,27 @@ export interface AppFreshness {
   stale: boolean;
 }
 
+/** Stale apps are listed up to this many: the answer stays small with thousands of apps (Docker polls it). */
+export const STALE_SHOWN = 50;
+
+export interface Freshness {
+  /** Apps registered. */
+  total: number;
+  /** Apps that are stale, all counted. */
+  stale: number;
+  /** The first stale apps by name, at most STALE_SHOWN. */
+  apps: AppFreshness[];
+  /** Stale apps not listed. */
+  more: number;
+}
+
 export interface HealthReport {
   status: 'ok' | 'degraded' | 'error';
   checks: {
     database: Check;
     rclone: Check<{ version: string }>;
     scheduler: { status: 'ok'; jobs: number } | { status: 'error'; error: string; jobs: number; broken: BrokenSchedule[] };
-    backups: Check<{ stale: number; apps: AppFreshness[] }>;
+    backups: Check<Freshness>;
   };
 }
 
@@ -37,8 +50,7 @@ export class HealthService {
     private readonly dataSource: DataSource,
     private readonly rclone: RcloneAdapter,
     private readonly scheduler: BackupScheduler,
-    private readonly apps: AppsService,
-    private readonly activity: AppActivity,
+    private readonly listing: AppListing,
   ) {
     const { dev, ino } = statSync(config.databasePath);
     this.databaseFile = { path: config.databasePath, dev, ino };
@@ -88,11 +100,10 @@ export class HealthService {
     return { status: 'error', error: `not scheduled: ${broken.map((app) => app.name).join(', ')}`, jobs, broken };
   }
 
-  private async freshness(): Promise<{ stale: number; apps: AppFreshness[] }> {
-    const apps = await this.apps.list();
-    const activity = await this.activity.describe(apps);
-    const freshness = apps.map(({ id, name }) => ({ id, name, lastSuccessAt: activity.get(id)!.lastSuccessAt, stale: activity.get(id)!.stale }));
-    return { stale: freshness.filter((app) => app.stale).length, apps: freshness };
+  private async freshness(): Promise<Freshness> {
+    const { total, counts, first } = await this.listing.overview(['stale'], STALE_SHOWN);
+    const apps = first.stale!.map(({ id, name, lastSuccessAt }) => ({ id, name, lastSuccessAt, stale: true }));
+    return { total, stale: counts.stale, apps, more: counts.stale - apps.length };
   }
 }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Render, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Render, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AppsService } from '../apps/apps.service';
@@ -8,7 +8,7 @@ import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
 import { FormValues, submitAppForm } from './app-form';
 import { CsrfGuard } from './csrf';
 import { PageContext } from './page-context';
-import { PagesService } from './pages.service';
+import { DashboardQuery, PagesService } from './pages.service';
 
 /** The admin's pages: server-rendered, behind the same basic auth as the API, CSRF-checked posts. */
 @ApiExcludeController()
@@ -24,8 +24,8 @@ export class PagesController {
 
   @Get()
   @Render('dashboard')
-  async dashboard(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    return { ...this.context.of(request, response), ...(await this.pages.dashboard()) };
+  async dashboard(@Query() query: DashboardQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return { ...this.context.of(request, response), ...(await this.pages.dashboard(query, request.originalUrl)) };
   }
 
   @Get('apps/new')

@@ -1,42 +1,81 @@
 import { Injectable } from '@nestjs/common';
-import { AppActivity } from '../apps/app-activity';
+import { APP_STATUSES, AppActivity, AppStatus, ATTENTION_STATUSES } from '../apps/app-activity';
+import { AppListing, ListedApp } from '../apps/app-listing.service';
 import { AppsService } from '../apps/apps.service';
+import { InvalidFieldsError } from '../common/errors';
+import { decodeCursor, pageUrl } from '../common/pagination';
 import { BackupsService } from '../backup/backups.service';
 import type { RunEntity } from '../backup/run.entity';
 import { RunsService } from '../backup/runs.service';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** One page of the dashboard renders at most this many rows, so its size and memory do not grow with the registry. */
+const DASHBOARD = { pageSize: 50, attention: 20, staleNames: 10 };
 const CHART = { width: 600, height: 160, runs: 20 };
 
 type Timed = { startedAt: Date | null; finishedAt: Date | null };
 const durationOf = (run: Timed) => (run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null);
 const withDuration = (run: RunEntity) => ({ ...run, durationMs: durationOf(run) });
+const rowOf = ({ app, activity }: ListedApp) => ({ ...app, ...activity, lastRun: activity.lastRun && { ...activity.lastRun, durationMs: durationOf(activity.lastRun) } });
+
+/** The dashboard's query string, as typed in its search form or carried by its page links. */
+export interface DashboardQuery {
+  q?: unknown;
+  status?: unknown;
+  cursor?: unknown;
+}
+
+/** A blank field means "no filter" (the search form sends every field); anything but one string is refused. */
+function textParameter(query: DashboardQuery, field: keyof DashboardQuery): string | undefined {
+  const value = query[field];
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || value.length > 1400) throw new InvalidFieldsError([{ field, reasons: ['must be one short text'] }]);
+  return value;
+}
 
 /** The view models of the admin pages, built from the same services as the API. */
 @Injectable()
 export class PagesService {
   constructor(
     private readonly apps: AppsService,
+    private readonly listing: AppListing,
     private readonly activity: AppActivity,
     private readonly runs: RunsService,
     private readonly backups: BackupsService,
   ) {}
 
-  async dashboard() {
-    const apps = await this.apps.list();
-    const [activity, recent, stored] = await Promise.all([
-      this.activity.describe(apps),
+  /**
+   * Summary, the apps that need attention and one page of the registry in name order. The summary and the
+   * attention list come from one pass over every app reading a few columns each (two index seeks per app),
+   * the full rows only for the at most pageSize + attention apps shown.
+   */
+  async dashboard(raw: DashboardQuery, originalUrl: string) {
+    const q = textParameter(raw, 'q');
+    const status = textParameter(raw, 'status');
+    const cursor = textParameter(raw, 'cursor');
+    if (status !== undefined && !(APP_STATUSES as readonly string[]).includes(status)) {
+      throw new InvalidFieldsError([{ field: 'status', reasons: [`must be one of ${APP_STATUSES.join(', ')}`] }]);
+    }
+    const filtered = q !== undefined || status !== undefined || cursor !== undefined;
+    const [page, overview, recent, stored] = await Promise.all([
+      this.listing.page({ limit: DASHBOARD.pageSize, cursor: cursor === undefined ? null : decodeCursor(cursor), q, status: status as AppStatus | undefined }),
+      this.listing.overview(ATTENTION_STATUSES, Math.max(DASHBOARD.attention, DASHBOARD.staleNames)),
       this.runs.countSince(new Date(Date.now() - DAY_MS)),
-      this.runs.keptBytes(apps),
+      this.runs.keptBytes(),
     ]);
+    // Most urgent first (failed, stale, schedule error, running), each app once.
+    const attentionIds = [...new Set(ATTENTION_STATUSES.flatMap((wanted) => overview.first[wanted]!.map((app) => app.id)))].slice(0, DASHBOARD.attention);
+    const attention = filtered ? [] : await this.listing.describeAll(attentionIds);
+    const stale = overview.first.stale!.slice(0, DASHBOARD.staleNames);
     return {
-      apps: apps.map((app) => {
-        const info = activity.get(app.id)!;
-        const last = info.lastRun;
-        return { ...app, ...info, lastRun: last && { ...last, durationMs: durationOf(last) } };
-      }),
-      summary: { apps: apps.length, runs24h: recent.runs, failures24h: recent.failures, stored },
-      staleNames: apps.filter((app) => activity.get(app.id)!.stale).map((app) => app.name).join(', '),
+      apps: page.items.map(rowOf),
+      pages: { next: page.next && pageUrl(originalUrl, page.next), prev: page.prev && pageUrl(originalUrl, page.prev) },
+      filters: { q: q ?? '', status: status ?? '', active: q !== undefined || status !== undefined },
+      statusOptions: APP_STATUSES.map((value) => ({ value, count: overview.counts[value], selected: value === status })),
+      attention: { apps: attention.map(rowOf), more: overview.flaggedTotal - attention.length },
+      summary: { apps: overview.total, runs24h: recent.runs, failures24h: recent.failures, stored },
+      staleNames: stale.map((app) => app.name).join(', '),
+      staleMore: overview.counts.stale - stale.length,
     };
   }
 
@@ -44,7 +83,7 @@ export class PagesService {
     const app = await this.apps.get(id);
     const [activity, runs, backups] = await Promise.all([
       this.activity.describe([app]),
-      this.runs.listForApp(id, 50),
+      this.runs.listForApp(id, 50).then((page) => page.items),
       this.backups.list(id).then(
         (files) => ({ files, error: null }),
         (error: Error) => ({ files: [], error: error.message }),

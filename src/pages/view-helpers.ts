@@ -49,6 +49,7 @@ export const viewHelpers = {
   statusClass: (status: string) => STATUS_CLASSES[status] ?? 'text-bg-light',
   short: (text: string | null | undefined) => (text ? text.slice(0, 12) : '—'),
   eq: (a: unknown, b: unknown) => a === b,
+  or: (a: unknown, b: unknown) => a || b,
   /** (concat 'status.' status): builds a message key; the last argument is Handlebars' options. */
   concat: (...parts: unknown[]) => parts.slice(0, -1).join(''),
   json: (value: unknown) => JSON.stringify(value),

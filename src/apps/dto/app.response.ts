@@ -38,6 +38,10 @@ export class AppResponse {
   scheduleError!: string | null;
   @ApiProperty({ type: LastRunResponse, nullable: true, description: 'The most recent run of any trigger, or null.' })
   lastRun!: LastRunResponse | null;
+  @ApiProperty({ example: '2026-11-28T03:00:09.480Z', nullable: true, type: Date, description: 'When its newest successful backup finished, or null.' })
+  lastSuccessAt!: Date | null;
+  @ApiProperty({ example: false, description: 'Enabled, and no successful backup for more than twice its schedule period.' })
+  stale!: boolean;
 
   static from(app: AppEntity, activity: AppActivityInfo): AppResponse {
     const { tokenEncrypted, ...visible } = app;
