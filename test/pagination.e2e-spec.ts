@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { BackupScheduler } from '../src/backup/backup-scheduler.service';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from './support/backups';
@@ -119,6 +120,8 @@ describe('pages over a large registry', () => {
     await first.close();
     seedRegistry(first.config.databasePath);
     orchestrator = await bootOrchestrator({ DATA_DIR: first.dataDir });
+    // 1 200 jobs are registered, and their periods (which make an app stale) measured, after the boot.
+    await orchestrator.app.get(BackupScheduler).registered();
   });
   afterAll(() => orchestrator?.close());
 
