@@ -100,6 +100,8 @@ async function checkExport() {
     report(!response.headers.get('content-encoding'), 'export body is not Content-Encoded', response.headers.get('content-encoding') ?? 'none');
     const announcedLength = response.headers.get('content-length');
     const announcedSha = response.headers.get('x-backup-sha256');
+    const framing = announcedLength !== null ? 'Content-Length' : response.headers.get('transfer-encoding') ?? 'none: ends when the connection closes';
+    report(announcedLength !== null || /\bchunked\b/i.test(framing), 'export body has Content-Length or chunked Transfer-Encoding', framing);
     if (announcedSha !== null) report(/^[a-f0-9]{64}$/i.test(announcedSha), 'X-Backup-Sha256 is 64 hex digits', announcedSha);
     const hash = createHash('sha256');
     let bytes = 0;

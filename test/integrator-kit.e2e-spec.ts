@@ -45,6 +45,14 @@ describe('conformance checker (npm run check-app)', () => {
     expect(code).toBe(1);
   });
 
+  it('fails an export whose body only ends when the connection closes', async () => {
+    contract.setMode({ size: 1024 * 1024, length: false, checksum: false, framing: 'close' });
+    const { code, output } = await checkApp(contract.url, 'right');
+    expect(output).toContain('FAIL  export body has Content-Length or chunked Transfer-Encoding — none: ends when the connection closes');
+    expect(code).toBe(1);
+    contract.setMode({ framing: 'chunked' });
+  });
+
   it('fails a stalled export after the idle timeout it is given', async () => {
     contract.setMode({ size: 1024 * 1024, behaviour: 'stall-mid-stream' });
     const { code, output } = await checkApp(contract.url, 'right', '--idle-timeout-s', '1');

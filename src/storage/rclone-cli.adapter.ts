@@ -28,6 +28,10 @@ export class RcloneCliAdapter extends RcloneAdapter {
     await mkdir(this.config.tmpDir, { recursive: true, mode: 0o700 });
     const spool = await mkdtemp(join(this.config.tmpDir, 'rcat-'));
     try {
+      // The source may have failed, or the run been stopped, while the folder was made: the guards below
+      // would never fire, and rclone must never start on a stream that already ended short.
+      signal?.throwIfAborted();
+      if (source.destroyed) throw source.errored ?? new Error('the stream closed before the upload started');
       const args = ['rcat', target, ...(size === undefined ? [] : ['--size', String(size)])];
       const child = this.spawn(args, { stdin: true, env: { TMPDIR: spool } });
       let killed = false;
