@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import { AppActivity, AppActivityInfo, AppBrief, AppState, statusesOf } from '../apps/app-activity';
 import type { AppEntity } from '../apps/app.entity';
@@ -33,6 +34,8 @@ export class BackupAppActivity extends AppActivity {
     const states = new Map<number, AppState>();
     for (let start = 0; start < apps.length; start += SLICE) {
       const slice = apps.slice(start, start + SLICE);
+      // better-sqlite3 answers synchronously: without a real yield, the slices would not let anybody in.
+      if (start > 0) await yieldToEventLoop();
       const facts = await this.factsOf(slice);
       for (const app of slice) {
         const info = facts.get(app.id)!;
