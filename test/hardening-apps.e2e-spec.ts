@@ -168,6 +168,7 @@ describe('an app whose schedule cannot be registered', () => {
         status: 'error',
         error: expect.stringContaining('bad'),
         broken: [{ id: bad.id, name: 'bad', error: expect.stringMatching(/never fires/) }],
+        more: 0,
       });
 
       const browser = request(second.app.getHttpServer());

@@ -3,6 +3,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@ne
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunInProgressError, ShuttingDownError } from '../common/errors';
+import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
 import { BackupFailure } from './backup-failure';
 import { BackupJob } from './backup-job.service';
@@ -128,7 +129,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
       await this.recordUntilStored(run, stop, () => this.runs.succeed(run, outcome));
     } catch (error) {
       const message = error instanceof BackupFailure ? error.toString() : `unexpected error: ${(error as Error).message}`;
-      if (!(error instanceof BackupFailure)) this.logger.error((error as Error).stack);
+      if (!(error instanceof BackupFailure)) this.logger.error(printable((error as Error).stack ?? String(error), 8192));
       await this.recordUntilStored(run, stop, () => this.runs.fail(run, message)).catch(() => undefined);
     } finally {
       release();
@@ -187,7 +188,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
         const app = await this.apps.get(appId);
         await this.job.removeTemporaryFiles(app, runs.filter((run) => run.appId === appId).map((run) => run.id));
       } catch (error) {
-        this.logger.warn(`could not clean up temporary files of app ${appId}: ${(error as Error).message}`);
+        this.logger.warn(`could not clean up temporary files of app ${appId}: ${printable((error as Error).message, 4096)}`);
       }
     }
   }

@@ -35,7 +35,7 @@ export interface HealthReport {
   checks: {
     database: Check;
     rclone: Check<{ version: string }>;
-    scheduler: { status: 'ok'; jobs: number } | { status: 'error'; error: string; jobs: number; broken: BrokenSchedule[] };
+    scheduler: { status: 'ok'; jobs: number } | { status: 'error'; error: string; jobs: number; broken: BrokenSchedule[]; more: number };
     backups: Check<Freshness>;
   };
 }
@@ -97,7 +97,11 @@ export class HealthService {
     const jobs = this.scheduler.jobCount();
     const broken = this.scheduler.brokenSchedules();
     if (broken.length === 0) return { status: 'ok', jobs };
-    return { status: 'error', error: `not scheduled: ${broken.map((app) => app.name).join(', ')}`, jobs, broken };
+    // Capped like the stale list: a bad migration could break every app's schedule at once.
+    const shown = broken.slice(0, STALE_SHOWN);
+    const more = broken.length - shown.length;
+    const names = shown.map((app) => app.name).join(', ');
+    return { status: 'error', error: `not scheduled: ${names}${more > 0 ? ` and ${more} more` : ''}`, jobs, broken: shown, more };
   }
 
   private async freshness(): Promise<Freshness> {
