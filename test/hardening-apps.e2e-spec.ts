@@ -174,7 +174,10 @@ describe('an app whose schedule cannot be registered', () => {
       const browser = request(second.app.getHttpServer());
       const dashboard = await browser.get('/').auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html').expect(200);
       expect(dashboard.text).toMatch(/data-app="bad"[\s\S]*data-schedule-error[^>]*>[^<]*not scheduled/);
-      expect(dashboard.text.split('data-app="good"')[1]).not.toContain('data-schedule-error'); // rows sort by name: bad, good
+      // The running app may be listed twice (needs attention, and the list): no row of it says it is broken.
+      const goodRows = dashboard.text.match(/<tr[^>]*data-app="good"[\s\S]*?<\/tr>/g) ?? [];
+      expect(goodRows.length).toBeGreaterThan(0);
+      for (const row of goodRows) expect(row).not.toContain('data-schedule-error');
       const page = await browser.get(`/apps/${bad.id}`).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html').set('Accept-Language', 'es').expect(200);
       expect(page.text).toMatch(/data-schedule-error[^>]*>[^<]*sin programar[\s\S]*never fires/);
 
