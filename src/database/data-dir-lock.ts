@@ -39,6 +39,8 @@ export class DataDirLock implements OnApplicationShutdown {
     const ownerPath = join(dataDir, OWNER_FILE);
     const handle = new Database(join(dataDir, LOCK_FILE), { timeout: 0 });
     try {
+      // The lock file holds no data: no journal file beside it either.
+      handle.pragma('journal_mode = OFF');
       handle.pragma('locking_mode = EXCLUSIVE');
       handle.exec('BEGIN EXCLUSIVE');
     } catch (error) {
