@@ -28,6 +28,9 @@ export class RcloneCliAdapter extends RcloneAdapter {
     await mkdir(this.config.tmpDir, { recursive: true, mode: 0o700 });
     const spool = await mkdtemp(join(this.config.tmpDir, 'rcat-'));
     try {
+      // The source may have failed while the folder was made, before the listeners below could see it:
+      // rclone must then not start, or it would take the closed source for a complete file.
+      if (source.destroyed && !source.readableEnded) throw source.errored ?? new Error('the source closed before the upload started');
       const args = ['rcat', target, ...(size === undefined ? [] : ['--size', String(size)])];
       const child = this.spawn(args, { stdin: true, env: { TMPDIR: spool } });
       let killed = false;
