@@ -1,0 +1,193 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { printable } from '../common/printable';
+import { RcloneNotFoundError } from './rclone-cli.adapter';
+import { RcloneError } from './rclone.adapter';
+
+const STDERR_TAIL_BYTES = 2048;
+const START_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+export interface DaemonOptions {
+  bin: string;
+  configPath?: string;
+  /** Where rclone may spool (it should not need to for what the daemon is asked). */
+  tmpDir: string;
+}
+
+/** rcd answered with an error, or did not answer; `status` 404 is rclone's "not found". */
+export class RcloneRcError extends RcloneError {
+  constructor(
+    command: string,
+    readonly status: number | null,
+    said: string,
+  ) {
+    super(command, null, said);
+    this.message = `rclone ${command} failed (${status === null ? 'no answer from rclone rcd' : `HTTP ${status}`}): ${said || 'no message'}`;
+  }
+
+  override get notFound(): boolean {
+    return this.status === 404;
+  }
+}
+
+/**
+ * One `rclone rcd` child process: loopback only, on a port the kernel picks, behind a user and password
+ * made up for this process alone (passed in its environment, which other users cannot read, unlike argv).
+ */
+export class RcloneDaemon {
+  /** Settles when the process has exited, for whatever reason. */
+  readonly exited: Promise<void>;
+  private stderr = '';
+  private stopping = false;
+  /** The loopback port rcd picked. */
+  port = 0;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly credentials: { user: string; pass: string },
+    private readonly agent: Agent,
+  ) {
+    this.exited = new Promise((resolve) => child.once('close', () => resolve()));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+    // A crash of this process must not leave an rcd nobody can reach running forever.
+    process.once('exit', this.killOnExit);
+    void this.exited.then(() => {
+      process.removeListener('exit', this.killOnExit);
+      agent.destroy();
+    });
+  }
+
+  static async start({ bin, configPath, tmpDir }: DaemonOptions): Promise<RcloneDaemon> {
+    const credentials = { user: randomBytes(12).toString('hex'), pass: randomBytes(24).toString('hex') };
+    const env: NodeJS.ProcessEnv = { TMPDIR: tmpDir, RCLONE_RC_USER: credentials.user, RCLONE_RC_PASS: credentials.pass };
+    // The rest of the environment goes through (RCLONE_CONFIG_* remotes), except what would change the
+    // daemon itself: other rc settings (no auth, a public address, a web GUI) and where its log goes,
+    // since the port is read from that log.
+    for (const [key, value] of Object.entries(process.env)) {
+      if (!/^RCLONE_(RC_|VERBOSE$|QUIET$|LOG_LEVEL$|LOG_FILE$|USE_JSON_LOG$|SYSLOG)/.test(key)) env[key] ??= value;
+    }
+    const args = ['rcd', '--rc-addr', '127.0.0.1:0', ...(configPath ? ['--config', configPath] : [])];
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const daemon = new RcloneDaemon(child, credentials, new Agent({ keepAlive: true }));
+    daemon.port = await daemon.listeningPort(bin);
+    return daemon;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Whether the process is still there and was not asked to stop. */
+  get alive(): boolean {
+    return !this.stopping && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** What rclone last said on stderr, without the credentials. */
+  lastWords(): string {
+    return printable(this.said().trim(), STDERR_TAIL_BYTES);
+  }
+
+  private said(): string {
+    return this.stderr.replaceAll(this.credentials.pass, '***');
+  }
+
+  /** Why the process ended: its exit status, and Go's last cry if it crashed (the rest of its log is per-request noise). */
+  exitDescription(): string {
+    const { exitCode, signalCode } = this.child;
+    const crash = this.said().match(/^(?:panic|fatal error): .*$/gm)?.pop();
+    return `rclone rcd exited (${signalCode ?? `exit ${exitCode}`})${crash ? `: ${printable(crash, 512)}` : ''}`;
+  }
+
+  /** Whether the process exits within `ms` (or has already): a call that got no answer asks this. */
+  died(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    return Promise.race([this.exited.then(() => true), waited]).finally(() => clearTimeout(timer));
+  }
+
+  /** POSTs `params` as JSON to an rc command; resolves with rclone's JSON answer. */
+  call<T>(command: string, params: object): Promise<T> {
+    const body = JSON.stringify(params);
+    const { user, pass } = this.credentials;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          path: `/${command}`,
+          method: 'POST',
+          agent: this.agent,
+          auth: `${user}:${pass}`,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', (error) => reject(this.unanswered(command, error)));
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = response.statusCode!;
+            let answer: { error?: string } | undefined;
+            try {
+              answer = JSON.parse(text) as { error?: string };
+            } catch {
+              answer = undefined;
+            }
+            if (status === 200 && answer) resolve(answer as T);
+            else reject(new RcloneRcError(command, status, answer?.error ?? text.trim()));
+          });
+        },
+      );
+      // No timeout of ours: a listing or a move takes as long as the remote needs, as with the CLI.
+      req.on('error', (error) => reject(this.unanswered(command, error)));
+      req.end(body);
+    });
+  }
+
+  /** SIGTERM, then SIGKILL if it lingers; resolves once it is gone. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private readonly killOnExit = () => this.child.kill('SIGKILL');
+
+  private unanswered(command: string, error: Error): RcloneRcError {
+    return new RcloneRcError(command, null, this.alive ? error.message : this.exitDescription());
+  }
+
+  /** rcd prints the address it listens on at NOTICE level, which is rclone's default. */
+  private listeningPort(bin: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        this.child.stderr!.off('data', onData);
+        this.child.kill('SIGKILL');
+        reject(error);
+      };
+      const onData = () => {
+        const port = /Serving remote control on http:\/\/127\.0\.0\.1:(\d+)\//.exec(this.stderr)?.[1];
+        if (!port) return;
+        clearTimeout(timer);
+        this.child.stderr!.off('data', onData);
+        this.child.off('close', onClose);
+        resolve(Number(port));
+      };
+      const onClose = () => fail(new RcloneError('rcd', this.child.exitCode, this.lastWords()));
+      const timer = setTimeout(() => fail(new RcloneError('rcd', null, `did not start listening within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      this.child.stderr!.on('data', onData);
+      this.child.once('close', onClose);
+      this.child.on('error', (error: NodeJS.ErrnoException) =>
+        fail(error.code === 'ENOENT' ? new RcloneNotFoundError(bin) : error),
+      );
+    });
+  }
+}
