@@ -3,9 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startContractApp } from './support/contract-app.mjs';
-import { registerApp, runBackup } from './support/backups';
+import { sha256Of, startContractApp } from './support/contract-app.mjs';
+import { expectFailed, filesIn, registerApp, runBackup, seed, sha256File } from './support/backups';
 import { bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { startWebdav } from './support/webdav';
 
 /** The `rclone rcd` the service (running in this process) started. */
 function daemonPid(): number | undefined {
@@ -41,13 +42,18 @@ describe('rclone as one long-lived rclone rcd', () => {
     expect(started()).toEqual(['rcd']);
   });
 
-  it('runs a small backup with one rclone process, the upload; listing, renaming and checking go through the daemon', async () => {
-    contract.setMode({ size: 64 * 1024, length: true, checksum: true, framing: 'chunked' });
-    const app = await registerApp(orchestrator, { name: 'small', url: contract.url, driveFolderId: 'small', retention: 1 });
+  it.each([
+    ['a small backup (64 KiB) without any rclone process: it goes through the daemon', 64 * 1024, true, []],
+    ['a large backup (2 MiB) with one, the upload', 2 * 1024 * 1024, true, ['rcat']],
+    ['a backup of unknown size with one, the upload', 64 * 1024, false, ['rcat']],
+  ])('runs %s', async (_, size, length, processes) => {
+    contract.setMode({ size, length, checksum: true, framing: 'chunked' });
+    const app = await registerApp(orchestrator, { name: `size-${size}-${length}`, url: contract.url, driveFolderId: 'sized', retention: 1 });
     const before = started().length;
     const run = await runBackup(orchestrator, app.id);
-    expect(run.status).toBe('succeeded');
-    expect(started().slice(before)).toEqual(['rcat']);
+    expect(run).toMatchObject({ status: 'succeeded', bytes: size });
+    expect(sha256File(run.remotePath!)).toBe(sha256Of(size));
+    expect(started().slice(before)).toEqual(processes);
   });
 
   it('survives rclone dying: health says why while it cannot start, and it is started again once it can', async () => {
@@ -62,7 +68,47 @@ describe('rclone as one long-lived rclone rcd', () => {
     realRclone();
     expect(await rcloneCheck()).toMatchObject({ status: 'ok' });
     expect(daemonPid()).not.toBe(first);
-    const app = (await orchestrator.api.get('/api/apps')).body.find((row: { name: string }) => row.name === 'small');
+    const [app] = (await orchestrator.api.get('/api/apps')).body;
     expect((await runBackup(orchestrator, app.id)).status).toBe('succeeded');
+  });
+});
+
+describe.each([
+  ['a local folder', async () => ({ env: {}, rootOf: (o: Orchestrator) => o.config.rclone.remote, stop: async () => {} })],
+  ['WebDAV', async () => {
+    const dav = await startWebdav();
+    return { env: { RCLONE_REMOTE: 'dav:', RCLONE_CONFIG: dav.configPath }, rootOf: () => dav.root, stop: dav.stop };
+  }],
+])('small uploads through the daemon into %s', (_, makeRemote) => {
+  let orchestrator: Orchestrator;
+  let contract: Awaited<ReturnType<typeof startContractApp>>;
+  let root: string;
+  let stopRemote: () => Promise<void>;
+
+  beforeAll(async () => {
+    const remote = await makeRemote();
+    stopRemote = remote.stop;
+    orchestrator = await bootOrchestrator(remote.env);
+    root = remote.rootOf(orchestrator);
+    contract = await startContractApp();
+  });
+  afterAll(async () => {
+    await orchestrator?.close();
+    await contract?.close();
+    await stopRemote?.();
+  });
+
+  it.each([
+    ['abort-mid-stream', /connection to the app broke after \d+ bytes/],
+    ['short-body', /connection to the app broke after \d+ bytes/],
+    ['wrong-checksum', /differs from X-Backup-Sha256/],
+  ])('fails a 64 KiB export that breaks or lies (%s) at export, and stores nothing', async (behaviour, error) => {
+    contract.setMode({ size: 64 * 1024, length: true, checksum: true, framing: 'chunked', chunkSize: 8 * 1024, behaviour });
+    const folder = `small-${behaviour}`;
+    seed(join(root, folder), ['shop-20250101T000000Z.db']);
+    const app = await registerApp(orchestrator, { name: 'shop', url: contract.url, driveFolderId: folder, retention: 1 });
+    expectFailed(await runBackup(orchestrator, app.id), 'export', error);
+    expect(filesIn(join(root, folder))).toEqual(['shop-20250101T000000Z.db']);
+    await orchestrator.api.delete(`/api/apps/${app.id}`).expect(204);
   });
 });

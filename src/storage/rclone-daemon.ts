@@ -9,6 +9,17 @@ const STDERR_TAIL_BYTES = 2048;
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 
+/**
+ * Uploads below this size go through the daemon, read whole first (rc's upload is not told the size, and
+ * rclone keeps such a body in memory on every backend: never a spool file); larger ones go to `rclone rcat`.
+ */
+export const SMALL_UPLOAD_BYTES = 1024 * 1024;
+
+export interface UploadedFile {
+  name: string;
+  bytes: Buffer;
+}
+
 export interface DaemonOptions {
   bin: string;
   configPath?: string;
@@ -70,7 +81,7 @@ export class RcloneDaemon {
     for (const [key, value] of Object.entries(process.env)) {
       if (!/^RCLONE_(RC_|VERBOSE$|QUIET$|LOG_LEVEL$|LOG_FILE$|USE_JSON_LOG$|SYSLOG)/.test(key)) env[key] ??= value;
     }
-    const args = ['rcd', '--rc-addr', '127.0.0.1:0', ...(configPath ? ['--config', configPath] : [])];
+    const args = ['rcd', '--rc-addr', '127.0.0.1:0', '--streaming-upload-cutoff', `${SMALL_UPLOAD_BYTES}B`, ...(configPath ? ['--config', configPath] : [])];
     const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     const daemon = new RcloneDaemon(child, credentials, new Agent({ keepAlive: true }));
     daemon.port = await daemon.listeningPort(bin);
@@ -109,20 +120,34 @@ export class RcloneDaemon {
     return Promise.race([this.exited.then(() => true), waited]).finally(() => clearTimeout(timer));
   }
 
-  /** POSTs `params` as JSON to an rc command; resolves with rclone's JSON answer. */
-  call<T>(command: string, params: object): Promise<T> {
-    const body = JSON.stringify(params);
+  /**
+   * POSTs to an rc command: `params` as JSON, or, with `file`, as the query of a multipart upload of that
+   * one file; resolves with rclone's JSON answer. Aborting `signal` drops the request.
+   */
+  call<T>(command: string, params: Record<string, string | object>, { file, signal }: { file?: UploadedFile; signal?: AbortSignal } = {}): Promise<T> {
+    const boundary = `rcd-${randomBytes(12).toString('hex')}`;
+    const query = file ? `?${new URLSearchParams(params as Record<string, string>)}` : '';
+    const body = file
+      ? Buffer.concat([
+          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\n` +
+            `Content-Type: application/octet-stream\r\n\r\n`),
+          file.bytes,
+          Buffer.from(`\r\n--${boundary}--\r\n`),
+        ])
+      : Buffer.from(JSON.stringify(params));
+    const contentType = file ? `multipart/form-data; boundary=${boundary}` : 'application/json';
     const { user, pass } = this.credentials;
     return new Promise((resolve, reject) => {
       const req = request(
         {
           host: '127.0.0.1',
           port: this.port,
-          path: `/${command}`,
+          path: `/${command}${query}`,
           method: 'POST',
           agent: this.agent,
           auth: `${user}:${pass}`,
-          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+          headers: { 'Content-Type': contentType, 'Content-Length': body.length },
+          signal,
         },
         (response) => {
           const chunks: Buffer[] = [];
@@ -143,7 +168,7 @@ export class RcloneDaemon {
         },
       );
       // No timeout of ours: a listing or a move takes as long as the remote needs, as with the CLI.
-      req.on('error', (error) => reject(this.unanswered(command, error)));
+      req.on('error', (error) => reject(signal?.aborted ? signal.reason : this.unanswered(command, error)));
       req.end(body);
     });
   }

@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppConfig } from '../config/app-config';
@@ -67,6 +69,37 @@ describe('RcloneRcdAdapter (a real rclone rcd)', () => {
     expect(unknown).toBeInstanceOf(RcloneError);
     expect((unknown as RcloneError).notFound).toBe(false);
     expect((unknown as Error).message).toMatch(/^rclone operations\/list failed \(HTTP 500\): didn't find section in config file/);
+  });
+
+  describe('an upload of known size under 1 MiB, through the daemon', () => {
+    it('stores every byte under the name', async () => {
+      const bytes = randomBytes(70_000);
+      await adapter.rcat(`${root}/up/.a.partial`, Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), { size: bytes.length });
+      expect(readFileSync(join(root, 'up', '.a.partial')).equals(bytes)).toBe(true);
+    });
+
+    it.each([
+      ['fails', (source: PassThrough) => source.destroy(new Error('the app went away')), /the app went away/],
+      ['closes early', (source: PassThrough) => source.destroy(), /premature close/i],
+    ])('never lets rclone see a source that %s: nothing is stored', async (_, breakIt, error) => {
+      const source = new PassThrough();
+      const upload = adapter.rcat(`${root}/broken/.b.partial`, source, { size: 50_000 });
+      source.write(randomBytes(20_000));
+      breakIt(source);
+      await expect(upload).rejects.toThrow(error);
+      expect(readdirSync(root)).not.toContain('broken');
+    });
+
+    it('stops reading when aborted, with the abort\'s reason, and stores nothing', async () => {
+      const source = new PassThrough();
+      const stop = new AbortController();
+      const upload = adapter.rcat(`${root}/aborted/.c.partial`, source, { size: 50_000, signal: stop.signal });
+      source.write(randomBytes(20_000));
+      stop.abort(new Error('stalled'));
+      await expect(upload).rejects.toThrow('stalled');
+      expect(source.destroyed).toBe(true);
+      expect(readdirSync(root)).not.toContain('aborted');
+    });
   });
 
   it('reports the version as `rclone version` does', async () => {

@@ -2,15 +2,15 @@ import type { Readable } from 'node:stream';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RcloneCliAdapter } from './rclone-cli.adapter';
-import { RcloneDaemon, RcloneRcError } from './rclone-daemon';
+import { RcloneDaemon, RcloneRcError, SMALL_UPLOAD_BYTES } from './rclone-daemon';
 import { RcatOptions, RcloneAdapter, RemoteEntry } from './rclone.adapter';
 
 /**
- * rclone through one long-lived `rclone rcd` and its remote-control API: listing, moving, deleting and
- * the version cost a loopback HTTP request instead of a process each, and remotes keep one connection
- * pool and token. Streams (rcat, cat) stay CLI processes: rc has no upload that both streams with a known
- * size and refuses a truncated body. The daemon starts with the service, is started again on the next call
- * after it died, and stops with the service.
+ * rclone through one long-lived `rclone rcd` and its remote-control API: listing, moving, deleting, small
+ * uploads and the version cost a loopback HTTP request instead of a process each, and remotes keep one
+ * connection pool and token. Large uploads and reads stay CLI processes: rc's upload is not told the size
+ * (rclone would spool what a backend cannot stream) and takes a truncated body for a complete file. The
+ * daemon starts with the service, is started again on the next call after it died, and stops with it.
  */
 /** How long a call that got no answer waits to learn whether rclone died (and so may be sent again). */
 const DEATH_WAIT_MS = 2000;
@@ -38,8 +38,13 @@ export class RcloneRcdAdapter extends RcloneAdapter implements OnApplicationBoot
     await (await this.daemon?.catch(() => undefined))?.stop();
   }
 
-  rcat(target: string, source: Readable, options?: RcatOptions): Promise<void> {
-    return this.cli.rcat(target, source, options);
+  async rcat(target: string, source: Readable, options: RcatOptions = {}): Promise<void> {
+    const { size, signal } = options;
+    if (size === undefined || size >= SMALL_UPLOAD_BYTES) return this.cli.rcat(target, source, options);
+    // Read whole before rclone hears of it: a source that fails or closes early never reaches rclone at all.
+    const bytes = await readAll(source, signal);
+    const { fs, remote } = splitPath(target);
+    await this.call('operations/uploadfile', { fs, remote: '' }, { file: { name: remote, bytes }, signal });
   }
 
   cat(path: string, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
@@ -79,18 +84,17 @@ export class RcloneRcdAdapter extends RcloneAdapter implements OnApplicationBoot
     return `rclone ${(await this.call<{ version: string }>('core/version', {})).version}`;
   }
 
-  private async call<T>(command: string, params: object): Promise<T> {
+  private async call<T>(command: string, params: Record<string, string | object>, options?: Parameters<RcloneDaemon['call']>[2]): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const daemon = await this.running();
       try {
-        return await daemon.call<T>(command, params);
+        return await daemon.call<T>(command, params, options);
       } catch (error) {
         // No answer because rclone died: the request goes once more, to the rclone started next. Every
-        // command here is safe to repeat: a repeated listing is a listing, a repeated move or delete of a
-        // file already moved or deleted finds nothing, which callers treat as a failure or as done.
-        if (!(error instanceof RcloneRcError && error.status === null) || attempt === 2 || !(await daemon.died(DEATH_WAIT_MS))) {
-          throw error;
-        }
+        // command here is safe to repeat: a repeated listing or upload is the same, a repeated move or
+        // delete of a file already moved or deleted finds nothing, which callers treat as a failure or as done.
+        const unanswered = error instanceof RcloneRcError && error.status === null && !options?.signal?.aborted;
+        if (!unanswered || attempt === 2 || !(await daemon.died(DEATH_WAIT_MS))) throw error;
       }
     }
   }
@@ -117,6 +121,18 @@ export class RcloneRcdAdapter extends RcloneAdapter implements OnApplicationBoot
       forget, // a fixed rclone (or config) is picked up on the next try
     );
     return started;
+  }
+}
+
+/** The whole source; rejects when it errors, closes before its end, or `signal` aborts (which destroys it, as a killed rcat would). */
+async function readAll(source: Readable, signal?: AbortSignal): Promise<Buffer> {
+  const onAbort = () => source.destroy(signal!.reason);
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return Buffer.concat(await source.toArray());
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
