@@ -5,6 +5,9 @@ import { RcloneCliAdapter } from './rclone-cli.adapter';
 import { RcloneDaemon, RcloneRcError, SMALL_UPLOAD_BYTES } from './rclone-daemon';
 import { RcatOptions, RcloneAdapter, RemoteEntry } from './rclone.adapter';
 
+/** How long a call that got no answer waits to learn whether rclone died (and so may be sent again). */
+const DEATH_WAIT_MS = 2000;
+
 /**
  * rclone through one long-lived `rclone rcd` and its remote-control API: listing, moving, deleting, small
  * uploads and the version cost a loopback HTTP request instead of a process each, and remotes keep one
@@ -12,9 +15,6 @@ import { RcatOptions, RcloneAdapter, RemoteEntry } from './rclone.adapter';
  * (rclone would spool what a backend cannot stream) and takes a truncated body for a complete file. The
  * daemon starts with the service, is started again on the next call after it died, and stops with it.
  */
-/** How long a call that got no answer waits to learn whether rclone died (and so may be sent again). */
-const DEATH_WAIT_MS = 2000;
-
 @Injectable()
 export class RcloneRcdAdapter extends RcloneAdapter implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RcloneRcdAdapter.name);
