@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Of, startContractApp } from './support/contract-app.mjs';
 import { expectFailed, filesIn, registerApp, runBackup, seed, sha256File } from './support/backups';
-import { bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { start, waitForHttp } from './support/processes';
 import { startWebdav } from './support/webdav';
 
-/** The `rclone rcd` the service (running in this process) started. */
-function daemonPid(): number | undefined {
-  const out = execFileSync('ps', ['--ppid', String(process.pid), '-o', 'pid=,args='], { encoding: 'utf8' });
+/** The `rclone rcd` the service running in process `parent` (this one by default) started. */
+function daemonPid(parent = process.pid): number | undefined {
+  const out = execFileSync('ps', ['--ppid', String(parent), '-o', 'pid=,args='], { encoding: 'utf8' });
   const line = out.split('\n').find((row) => / rcd /.test(row));
   return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
 }
@@ -110,5 +111,23 @@ describe.each([
     expectFailed(await runBackup(orchestrator, app.id), 'export', error);
     expect(filesIn(join(root, folder))).toEqual(['shop-20250101T000000Z.db']);
     await orchestrator.api.delete(`/api/apps/${app.id}`).expect(204);
+  });
+});
+
+describe('rclone rcd and a service killed with kill -9', () => {
+  it('goes with it instead of living on unreachable', async () => {
+    const port = String(22000 + Math.floor(Math.random() * 20000));
+    const service = start(process.execPath, ['dist/main.js'], {
+      env: { PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), 'orquestador-kill-')), PORT: port, HOST: '127.0.0.1', ADMIN_PASSWORD: 'test-password-123' },
+    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/api/health`);
+      const daemon = await waitFor(() => daemonPid(service.child.pid));
+      service.child.kill('SIGKILL');
+      // Gone, or a zombie waiting for init to reap it: either way no longer running.
+      await waitFor(() => (!existsSync(`/proc/${daemon}`) || /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${daemon}/stat`, 'utf8')) ? true : undefined));
+    } finally {
+      await service.stop();
+    }
   });
 });

@@ -1,11 +1,19 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { printable } from '../common/printable';
 import { RcloneNotFoundError } from './rclone-cli.adapter';
 import { RcloneError } from './rclone.adapter';
 
 const STDERR_TAIL_BYTES = 2048;
+/**
+ * util-linux's setpriv (on every Debian, so in the image): started through it, rcd gets SIGKILL from the
+ * kernel when the service dies, even by kill -9, instead of living on unreachable.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+/** What setpriv exits with when it cannot run the program. */
+const SETPRIV_CANNOT_EXECUTE = 127;
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -64,7 +72,7 @@ export class RcloneDaemon {
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
     });
-    // A crash of this process must not leave an rcd nobody can reach running forever.
+    // Where setpriv is missing, rcd still goes with this process on an uncaught exception or process.exit().
     process.once('exit', this.killOnExit);
     void this.exited.then(() => {
       process.removeListener('exit', this.killOnExit);
@@ -82,7 +90,8 @@ export class RcloneDaemon {
       if (!/^RCLONE_(RC_|VERBOSE$|QUIET$|LOG_LEVEL$|LOG_FILE$|USE_JSON_LOG$|SYSLOG)/.test(key)) env[key] ??= value;
     }
     const args = ['rcd', '--rc-addr', '127.0.0.1:0', '--streaming-upload-cutoff', `${SMALL_UPLOAD_BYTES}B`, ...(configPath ? ['--config', configPath] : [])];
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const [command, commandArgs] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+    const child = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'pipe'], env });
     const daemon = new RcloneDaemon(child, credentials, new Agent({ keepAlive: true }));
     daemon.port = await daemon.listeningPort(bin);
     return daemon;
@@ -206,7 +215,8 @@ export class RcloneDaemon {
         this.child.off('close', onClose);
         resolve(Number(port));
       };
-      const onClose = () => fail(new RcloneError('rcd', this.child.exitCode, this.lastWords()));
+      const onClose = () =>
+        fail(SETPRIV && this.child.exitCode === SETPRIV_CANNOT_EXECUTE ? new RcloneNotFoundError(bin) : new RcloneError('rcd', this.child.exitCode, this.lastWords()));
       const timer = setTimeout(() => fail(new RcloneError('rcd', null, `did not start listening within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       this.child.stderr!.on('data', onData);
       this.child.once('close', onClose);
