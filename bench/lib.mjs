@@ -19,13 +19,17 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** `npm run start:prod`'s node arguments: the benchmarks measure the service as it is deployed. */
 const serviceArgs = JSON.parse(readFileSync('package.json', 'utf8')).scripts['start:prod'].split(' ').slice(1);
 
-/** Starts dist/main.js; bootSeconds runs from spawn to the first healthy answer (jobs are registered by then). */
-export async function startOrchestrator(dataDir) {
+/**
+ * Starts dist/main.js (of the checkout `cwd`, this one by default); bootSeconds runs from spawn to the
+ * first healthy answer (jobs are registered by then).
+ */
+export async function startOrchestrator(dataDir, { cwd } = {}) {
   const port = await freePort();
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, serviceArgs, {
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' },
     stdio: 'ignore',
+    cwd,
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 1000; i++) {

@@ -31,7 +31,7 @@ export class RcloneCliAdapter extends RcloneAdapter {
       // The source may have failed, or the run been stopped, while the folder was made: the guards below
       // would never fire, and rclone must never start on a stream that already ended short.
       signal?.throwIfAborted();
-      if (source.destroyed) throw source.errored ?? new Error('the stream closed before the upload started');
+      if (source.destroyed && !source.readableEnded) throw source.errored ?? new Error('the stream closed before the upload started');
       const args = ['rcat', target, ...(size === undefined ? [] : ['--size', String(size)])];
       const child = this.spawn(args, { stdin: true, env: { TMPDIR: spool } });
       let killed = false;
