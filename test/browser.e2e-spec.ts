@@ -36,7 +36,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     contract = await startContractApp({ token: 'browser-token' });
-    contract.setMode({ size: 3 * 1024 * 1024, length: true, checksum: true, delayMs: 25 }); // ~1.2 s: long enough to watch
+    contract.setMode({ size: 3 * 1024 * 1024, length: true, checksum: true, delayMs: 80 }); // ~4 s: several polls (1 s apart) see it grow
     orchestrator = await bootOrchestrator();
     await orchestrator.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(orchestrator.app.getHttpServer().address() as { port: number }).port}`;
@@ -81,7 +81,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
     await page.waitForURL(/\/runs\/\d+$/);
     const liveBytes = page.locator('[data-live="bytes"]');
     const seen = new Set<string>();
-    for (let i = 0; i < 40 && (await page.locator('#run').getAttribute('data-status')) !== 'succeeded'; i++) {
+    for (let i = 0; i < 80 && (await page.locator('#run').getAttribute('data-status')) !== 'succeeded'; i++) {
       seen.add((await liveBytes.textContent().catch(() => '')) ?? '');
       if (seen.size === 2) await shot('4-run-live');
       await page.waitForTimeout(150);
