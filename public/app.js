@@ -24,10 +24,11 @@ if (run && ['queued', 'running'].includes(run.dataset.status)) {
     const state = await response.json();
     if (!['queued', 'running'].includes(state.status)) return window.location.reload();
     const now = Date.now();
-    set('bytes', size(state.bytes));
-    if (previous) set('rate', `${size(((state.bytes - previous.bytes) * 1000) / Math.max(1, now - previous.at))}/s`);
+    // Until the first byte the page keeps saying it waits for the app, rather than "0 B · 0 B/s".
+    if (state.bytes > 0) set('bytes', size(state.bytes));
+    if (previous && state.bytes > 0) set('rate', `${size(((state.bytes - previous.bytes) * 1000) / Math.max(1, now - previous.at))}/s`);
     if (state.startedAt) set('elapsed', `${number.format((now - Date.parse(state.startedAt)) / 1000)} s`);
-    set('log', state.log.join('\n'));
+    if (state.log.length > 0) set('log', state.log.join('\n'));
     previous = { bytes: state.bytes, at: now };
     setTimeout(poll, 1000);
   };

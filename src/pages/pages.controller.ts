@@ -83,16 +83,17 @@ export class PagesController {
     response.redirect(303, `/runs/${run.id}`);
   }
 
+  /** Answers on the page the button was on: the app's page says so in its form (`from=app`), the dashboard does not. */
   @Post('apps/:id/check')
   @UseGuards(CsrfGuard)
-  async check(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
+  async check(@Param('id', AppIdPipe) id: number, @Body() body: Record<string, unknown>, @Res() response: Response) {
     const [app, result] = await Promise.all([this.apps.get(id), this.backups.check(id)]);
     if (result.ok) {
       this.context.flash(response, 'success', 'flash.checkOk', { name: app.name, versions: result.versions.join(', '), type: result.type ?? '—' });
     } else {
       this.context.flash(response, 'danger', 'flash.checkFailed', { name: app.name, error: result.error });
     }
-    response.redirect(303, '/');
+    response.redirect(303, body.from === 'app' ? `/apps/${id}` : '/');
   }
 
   @Post('apps/:id/backups/:name/verify')
@@ -117,10 +118,20 @@ export class PagesController {
     response.redirect(303, `/runs/${run.id}`);
   }
 
+  @Get('runs')
+  @Render('runs/index')
+  async runList(@Query() query: Record<string, unknown>, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return { ...this.context.of(request, response), ...(await this.pages.runList(query, request.originalUrl)) };
+  }
+
   @Get('runs/:id')
   @Render('runs/show')
   async runPage(@Param('id', RunIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    return { ...this.context.of(request, response), ...(await this.pages.runPage(id)) };
+    const context = this.context.of(request, response);
+    const page = await this.pages.runPage(id);
+    // "… started" is stale once the run has ended (a run that fails at once): its outcome is the news.
+    if (page.run.finished && context.flash?.kind === 'info') context.flash = null;
+    return { ...context, ...page };
   }
 
   /** The form again, with what was typed (never the token) and each field's error beside it. */
