@@ -34,3 +34,34 @@ if (run && ['queued', 'running'].includes(run.dataset.status)) {
   };
   poll();
 }
+
+// New-app form: one-click schedules, and what the schedule means (next firings) as it is typed, from the server's check.
+const schedule = document.getElementById('field-schedule');
+const preview = document.querySelector('[data-schedule-preview]');
+if (schedule && preview) {
+  const zone = document.getElementById('field-timezone');
+  const dates = new Intl.DateTimeFormat(preview.dataset.locale, { dateStyle: 'full', timeStyle: 'short' });
+  let timer = null;
+  const show = async () => {
+    const query = new URLSearchParams({ cron: schedule.value.trim(), locale: preview.dataset.locale });
+    if (zone && zone.value.trim()) query.set('timezone', zone.value.trim());
+    if (!schedule.value.trim()) { preview.replaceChildren(); return; }
+    const response = await fetch(`/api/schedule-preview?${query}`, { headers: { Accept: 'application/json' } });
+    const result = await response.json();
+    const line = (text, className) => Object.assign(document.createElement('div'), { textContent: text, className });
+    if (!response.ok) return preview.replaceChildren(line(result.message, 'text-danger'));
+    if (!result.valid) return preview.replaceChildren(line(result.error, 'text-danger'));
+    const list = document.createElement('ul');
+    list.className = 'mb-0';
+    for (const at of result.next) list.append(Object.assign(document.createElement('li'), { textContent: `${dates.format(new Date(at))} (${result.timezone})` }));
+    preview.replaceChildren(line(result.description, 'fw-semibold'), line(preview.dataset.nextLabel, 'text-body-secondary'), list);
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(show, 300); };
+  schedule.addEventListener('input', later);
+  if (zone) zone.addEventListener('input', later);
+  document.querySelectorAll('[data-cron]').forEach((button) => button.addEventListener('click', () => {
+    schedule.value = button.dataset.cron;
+    show();
+  }));
+  show();
+}

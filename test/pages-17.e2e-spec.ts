@@ -180,4 +180,34 @@ describe('pages, as a new user finds them (#17)', () => {
       expect(elsewhere.headers.location).toBe('/');
     });
   });
+
+  describe('12: the new-app form', () => {
+    it('has example placeholders, schedule presets and a preview area filled by app.js, no inline script', async () => {
+      for (const [language, daily] of [['en', 'Daily at 03:00'], ['es', 'Cada día a las 03:00']]) {
+        const page = await browser.get('/apps/new').set('Accept-Language', language).expect(200);
+        expect(page.text).toMatch(/name="url" type="url"\s+value="" placeholder="http:\/\/billing:8000"/);
+        expect(page.text).toMatch(/name="schedule" type="text"\s+value="" placeholder="0 3 \* \* \*"/);
+        expect(page.text).toContain(`<button class="btn btn-sm btn-outline-secondary" type="button" data-cron="0 3 * * *">${daily}</button>`);
+        expect(page.text).toContain('data-cron="0 * * * *"');
+        expect(page.text).toContain('data-cron="0 3 * * 0"');
+        expect(page.text).toMatch(new RegExp(`data-schedule-preview aria-live="polite" data-locale="${language}"`));
+        expect(page.text).not.toMatch(INLINE);
+      }
+      const script = await browser.get('/assets/app.js').expect(200);
+      expect(script.text).toContain('/api/schedule-preview?');
+      expect(script.text).toContain('[data-cron]');
+    });
+
+    it('says next to the token field that a typed token must be typed again after a validation error', async () => {
+      const page = await browser.get('/apps/new').expect(200);
+      const fields = { _csrf: csrfOf(page.text), name: 'Bad Name', url: contract.url, token: TOKEN, schedule: '0 3 * * *', driveFolderId: 'x', retention: '1' };
+      const invalid = await browser.post('/apps').type('form').send(fields).expect(400);
+      expect(invalid.text).toContain('data-note-for="token">For safety the token you typed is not sent back: type it again.</div>');
+      expect(invalid.text).not.toContain(TOKEN);
+      const spanish = await browser.post('/apps').set('Accept-Language', 'es').type('form').send(fields).expect(400);
+      expect(spanish.text).toContain('data-note-for="token">Por seguridad el token escrito no se devuelve: escríbelo de nuevo.</div>');
+      const withoutToken = await browser.post('/apps').type('form').send({ ...fields, token: '' }).expect(400);
+      expect(withoutToken.text).not.toContain('data-note-for="token"');
+    });
+  });
 });

@@ -7,6 +7,7 @@ import { BackupsService } from '../backup/backups.service';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
 import { FormValues, submitAppForm } from './app-form';
 import { CsrfGuard } from './csrf';
+import { translate } from './i18n';
 import { PageContext } from './page-context';
 import { DashboardQuery, PagesService } from './pages.service';
 
@@ -38,7 +39,7 @@ export class PagesController {
   @UseGuards(CsrfGuard)
   async create(@Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
     const form = await submitAppForm(body, false, (input) => this.apps.create(input as Parameters<AppsService['create']>[0]));
-    if (!form.ok) return this.renderForm(request, response, null, form.values, form.errors);
+    if (!form.ok) return this.renderForm(request, response, null, form, body);
     this.context.flash(response, 'success', 'flash.created', { name: form.app.name });
     response.redirect(303, `/apps/${form.app.id}`);
   }
@@ -62,7 +63,7 @@ export class PagesController {
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
     const existing = await this.apps.get(id);
     const form = await submitAppForm(body, true, (input) => this.apps.update(id, input));
-    if (!form.ok) return this.renderForm(request, response, existing, form.values, form.errors);
+    if (!form.ok) return this.renderForm(request, response, existing, form, body);
     this.context.flash(response, 'success', 'flash.updated', { name: form.app.name });
     response.redirect(303, `/apps/${form.app.id}`);
   }
@@ -134,8 +135,13 @@ export class PagesController {
     return { ...context, ...page };
   }
 
-  /** The form again, with what was typed (never the token) and each field's error beside it. */
-  private renderForm(request: Request, response: Response, app: object | null, values: FormValues, errors: Record<string, string>) {
-    response.status(400).render('apps/form', { ...this.context.of(request, response), app, values, errors, invalid: true });
+  /**
+   * The form again, with what was typed (never the token) and each field's error beside it; a token that was
+   * typed is not sent back, and the field says so, or the admin would save without one.
+   */
+  private renderForm(request: Request, response: Response, app: object | null, form: { values: FormValues; errors: Record<string, string> }, body: Record<string, unknown>) {
+    const context = this.context.of(request, response);
+    const tokenNote = typeof body.token === 'string' && body.token !== '' ? translate(context.locale, 'form.tokenRetype') : null;
+    response.status(400).render('apps/form', { ...context, app, values: form.values, errors: form.errors, invalid: true, tokenNote });
   }
 }
