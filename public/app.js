@@ -1,4 +1,10 @@
 // Small enhancements; every page works without them.
+
+// Bootstrap 5.3 colour modes: follow the system's light or dark preference, also when it changes.
+const darkScheme = window.matchMedia('(prefers-color-scheme: dark)');
+const applyScheme = () => document.documentElement.setAttribute('data-bs-theme', darkScheme.matches ? 'dark' : 'light');
+applyScheme();
+darkScheme.addEventListener('change', applyScheme);
 document.querySelectorAll('form[data-confirm]').forEach((form) => {
   form.addEventListener('submit', (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();

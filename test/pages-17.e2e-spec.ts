@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
@@ -208,6 +209,24 @@ describe('pages, as a new user finds them (#17)', () => {
       expect(spanish.text).toContain('data-note-for="token">Por seguridad el token escrito no se devuelve: escríbelo de nuevo.</div>');
       const withoutToken = await browser.post('/apps').type('form').send({ ...fields, token: '' }).expect(400);
       expect(withoutToken.text).not.toContain('data-note-for="token"');
+    });
+  });
+
+  describe('14: icon and colour mode', () => {
+    it('serves /favicon.ico, links it from every page, and follows the system colour scheme from app.js', async () => {
+      const icon = await browser.get('/favicon.ico').buffer(true).parse((response, done) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => done(null, Buffer.concat(chunks)));
+      }).expect(200);
+      expect(icon.headers['content-type']).toMatch(/icon/);
+      expect(icon.body).toEqual(readFileSync(join(process.cwd(), 'public/favicon.ico')));
+      for (const path of ['/', '/runs', '/apps/new', `/apps/${notes.id}`]) {
+        const page = await browser.get(path).expect(200);
+        expect(page.text).toContain('<link rel="icon" href="/favicon.ico" sizes="32x32">');
+        expect(page.text).toContain('<meta name="color-scheme" content="light dark">');
+      }
+      expect((await browser.get('/assets/app.js').expect(200)).text).toContain("matchMedia('(prefers-color-scheme: dark)')");
     });
   });
 });

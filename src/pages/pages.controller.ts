@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query, Render, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { AppsService } from '../apps/apps.service';
 import { BackupRunner } from '../backup/backup-runner.service';
@@ -27,6 +28,12 @@ export class PagesController {
   @Render('dashboard')
   async dashboard(@Query() query: DashboardQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return { ...this.context.of(request, response), ...(await this.pages.dashboard(query, request.originalUrl)) };
+  }
+
+  /** Browsers ask every site for /favicon.ico; without it each page logs a 404. Behind the same credentials as the pages. */
+  @Get('favicon.ico')
+  favicon(@Res() response: Response) {
+    response.sendFile(join(process.cwd(), 'public', 'favicon.ico'), { maxAge: '1d' });
   }
 
   @Get('apps/new')
