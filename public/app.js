@@ -22,7 +22,11 @@ if (run && ['queued', 'running'].includes(run.dataset.status)) {
     while (bytes >= 1024 && unit < units.length - 1) { bytes /= 1024; unit++; }
     return `${number.format(bytes)} ${units[unit]}`;
   };
-  const set = (name, text) => { const el = run.querySelector(`[data-live="${name}"]`); if (el) el.textContent = text; };
+  // A value replacing a grey placeholder ("waiting…", "—") is shown in the normal colour.
+  const set = (name, text) => {
+    const el = run.querySelector(`[data-live="${name}"]`);
+    if (el) { el.textContent = text; el.classList.remove('text-body-secondary'); }
+  };
   let previous = null;
   const poll = async () => {
     const response = await fetch(`/api/runs/${run.dataset.runId}`, { headers: { Accept: 'application/json' } });
