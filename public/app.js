@@ -1,4 +1,10 @@
 // Small enhancements; every page works without them.
+
+// Bootstrap 5.3 colour modes: follow the system's light or dark preference, also when it changes.
+const darkScheme = window.matchMedia('(prefers-color-scheme: dark)');
+const applyScheme = () => document.documentElement.setAttribute('data-bs-theme', darkScheme.matches ? 'dark' : 'light');
+applyScheme();
+darkScheme.addEventListener('change', applyScheme);
 document.querySelectorAll('form[data-confirm]').forEach((form) => {
   form.addEventListener('submit', (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
@@ -16,7 +22,11 @@ if (run && ['queued', 'running'].includes(run.dataset.status)) {
     while (bytes >= 1024 && unit < units.length - 1) { bytes /= 1024; unit++; }
     return `${number.format(bytes)} ${units[unit]}`;
   };
-  const set = (name, text) => { const el = run.querySelector(`[data-live="${name}"]`); if (el) el.textContent = text; };
+  // A value replacing a grey placeholder ("waiting…", "—") is shown in the normal colour.
+  const set = (name, text) => {
+    const el = run.querySelector(`[data-live="${name}"]`);
+    if (el) { el.textContent = text; el.classList.remove('text-body-secondary'); }
+  };
   let previous = null;
   const poll = async () => {
     const response = await fetch(`/api/runs/${run.dataset.runId}`, { headers: { Accept: 'application/json' } });
@@ -24,12 +34,44 @@ if (run && ['queued', 'running'].includes(run.dataset.status)) {
     const state = await response.json();
     if (!['queued', 'running'].includes(state.status)) return window.location.reload();
     const now = Date.now();
-    set('bytes', size(state.bytes));
-    if (previous) set('rate', `${size(((state.bytes - previous.bytes) * 1000) / Math.max(1, now - previous.at))}/s`);
+    // Until the first byte the page keeps saying it waits for the app, rather than "0 B · 0 B/s".
+    if (state.bytes > 0) set('bytes', size(state.bytes));
+    if (previous && state.bytes > 0) set('rate', `${size(((state.bytes - previous.bytes) * 1000) / Math.max(1, now - previous.at))}/s`);
     if (state.startedAt) set('elapsed', `${number.format((now - Date.parse(state.startedAt)) / 1000)} s`);
-    set('log', state.log.join('\n'));
+    if (state.log.length > 0) set('log', state.log.join('\n'));
     previous = { bytes: state.bytes, at: now };
     setTimeout(poll, 1000);
   };
   poll();
+}
+
+// New-app form: one-click schedules, and what the schedule means (next firings) as it is typed, from the server's check.
+const schedule = document.getElementById('field-schedule');
+const preview = document.querySelector('[data-schedule-preview]');
+if (schedule && preview) {
+  const zone = document.getElementById('field-timezone');
+  const dates = new Intl.DateTimeFormat(preview.dataset.locale, { dateStyle: 'full', timeStyle: 'short' });
+  let timer = null;
+  const show = async () => {
+    const query = new URLSearchParams({ cron: schedule.value.trim(), locale: preview.dataset.locale });
+    if (zone && zone.value.trim()) query.set('timezone', zone.value.trim());
+    if (!schedule.value.trim()) { preview.replaceChildren(); return; }
+    const response = await fetch(`/api/schedule-preview?${query}`, { headers: { Accept: 'application/json' } });
+    const result = await response.json();
+    const line = (text, className) => Object.assign(document.createElement('div'), { textContent: text, className });
+    if (!response.ok) return preview.replaceChildren(line(result.message, 'text-danger'));
+    if (!result.valid) return preview.replaceChildren(line(result.error, 'text-danger'));
+    const list = document.createElement('ul');
+    list.className = 'mb-0';
+    for (const at of result.next) list.append(Object.assign(document.createElement('li'), { textContent: `${dates.format(new Date(at))} (${result.timezone})` }));
+    preview.replaceChildren(line(result.description, 'fw-semibold'), line(preview.dataset.nextLabel, 'text-body-secondary'), list);
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(show, 300); };
+  schedule.addEventListener('input', later);
+  if (zone) zone.addEventListener('input', later);
+  document.querySelectorAll('[data-cron]').forEach((button) => button.addEventListener('click', () => {
+    schedule.value = button.dataset.cron;
+    show();
+  }));
+  show();
 }

@@ -47,7 +47,8 @@ describe('basic auth, OpenAPI docs and health', () => {
     expect(body.components.securitySchemes.basic).toEqual({ type: 'http', scheme: 'basic' });
     expect(Object.keys(body.paths).sort()).toEqual([
       '/api/apps', '/api/apps/{id}', '/api/apps/{id}/backups', '/api/apps/{id}/backups/{name}/download', '/api/apps/{id}/check',
-      '/api/apps/{id}/restore', '/api/apps/{id}/run', '/api/apps/{id}/runs', '/api/apps/{id}/verify', '/api/health', '/api/runs/{id}',
+      '/api/apps/{id}/restore', '/api/apps/{id}/run', '/api/apps/{id}/runs', '/api/apps/{id}/verify', '/api/health', '/api/runs', '/api/runs/{id}',
+      '/api/schedule-preview',
     ]);
     expect(Object.keys(body.paths['/api/apps'].post.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '409']));
     expect(body.components.schemas.CreateAppDto.properties.token.writeOnly).toBe(true);

@@ -101,6 +101,35 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
     expect(violations).toEqual([]);
   });
 
+  it('follows the system colour scheme, and previews a schedule as it is typed or picked (#17)', async () => {
+    const dark = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: 'en-US', colorScheme: 'dark' });
+    try {
+      const form = await dark.newPage();
+      const blocked = cspViolations(form);
+      await form.goto(`${base}/apps/new`);
+      expect(await form.locator('html').getAttribute('data-bs-theme')).toBe('dark');
+      await form.emulateMedia({ colorScheme: 'light' });
+      await form.waitForFunction(() => document.documentElement.dataset.bsTheme === 'light');
+
+      const preview = form.locator('[data-schedule-preview]');
+      await form.getByLabel('Schedule').fill('0 3 * * 1');
+      await form.getByLabel('Time zone').fill('UTC');
+      await preview.locator('li').nth(2).waitFor();
+      expect(await preview.textContent()).toContain('At 03:00, only on Monday');
+      expect(await preview.locator('li').allTextContents()).toEqual([expect.stringMatching(/^Monday, .* at 3:00\s?AM \(UTC\)$/), expect.any(String), expect.any(String)]);
+      await form.getByRole('button', { name: 'Hourly' }).click();
+      expect(await form.getByLabel('Schedule').inputValue()).toBe('0 * * * *');
+      await form.waitForFunction(() => document.querySelector('[data-schedule-preview]')?.textContent?.includes('Every hour'));
+      await form.getByLabel('Schedule').fill('0 25 * * *');
+      await form.waitForFunction(() => document.querySelector('[data-schedule-preview] .text-danger')?.textContent?.includes('is not a valid cron expression'));
+      await form.screenshot({ path: join(SHOTS, '7-schedule-preview.png'), fullPage: true });
+      expect((await form.request.get(`${base}/favicon.ico`)).headers()['content-type']).toMatch(/icon/);
+      expect(blocked).toEqual([]);
+    } finally {
+      await dark.close();
+    }
+  });
+
   it('shows Swagger UI under the Content-Security-Policy', async () => {
     await page.goto(`${base}/api/docs`);
     await page.locator('.swagger-ui .info .title').waitFor();

@@ -5,10 +5,11 @@ import { AppListing } from './app-listing.service';
 import { AppEntity } from './app.entity';
 import { AppsController } from './apps.controller';
 import { AppsService } from './apps.service';
+import { SchedulePreviewController } from './schedule-preview.controller';
 
 @Module({
   imports: [TypeOrmModule.forFeature([AppEntity]), StorageModule],
-  controllers: [AppsController],
+  controllers: [AppsController, SchedulePreviewController],
   providers: [AppsService, AppListing],
   exports: [AppsService, AppListing],
 })

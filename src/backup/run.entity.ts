@@ -11,6 +11,7 @@ export type RunKind = (typeof RUN_KINDS)[number];
 @Entity('runs')
 @Index('IDX_runs_app_kind_status', ['appId', 'kind', 'status'])
 @Index('IDX_runs_app_trigger', ['appId', 'trigger'])
+@Index('IDX_runs_app_kind', ['appId', 'kind'])
 @Index('IDX_runs_logged_queuedAt', ['queuedAt'], { where: `"log" != ''` })
 export class RunEntity {
   @PrimaryGeneratedColumn()
@@ -23,9 +24,11 @@ export class RunEntity {
   @Column({ type: 'varchar', length: 63 })
   appName!: string;
 
+  @Index('IDX_runs_kind')
   @Column({ type: 'varchar', length: 16, default: 'backup' })
   kind!: RunKind;
 
+  @Index('IDX_runs_trigger')
   @Column({ type: 'varchar', length: 16 })
   trigger!: RunTrigger;
 

@@ -7,7 +7,7 @@ import { RunNotFoundError } from '../common/errors';
 import { Cursor, Page, toPage } from '../common/pagination';
 import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
-import { RunEntity, RunKind, RunTrigger } from './run.entity';
+import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
 export type RunEvent =
@@ -25,6 +25,14 @@ const MAX_LINE = 4096;
 export interface RunActivity {
   lastRun: Pick<RunEntity, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'bytes'> | null;
   lastSuccessAt: Date | null;
+}
+
+export interface RunFilters {
+  status?: RunStatus;
+  kind?: RunKind;
+  trigger?: RunTrigger;
+  appId?: number;
+  before?: number;
 }
 
 export interface RunOutcome {
@@ -75,6 +83,21 @@ export class RunsService {
     if (cursor) query.andWhere(`run.id ${older ? '<' : '>'} :key`, { key: Number(cursor.key) });
     const page = toPage(await query.getMany(), limit, cursor, (run) => String(run.id));
     return { ...page, items: page.items.map((run) => this.withLiveBytes(run)) };
+  }
+
+  /**
+   * Every run matching the filters, newest first, at most `limit`, below the id `before`; `next` is the id to
+   * continue below, or null on the last page. `id < before` (unbounded by default) keeps even the unfiltered
+   * list an index search: each filter has an index that ends in the rowid (see RunListIndexes).
+   */
+  async list(filters: RunFilters, limit: number): Promise<{ items: RunEntity[]; next: number | null }> {
+    const query = this.runs.createQueryBuilder('run').where('run.id < :before', { before: filters.before ?? Number.MAX_SAFE_INTEGER });
+    for (const field of ['status', 'kind', 'trigger', 'appId'] as const) {
+      if (filters[field] !== undefined) query.andWhere(`run.${field} = :${field}`, { [field]: filters[field] });
+    }
+    const rows = await query.orderBy('run.id', 'DESC').take(limit + 1).getMany();
+    const items = rows.slice(0, limit).map((run) => this.withLiveBytes(run));
+    return { items, next: rows.length > limit ? items[items.length - 1].id : null };
   }
 
   queue(app: AppEntity, trigger: RunTrigger, kind: RunKind = 'backup', backupName: string | null = null): Promise<RunEntity> {
@@ -220,6 +243,11 @@ export class RunsService {
    */
   latestSuccessfulBackups(appIds?: number[]): Promise<Map<number, RunEntity>> {
     return this.newestPerApp(`AND kind = 'backup' AND status = 'succeeded'`, appIds);
+  }
+
+  /** The newest run of this kind of each of these apps, whatever its outcome: what a row shows as "last backup". */
+  latestOfKind(kind: RunKind, appIds: number[]): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp(`AND kind = '${kind}'`, appIds);
   }
 
   /** One index seek per app (MAX(id) under an index that starts with appId), never a pass over the history. */

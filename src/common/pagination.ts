@@ -60,10 +60,10 @@ export function toPage<T>(rows: T[], limit: number, cursor: Cursor | null, keyOf
   };
 }
 
-/** The URL of a neighbouring page: the request's own path and query, with only the cursor replaced. */
-export function pageUrl(originalUrl: string, cursor: string): string {
+/** The URL of a neighbouring page: the request's own path and query, with only the cursor (or `parameter`) replaced. */
+export function pageUrl(originalUrl: string, cursor: string, parameter = 'cursor'): string {
   const url = new URL(originalUrl, 'http://local');
-  url.searchParams.set('cursor', cursor);
+  url.searchParams.set(parameter, cursor);
   return `${url.pathname}${url.search}`;
 }
 
@@ -81,4 +81,13 @@ export function announcePages<T>(request: Pick<Request, 'originalUrl'>, response
   const link = linkHeader(request.originalUrl, page);
   if (link) response.setHeader('Link', link);
   return page.items;
+}
+
+/**
+ * For a list paged by a plain key parameter (runs: `before=<id>`), where only older pages exist: announces the
+ * next one in a Link header and gives the items.
+ */
+export function announceNext<T>(request: Pick<Request, 'originalUrl'>, response: Pick<Response, 'setHeader'>, items: T[], next: string | null, parameter: string): T[] {
+  if (next !== null) response.setHeader('Link', `<${pageUrl(request.originalUrl, next, parameter)}>; rel="next"`);
+  return items;
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query, Render, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { AppsService } from '../apps/apps.service';
 import { BackupRunner } from '../backup/backup-runner.service';
@@ -7,6 +8,7 @@ import { BackupsService } from '../backup/backups.service';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
 import { FormValues, submitAppForm } from './app-form';
 import { CsrfGuard } from './csrf';
+import { translate } from './i18n';
 import { PageContext } from './page-context';
 import { DashboardQuery, PagesService } from './pages.service';
 
@@ -28,6 +30,12 @@ export class PagesController {
     return { ...this.context.of(request, response), ...(await this.pages.dashboard(query, request.originalUrl)) };
   }
 
+  /** Browsers ask every site for /favicon.ico; without it each page logs a 404. Behind the same credentials as the pages. */
+  @Get('favicon.ico')
+  favicon(@Res() response: Response) {
+    response.sendFile(join(process.cwd(), 'public', 'favicon.ico'), { maxAge: '1d' });
+  }
+
   @Get('apps/new')
   @Render('apps/form')
   newApp(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -38,7 +46,7 @@ export class PagesController {
   @UseGuards(CsrfGuard)
   async create(@Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
     const form = await submitAppForm(body, false, (input) => this.apps.create(input as Parameters<AppsService['create']>[0]));
-    if (!form.ok) return this.renderForm(request, response, null, form.values, form.errors);
+    if (!form.ok) return this.renderForm(request, response, null, form, body);
     this.context.flash(response, 'success', 'flash.created', { name: form.app.name });
     response.redirect(303, `/apps/${form.app.id}`);
   }
@@ -62,7 +70,7 @@ export class PagesController {
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
     const existing = await this.apps.get(id);
     const form = await submitAppForm(body, true, (input) => this.apps.update(id, input));
-    if (!form.ok) return this.renderForm(request, response, existing, form.values, form.errors);
+    if (!form.ok) return this.renderForm(request, response, existing, form, body);
     this.context.flash(response, 'success', 'flash.updated', { name: form.app.name });
     response.redirect(303, `/apps/${form.app.id}`);
   }
@@ -83,16 +91,17 @@ export class PagesController {
     response.redirect(303, `/runs/${run.id}`);
   }
 
+  /** Answers on the page the button was on: the app's page says so in its form (`from=app`), the dashboard does not. */
   @Post('apps/:id/check')
   @UseGuards(CsrfGuard)
-  async check(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
+  async check(@Param('id', AppIdPipe) id: number, @Body() body: Record<string, unknown>, @Res() response: Response) {
     const [app, result] = await Promise.all([this.apps.get(id), this.backups.check(id)]);
     if (result.ok) {
       this.context.flash(response, 'success', 'flash.checkOk', { name: app.name, versions: result.versions.join(', '), type: result.type ?? '—' });
     } else {
       this.context.flash(response, 'danger', 'flash.checkFailed', { name: app.name, error: result.error });
     }
-    response.redirect(303, '/');
+    response.redirect(303, body.from === 'app' ? `/apps/${id}` : '/');
   }
 
   @Post('apps/:id/backups/:name/verify')
@@ -117,14 +126,29 @@ export class PagesController {
     response.redirect(303, `/runs/${run.id}`);
   }
 
+  @Get('runs')
+  @Render('runs/index')
+  async runList(@Query() query: Record<string, unknown>, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return { ...this.context.of(request, response), ...(await this.pages.runList(query, request.originalUrl)) };
+  }
+
   @Get('runs/:id')
   @Render('runs/show')
   async runPage(@Param('id', RunIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    return { ...this.context.of(request, response), ...(await this.pages.runPage(id)) };
+    const context = this.context.of(request, response);
+    const page = await this.pages.runPage(id);
+    // "… started" is stale once the run has ended (a run that fails at once): its outcome is the news.
+    if (page.run.finished && context.flash?.kind === 'info') context.flash = null;
+    return { ...context, ...page };
   }
 
-  /** The form again, with what was typed (never the token) and each field's error beside it. */
-  private renderForm(request: Request, response: Response, app: object | null, values: FormValues, errors: Record<string, string>) {
-    response.status(400).render('apps/form', { ...this.context.of(request, response), app, values, errors, invalid: true });
+  /**
+   * The form again, with what was typed (never the token) and each field's error beside it; a token that was
+   * typed is not sent back, and the field says so, or the admin would save without one.
+   */
+  private renderForm(request: Request, response: Response, app: object | null, form: { values: FormValues; errors: Record<string, string> }, body: Record<string, unknown>) {
+    const context = this.context.of(request, response);
+    const tokenNote = typeof body.token === 'string' && body.token !== '' ? translate(context.locale, 'form.tokenRetype') : null;
+    response.status(400).render('apps/form', { ...context, app, values: form.values, errors: form.errors, invalid: true, tokenNote });
   }
 }

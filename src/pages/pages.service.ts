@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import { APP_STATUSES, AppActivity, AppStatus, ATTENTION_STATUSES } from '../apps/app-activity';
 import { AppListing, ListedApp } from '../apps/app-listing.service';
 import { AppsService } from '../apps/apps.service';
 import { InvalidFieldsError } from '../common/errors';
 import { decodeCursor, pageUrl } from '../common/pagination';
+import { reasonsOf } from '../common/validation.pipe';
+import { RunListQuery } from '../backup/dto/run-list.query';
 import { BackupsService } from '../backup/backups.service';
-import type { RunEntity } from '../backup/run.entity';
+import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../backup/run.entity';
 import { RunsService } from '../backup/runs.service';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -16,7 +20,6 @@ const CHART = { width: 600, height: 160, runs: 20 };
 type Timed = { startedAt: Date | null; finishedAt: Date | null };
 const durationOf = (run: Timed) => (run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null);
 const withDuration = (run: RunEntity) => ({ ...run, durationMs: durationOf(run) });
-const rowOf = ({ app, activity }: ListedApp) => ({ ...app, ...activity, lastRun: activity.lastRun && { ...activity.lastRun, durationMs: durationOf(activity.lastRun) } });
 
 /** The dashboard's query string, as typed in its search form or carried by its page links. */
 export interface DashboardQuery {
@@ -67,6 +70,7 @@ export class PagesService {
     const attentionIds = [...new Set(ATTENTION_STATUSES.flatMap((wanted) => overview.first[wanted]!.map((app) => app.id)))].slice(0, DASHBOARD.attention);
     const attention = filtered ? [] : await this.listing.describeAll(attentionIds);
     const stale = overview.first.stale!.slice(0, DASHBOARD.staleNames);
+    const rowOf = await this.rowsWithLastBackup([...page.items, ...attention]);
     return {
       apps: page.items.map(rowOf),
       pages: { next: page.next && pageUrl(originalUrl, page.next), prev: page.prev && pageUrl(originalUrl, page.prev) },
@@ -76,6 +80,41 @@ export class PagesService {
       summary: { apps: overview.total, runs24h: recent.runs, failures24h: recent.failures, stored },
       staleNames: stale.map((app) => app.name).join(', '),
       staleMore: overview.counts.stale - stale.length,
+    };
+  }
+
+  /**
+   * A row shows the app's last backup and, apart, its last verification: a restore or verification is no backup
+   * (the app's status still follows its newest run of any kind). Two index seeks per app shown.
+   */
+  private async rowsWithLastBackup(rows: ListedApp[]) {
+    const ids = rows.map((row) => row.app.id);
+    const [backups, verifications] = await Promise.all([this.runs.latestOfKind('backup', ids), this.runs.latestOfKind('verify', ids)]);
+    return ({ app, activity }: ListedApp) => {
+      const backup = backups.get(app.id);
+      return { ...app, ...activity, lastBackup: backup && withDuration(backup), lastVerify: verifications.get(app.id) };
+    };
+  }
+
+  /** The /runs page: every run, filtered as the API's GET /api/runs; a blank field of its form means "any". */
+  async runList(raw: Record<string, unknown>, originalUrl: string) {
+    const given = Object.fromEntries(Object.entries(raw).filter(([field, value]) => field !== 'lang' && value !== ''));
+    const query = plainToInstance(RunListQuery, given);
+    const errors = await validate(query, { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true });
+    if (errors.length > 0) throw new InvalidFieldsError(errors.map((error) => ({ field: error.property, reasons: reasonsOf(error) })));
+    const page = await this.runs.list(query, query.limit);
+    const options = (values: readonly string[], selected: string | undefined) => values.map((value) => ({ value, selected: value === selected }));
+    return {
+      runs: page.items.map(withDuration),
+      next: page.next === null ? null : pageUrl(originalUrl, String(page.next), 'before'),
+      filters: {
+        appId: query.appId,
+        appName: page.items[0]?.appName,
+        active: ['status', 'kind', 'trigger', 'appId', 'before'].some((field) => field in given),
+      },
+      statusOptions: options(RUN_STATUSES, query.status),
+      kindOptions: options(RUN_KINDS, query.kind),
+      triggerOptions: options(RUN_TRIGGERS, query.trigger),
     };
   }
 
@@ -94,13 +133,29 @@ export class PagesService {
 
   async runPage(id: number) {
     const run = await this.runs.get(id);
-    return { run: { ...withDuration(run), log: run.log.split('\n').filter(Boolean) } };
+    const finished = !['queued', 'running'].includes(run.status);
+    return {
+      run: { ...withDuration(run), log: run.log.split('\n').filter(Boolean), finished },
+      retry: run.status === 'failed' ? retryAction(run) : null,
+      // An empty log box reads as a broken page: say why nothing was logged.
+      emptyLog: !finished ? 'run.logWaiting' : run.status === 'failed' ? 'run.logEmptyFailed' : run.status === 'skipped' ? 'run.logEmptySkipped' : 'run.logEmpty',
+    };
   }
 }
 
-/** Bars for size and a line for duration of the recent successful runs, oldest first, as SVG coordinates. */
+/**
+ * Where "Try again" posts for a failed run: the same action as the one that started it. A restore has none: it
+ * replaces the app's data, so it starts again only from the app page with the name typed.
+ */
+function retryAction(run: RunEntity): string | null {
+  if (run.kind === 'backup') return `/apps/${run.appId}/run`;
+  if (run.kind === 'verify' && run.backupName) return `/apps/${run.appId}/backups/${encodeURIComponent(run.backupName)}/verify`;
+  return null;
+}
+
+/** Bars for size and a line for duration of the recent successful backups (no restore, no verification), oldest first, as SVG coordinates. */
 function chartOf(runs: RunEntity[]) {
-  const done = runs.filter((run) => run.status === 'succeeded').slice(0, CHART.runs).reverse();
+  const done = runs.filter((run) => run.kind === 'backup' && run.status === 'succeeded').slice(0, CHART.runs).reverse();
   if (done.length === 0) return null;
   const maxBytes = Math.max(...done.map((run) => run.bytes), 1);
   const maxDuration = Math.max(...done.map((run) => durationOf(run) ?? 0), 1);
