@@ -27,7 +27,8 @@ describe('pages, as a new user finds them (#17)', () => {
   beforeAll(async () => {
     contract = await startContractApp({ token: TOKEN });
     contract.setMode({ size: 3000 });
-    orchestrator = await bootOrchestrator();
+    // The running-page test leaves a run waiting for a silent app: closing must not wait for it.
+    orchestrator = await bootOrchestrator({ SHUTDOWN_GRACE_S: '0' });
     browser = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
     notes = (await orchestrator.api.post('/api/apps', { name: 'notes', url: contract.url, token: TOKEN, schedule: '0 3 * * *', driveFolderId: 'notes', retention: 3 }).expect(201)).body;
     backup = await runOf(`/api/apps/${notes.id}/run`);
