@@ -15,6 +15,12 @@ export const freePort = () =>
   });
 
 export const rssOf = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+/** CPU seconds a process used, its threads and its waited-for children included (/proc/PID/stat utime…cstime). */
+export const cpuSecondsOf = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100; // fields 14-17, USER_HZ = 100
+};
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `npm run start:prod`'s node arguments: the benchmarks measure the service as it is deployed. */
