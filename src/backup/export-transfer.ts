@@ -54,8 +54,8 @@ function settledOf(outcome: WireOutcome): PromiseSettledResult<void> {
 }
 
 /**
- * The worker is compiled beside this file (dist/backup). The e2e tests run this file from its TypeScript
- * source, where a worker cannot be: they use the build, which `npm test` makes first (pretest).
+ * The worker is compiled beside this file (dist/backup). Tests run this file from src/ through vitest,
+ * while Node cannot start a worker from TypeScript: they use the build, which `npm test` makes first.
  */
 const WORKER_FILE = [join(__dirname, 'export-transfer.worker.js'), join(__dirname, '../../dist/backup/export-transfer.worker.js')].find(
   (file) => existsSync(file),
@@ -76,10 +76,12 @@ function takeWorker(): Promise<Worker> {
   }
   if (!WORKER_FILE) throw new Error('export-transfer.worker.js was not built: run npm run build');
   const booting = new Worker(WORKER_FILE, { env: SHARE_ENV });
-  booting.on('exit', () => idle.delete(booting));
+  let failure: Error | undefined;
+  // A run listens for its worker's death itself; an idle worker that dies just leaves the pool.
+  booting.on('error', (error) => (failure = error)).on('exit', () => idle.delete(booting));
   return new Promise((resolve, reject) => {
     booting.once('message', () => resolve(booting));
-    booting.once('error', reject);
+    booting.once('exit', (code) => reject(failure ?? new Error(`the thread for the export stopped while starting (exit code ${code})`)));
   });
 }
 
@@ -108,7 +110,7 @@ export class ExportTransfer {
   private reusable = false;
   private onMessage: (message: FromWorker) => void = () => undefined;
   private onDeath: (why: string) => void = () => undefined;
-  private stopFollowing = () => undefined as void;
+  private stopFollowing: () => void = () => undefined;
   private readonly listeners: { message: (message: FromWorker) => void; error: (error: Error) => void; exit: (code: number) => void };
 
   private constructor(private readonly worker: Worker) {
