@@ -15,7 +15,7 @@ describe('rcat (real rclone, local folder)', () => {
     ['without a size', undefined],
   ])('kills rclone when the source broke before rclone started (%s): no file, not even an empty one', async (_, size) => {
     // The export's worker starts reading before rcat has made its spool folder: the source can be gone already.
-    const source = new PassThrough();
+    const source = new PassThrough().on('error', () => undefined); // its reader (the pipeline from the app) has seen it
     source.destroy(new Error('connection to the app broke'));
     const target = join(dir, `broken-${size ?? 'unknown'}.db`);
     await expect(rcat(settings, target, source, { size })).rejects.toThrow();
