@@ -1,5 +1,6 @@
 // Shared by the benchmarks: start the built service on a free port and talk to its API.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -14,20 +15,26 @@ export const freePort = () =>
   });
 
 export const rssOf = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+/** CPU seconds a process used, its threads and its waited-for children included (/proc/PID/stat utime…cstime). */
+export const cpuSecondsOf = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100; // fields 14-17, USER_HZ = 100
+};
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `npm run start:prod`'s node arguments: the benchmarks measure the service as it is deployed. */
 const serviceArgs = JSON.parse(readFileSync('package.json', 'utf8')).scripts['start:prod'].split(' ').slice(1);
 
 /**
- * Starts dist/main.js (of the checkout `cwd`, this one by default); bootSeconds runs from spawn to the
- * first healthy answer (jobs are registered by then).
+ * Starts dist/main.js (of the checkout `cwd`, this one by default) with `env` on top of the bench's own;
+ * bootSeconds runs from spawn to the first healthy answer.
  */
-export async function startOrchestrator(dataDir, { cwd } = {}) {
+export async function startOrchestrator(dataDir, env = {}, { cwd } = {}) {
   const port = await freePort();
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, serviceArgs, {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'warn', ...env },
     stdio: 'ignore',
     cwd,
   });
@@ -45,3 +52,40 @@ export async function startOrchestrator(dataDir, { cwd } = {}) {
   return { child, api, base, bootSeconds };
 }
 
+
+export const TOKEN = 'bench-token';
+
+export const hasOpenssl = (() => {
+  try {
+    return Boolean(execFileSync('openssl', ['version']));
+  } catch {
+    return false;
+  }
+})();
+
+/** The contract test app in a process of its own, as a real app would be, writing 1 MiB at a time like a dump tool. */
+export async function startContractProcess(size) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { sha256Of, startContractApp } from ${JSON.stringify(new URL('../test/support/contract-app.mjs', import.meta.url).href)};
+    const app = await startContractApp({ token: ${JSON.stringify(TOKEN)} });
+    app.setMode({ size: ${size}, length: true, checksum: true, extension: 'db', chunkSize: 1024 * 1024 });
+    sha256Of(${size}); // computed once, outside the timings
+    console.log(app.url);
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [url] = await once(child.stdout, 'data');
+  return { url: url.toString().trim(), stop: () => child.kill() };
+}
+
+/**
+ * The reference: `curl … /backup/export | rclone rcat --size N`, with SHA-256 computed beside it
+ * (`tee >(openssl dgst -sha256)`) when `hashed`, the work the service must do on top. Resolves with seconds.
+ */
+export async function barePipeline(url, size, destination, { hashed }) {
+  const curl = `curl -sf -X POST -H 'Authorization: Bearer ${TOKEN}' -H 'Content-Type: application/json' -d '{"version":"v1"}' ${url}/backup/export`;
+  const tee = hashed ? ' | tee >(openssl dgst -sha256 >/dev/null)' : '';
+  const started = process.hrtime.bigint();
+  const shell = spawn('bash', ['-o', 'pipefail', '-c', `${curl}${tee} | rclone rcat -q --size ${size} ${destination}`], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => shell.once('close', resolve));
+  if (code !== 0) throw new Error(`bare pipeline failed with exit ${code}`);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}

@@ -53,7 +53,7 @@ const contract = await startContractProcess();
 const scratch = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 for (const build of builds) {
   build.dataDir = mkdtempSync(join(scratch, 'orquestador-small-'));
-  build.service = await startOrchestrator(build.dataDir, { cwd: build.cwd });
+  build.service = await startOrchestrator(build.dataDir, {}, { cwd: build.cwd });
   build.app = await build.service.api('POST', '/api/apps', {
     name: 'small', url: contract.url, token: TOKEN, schedule: '0 3 * * *', driveFolderId: 'small', retention: 3,
   });

@@ -7,24 +7,15 @@
 //     start to the verified final file, from the run's log).
 // The contract test app runs in a process of its own and serves all three.
 // Prints medians and bests, ratios and the service's peak RSS growth. Not a test: figures only.
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rssOf, sleep, startOrchestrator } from './lib.mjs';
+import { TOKEN, barePipeline, hasOpenssl, rssOf, sleep, startContractProcess, startOrchestrator } from './lib.mjs';
 
 const SIZE = Number(process.env.BENCH_SIZE ?? 1024 ** 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const TOKEN = 'bench-token';
 const MiB = 1024 * 1024;
-const hasOpenssl = (() => {
-  try {
-    return Boolean(execFileSync('openssl', ['version']));
-  } catch {
-    return false;
-  }
-})();
 
 /** Seconds from the API call to the run's end, and from its export start to its "stored" line. */
 async function throughOrchestrator(orchestrator, appId) {
@@ -51,30 +42,7 @@ async function throughOrchestrator(orchestrator, appId) {
   };
 }
 
-/** The contract test app in a process of its own, as a real app would be, writing 1 MiB at a time like a dump tool. */
-async function startContractProcess() {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
-    import { sha256Of, startContractApp } from ${JSON.stringify(new URL('../test/support/contract-app.mjs', import.meta.url).href)};
-    const app = await startContractApp({ token: ${JSON.stringify(TOKEN)} });
-    app.setMode({ size: ${SIZE}, length: true, checksum: true, extension: 'db', chunkSize: 1024 * 1024 });
-    sha256Of(${SIZE}); // computed once, outside the timings
-    console.log(app.url);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [url] = await once(child.stdout, 'data');
-  return { url: url.toString().trim(), stop: () => child.kill() };
-}
-
-async function bare(url, destination, { hashed }) {
-  const curl = `curl -sf -X POST -H 'Authorization: Bearer ${TOKEN}' -H 'Content-Type: application/json' -d '{"version":"v1"}' ${url}/backup/export`;
-  const tee = hashed ? ' | tee >(openssl dgst -sha256 >/dev/null)' : '';
-  const started = process.hrtime.bigint();
-  const shell = spawn('bash', ['-o', 'pipefail', '-c', `${curl}${tee} | rclone rcat -q --size ${SIZE} ${destination}`], { stdio: 'inherit' });
-  const code = await new Promise((resolve) => shell.once('close', resolve));
-  if (code !== 0) throw new Error(`bare pipeline failed with exit ${code}`);
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-const contract = await startContractProcess();
+const contract = await startContractProcess(SIZE);
 // tmpfs when there is one: otherwise the disk's write-back, not the pipelines, decides the figures.
 const scratch = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 const dataDir = mkdtempSync(join(scratch, 'orquestador-bench-'));
@@ -87,7 +55,7 @@ try {
   let rss = 0;
   for (let round = 0; round < ROUNDS; round++) {
     for (const hashed of hasOpenssl ? [false, true] : [false]) {
-      seconds[hashed ? 'hashed' : 'bare'].push(await bare(contract.url, join(dataDir, 'bare', 'bare.db'), { hashed }));
+      seconds[hashed ? 'hashed' : 'bare'].push(await barePipeline(contract.url, SIZE, join(dataDir, 'bare', 'bare.db'), { hashed }));
       rmSync(join(dataDir, 'bare'), { recursive: true, force: true });
     }
     const run = await throughOrchestrator(orchestrator, app.id);

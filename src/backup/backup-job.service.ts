@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
@@ -8,16 +7,17 @@ import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
 import { BackupFailure } from './backup-failure';
 import { chooseBackupName, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
-import { ByteMeter } from './byte-meter';
-import { ContractClient, ExportStream } from './contract-client';
+import { ContractClient } from './contract-client';
+import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { Watchdog } from './watchdog';
 
 /**
  * One backup, from the app's export to a verified file in the remote. The bytes go from the HTTP
- * response through one ByteMeter into `rclone rcat` under a temporary name; only a complete, checked
- * upload is renamed to its final name, and only then does retention delete anything.
+ * response through one ByteMeter into `rclone rcat` under a temporary name, on a worker thread of the
+ * run's own (ExportTransfer); only a complete, checked upload is renamed to its final name, and only then
+ * does retention delete anything.
  */
 @Injectable()
 export class BackupJob {
@@ -43,48 +43,46 @@ export class BackupJob {
 
     // The idle and duration limits start with the export: capabilities have their own connect timeout.
     const { idleTimeoutMs, maxDurationMs } = this.config.backup;
+    // The bytes move on a worker thread; booting one (for a first run) is not the app's silence.
+    const dump = await ExportTransfer.start();
     const watchdog = new Watchdog(idleTimeoutMs, maxDurationMs, stop);
     try {
-      const dump = await this.contract.export(endpoint, watchdog.signal);
+      const { rclone, tmpDir } = this.config;
+      await dump.open({ endpoint, rclone, tmpDir, maxBytes: this.config.backup.maxSizeBytes }, watchdog.signal);
       const name = chooseBackupName(app.name, run.startedAt!, chooseExtension(capabilities.extension, dump.contentDisposition), before);
       await this.runs.log(run, `export started: ${dump.contentLength ?? 'unknown'} bytes announced, ` +
         `checksum ${dump.sha256 ? 'announced' : 'not announced'}; uploading as ${name}`);
 
       const temporary = this.locations.fileIn(folder, temporaryName(name, run.id));
-      const meter = await this.upload(run, dump, temporary, watchdog);
+      const sent = await this.upload(run, dump, temporary, watchdog);
       const final = this.locations.fileIn(folder, name);
-      const after = await this.finish(temporary, final, name, meter.bytes);
-      await this.runs.log(run, `stored ${meter.bytes} bytes as ${final}, sha256 ${meter.sha256}`);
+      const after = await this.finish(temporary, final, name, sent.bytes);
+      await this.runs.log(run, `stored ${sent.bytes} bytes as ${final}, sha256 ${sent.sha256}`);
       watchdog.stop();
 
       await this.applyRetention(app, run, folder, after, name);
-      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: final, backupName: name };
+      return { bytes: sent.bytes, sha256: sent.sha256!, remotePath: final, backupName: name };
     } finally {
       watchdog.stop();
+      dump.close();
     }
   }
 
   /** Streams the export into rcat; on any failure rclone is killed and the temporary file removed. */
-  private async upload(run: RunEntity, dump: ExportStream, temporary: string, watchdog: Watchdog): Promise<ByteMeter> {
-    const meter = new ByteMeter(
-      { maxBytes: this.config.backup.maxSizeBytes, expectedBytes: dump.contentLength, expectedSha256: dump.sha256, refuseEmpty: true },
-      (bytes) => {
-        watchdog.touch();
-        this.runs.progress(run.id, bytes);
-      },
-    );
+  private async upload(run: RunEntity, dump: ExportTransfer, temporary: string, watchdog: Watchdog): Promise<UploadOutcome> {
     // Bytes still waiting in the meter after the idle time mean rclone stopped taking them, not the app.
     const appStall = watchdog.explainStall;
     watchdog.explainStall = () =>
-      meter.readableLength > 0
+      dump.waiting
         ? new BackupFailure('upload', `rclone took no data for ${this.config.backup.idleTimeoutMs / 1000} s ` +
           '(BACKUP_IDLE_TIMEOUT_S) while the app was sending: the remote stalled')
         : appStall();
-    const [received, stored] = await Promise.allSettled([
-      pipeline(dump.body, meter),
-      this.rclone.rcat(temporary, meter, { size: dump.contentLength, signal: watchdog.signal }),
-    ]);
-    if (received.status === 'fulfilled' && stored.status === 'fulfilled') return meter;
+    const sent = await dump.upload(temporary, (bytes) => {
+      watchdog.touch();
+      this.runs.progress(run.id, bytes);
+    });
+    const { received, stored } = sent;
+    if (received.status === 'fulfilled' && stored.status === 'fulfilled') return sent;
 
     await this.removeQuietly(temporary);
     if (watchdog.signal.aborted) throw watchdog.signal.reason;
@@ -95,7 +93,7 @@ export class BackupJob {
       throw new BackupFailure('upload', stored.reason.message);
     }
     const reason = (received.status === 'rejected' ? received.reason : (stored as PromiseRejectedResult).reason) as Error;
-    throw new BackupFailure('export', `connection to the app broke after ${meter.bytes} bytes (${reason.message})`);
+    throw new BackupFailure('export', `connection to the app broke after ${sent.bytes} bytes (${reason.message})`);
   }
 
   /** Renames the upload to its final name and checks that the remote holds every byte under it. */

@@ -1,23 +1,15 @@
-import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
-import { AxiosError, AxiosResponse } from 'axios';
 import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
-import { BackupFailure, BackupStep } from './backup-failure';
+import { BackupFailure } from './backup-failure';
+import { AppEndpoint, CONTRACT_VERSION, HttpClient, requestApp } from './contract-http';
 
-export const CONTRACT_VERSION = 'v1';
-const ERROR_BODY_BYTES = 1024;
 /** Capabilities are shown in every run's log: an app's words there are kept short. */
 const MAX_TYPE = 100;
 const MAX_VERSIONS = 10;
 const MAX_VERSION = 20;
-
-export interface AppEndpoint {
-  url: string;
-  token: string;
-}
 
 export interface Capabilities {
   versions: string[];
@@ -27,14 +19,7 @@ export interface Capabilities {
   restore: boolean;
 }
 
-export interface ExportStream {
-  body: Readable;
-  contentLength?: number;
-  sha256?: string;
-  contentDisposition?: string;
-}
-
-/** Contract v1 as the orchestrator speaks it: capabilities, then a streamed export. */
+/** Contract v1 as the service speaks it: capabilities and imports (exports stream on a worker thread: ExportTransfer). */
 @Injectable()
 export class ContractClient {
   constructor(
@@ -42,9 +27,11 @@ export class ContractClient {
     private readonly config: AppConfig,
   ) {}
 
+  private readonly send: HttpClient = (config) => this.http.axiosRef.request(config);
+
   /** Fails unless the app answers within the connect timeout with capabilities that offer v1. */
   async capabilities(app: AppEndpoint, signal?: AbortSignal): Promise<Capabilities> {
-    const response = await this.request('capabilities', app, {
+    const response = await requestApp(this.send, 'capabilities', app, {
       method: 'GET',
       signal,
       path: '/backup/capabilities',
@@ -72,41 +59,9 @@ export class ContractClient {
     return capabilities;
   }
 
-  /** Starts the export; the body is handed over unread, for the caller to stream. */
-  async export(app: AppEndpoint, signal: AbortSignal): Promise<ExportStream> {
-    const response = await this.request('export', app, {
-      method: 'POST',
-      path: '/backup/export',
-      data: { version: CONTRACT_VERSION },
-      responseType: 'stream',
-      signal,
-    });
-    const length = response.headers['content-length'];
-    const sha256 = response.headers['x-backup-sha256'];
-    const refuse = (message: string) => {
-      (response.data as Readable).destroy();
-      return new BackupFailure('export', message);
-    };
-    // A body that ends when the connection closes looks the same complete or cut off half-way.
-    if (length === undefined && !/\bchunked\b/i.test(String(response.headers['transfer-encoding'] ?? ''))) {
-      throw refuse('app sent its export with neither Content-Length nor chunked Transfer-Encoding, so a connection that ' +
-        'breaks half-way could not be told from the end of the backup; contract v1 needs one of them');
-    }
-    if (Number(length) === 0) throw refuse('the app sent an empty backup (Content-Length: 0)');
-    if (sha256 !== undefined && !/^[a-f0-9]{64}$/i.test(String(sha256))) {
-      throw refuse(`app sent an X-Backup-Sha256 header that is not 64 hex digits: "${printable(String(sha256), 100)}"`);
-    }
-    return {
-      body: response.data as Readable,
-      contentLength: length === undefined ? undefined : Number(length),
-      sha256: sha256 === undefined ? undefined : String(sha256),
-      contentDisposition: response.headers['content-disposition'] as string | undefined,
-    };
-  }
-
   /** Streams a backup into the app's import; resolves once the app answered 2xx. */
   async import(app: AppEndpoint, body: Readable, recorded: { bytes: number; sha256: string }, signal: AbortSignal): Promise<void> {
-    await this.request('import', app, {
+    await requestApp(this.send, 'import', app, {
       method: 'POST',
       path: '/backup/import',
       data: body,
@@ -115,100 +70,4 @@ export class ContractClient {
       signal,
     });
   }
-
-  private async request(
-    step: BackupStep,
-    app: AppEndpoint,
-    options: {
-      method: 'GET' | 'POST';
-      path: string;
-      data?: unknown;
-      headers?: Record<string, string>;
-      timeout?: number;
-      responseType: 'json' | 'stream' | 'text';
-      signal?: AbortSignal;
-    },
-  ): Promise<AxiosResponse> {
-    const url = new URL(options.path.slice(1), app.url.endsWith('/') ? app.url : `${app.url}/`).toString();
-    let response: AxiosResponse;
-    try {
-      response = await this.http.axiosRef.request({
-        url,
-        method: options.method,
-        data: options.data,
-        timeout: options.timeout,
-        signal: options.signal,
-        responseType: options.responseType,
-        headers: {
-          Authorization: `Bearer ${app.token}`,
-          Accept: 'application/json, application/octet-stream',
-          'Accept-Encoding': 'identity',
-          ...options.headers,
-        },
-        maxBodyLength: Infinity,
-        // The token must never follow a redirect to another host.
-        maxRedirects: 0,
-        decompress: false,
-        validateStatus: () => true,
-        maxContentLength: options.responseType === 'json' ? 1024 * 1024 : -1,
-      });
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      throw new BackupFailure(step, describeRequestError(error, url, options.timeout));
-    }
-    if (response.status >= 200 && response.status < 300) return response;
-    const body =
-      options.responseType === 'stream' ? await readStart(response.data as IncomingMessage, options.signal) : stringify(response.data);
-    throw new BackupFailure(step, describeStatus(response, body));
-  }
-}
-
-function describeStatus(response: AxiosResponse, body: string): string {
-  const status = response.status;
-  const said = body.trim() ? `: ${printable(body.trim(), ERROR_BODY_BYTES)}` : '';
-  if (status === 401 || status === 403) return `app answered ${status}: check the token${said}`;
-  if (status === 409) return `app answered 409: it is busy with another backup or maintenance; try again later${said}`;
-  if (status === 422) return `app answered 422: it refuses this backup${said}`;
-  if (status >= 300 && status < 400) {
-    return `app answered ${status} redirect to ${printable(String(response.headers.location ?? '(no location)'), 200)}; redirects are not followed ` +
-      'so the token is never sent elsewhere: register the final URL';
-  }
-  return `app answered ${status}${said}`;
-}
-
-function describeRequestError(error: unknown, url: string, timeoutMs?: number): string {
-  const code = (error as AxiosError).code;
-  const host = new URL(url).host;
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-    return `no answer from ${host} within ${(timeoutMs ?? 0) / 1000} s (BACKUP_CONNECT_TIMEOUT_S)`;
-  }
-  if (code === 'ECONNREFUSED') return `connection to ${host} refused: is the app running and listening on that port?`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return `host of ${host} not found: check the URL and that the app is on the same Docker network`;
-  }
-  if (code === 'ECONNRESET') return `connection to ${host} was reset by the app`;
-  return `request to ${host} failed: ${(error as Error).message}`;
-}
-
-function stringify(data: unknown): string {
-  return (typeof data === 'string' ? data : JSON.stringify(data) ?? '').slice(0, ERROR_BODY_BYTES);
-}
-
-/** The first KB of an error body: enough to show what the app said, without reading a dump. */
-async function readStart(body: IncomingMessage, signal?: AbortSignal): Promise<string> {
-  signal?.addEventListener('abort', () => body.destroy(), { once: true });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= ERROR_BODY_BYTES) break;
-    }
-  } catch {
-    // What was read so far is still worth showing.
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8');
 }

@@ -1,19 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RcatOptions, RcloneAdapter, RcloneError, RemoteEntry } from './rclone.adapter';
-
-const STDERR_TAIL_BYTES = 2048;
-
-export class RcloneNotFoundError extends Error {
-  constructor(bin: string) {
-    super(`rclone not found at "${bin}": install it (apt-get install rclone) or set RCLONE_BIN`);
-  }
-}
+import { completion, rcat, spawnRclone } from './rclone-process';
 
 /** rclone as a child process: an argument array (never a shell), the configured config file, typed errors. */
 @Injectable()
@@ -22,45 +12,8 @@ export class RcloneCliAdapter extends RcloneAdapter {
     super();
   }
 
-  async rcat(target: string, source: Readable, { size, signal }: RcatOptions = {}): Promise<void> {
-    // Backends that cannot stream an unknown size spool to TMPDIR: one folder per upload, inside the
-    // service's own private tmp folder (emptied at boot), so a crash leaves nothing in the system's.
-    await mkdir(this.config.tmpDir, { recursive: true, mode: 0o700 });
-    const spool = await mkdtemp(join(this.config.tmpDir, 'rcat-'));
-    try {
-      // The source may have failed, or the run been stopped, while the folder was made: the guards below
-      // would never fire, and rclone must never start on a stream that already ended short.
-      signal?.throwIfAborted();
-      if (source.destroyed && !source.readableEnded) throw source.errored ?? new Error('the stream closed before the upload started');
-      const args = ['rcat', target, ...(size === undefined ? [] : ['--size', String(size)])];
-      const child = this.spawn(args, { stdin: true, env: { TMPDIR: spool } });
-      let killed = false;
-      const kill = () => {
-        killed = true;
-        child.kill('SIGKILL');
-      };
-      // Registered before pipeline() so rclone dies before its stdin is closed (a close is a clean EOF to it).
-      source.once('error', kill);
-      source.once('close', () => source.readableEnded || kill());
-      const onAbort = () => {
-        kill();
-        source.destroy(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        const [piped, exited] = await Promise.allSettled([pipeline(source, child.stdin!), this.completion(child, 'rcat')]);
-        // rclone's own failure (an exit code, or a death we did not cause) explains a broken stdin, even
-        // though the broken pipe destroyed the source and so called kill(); only our kill is the source's doing.
-        const killedByUs = killed && exited.status === 'rejected' && exited.reason instanceof RcloneError && exited.reason.exitCode === null;
-        if (exited.status === 'rejected' && !killedByUs) throw exited.reason;
-        if (piped.status === 'rejected') throw piped.reason;
-        if (exited.status === 'rejected') throw exited.reason;
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-    } finally {
-      await rm(spool, { recursive: true, force: true });
-    }
+  rcat(target: string, source: Readable, options?: RcatOptions): Promise<void> {
+    return rcat(this.config, target, source, options);
   }
 
   cat(path: string, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
@@ -115,25 +68,10 @@ export class RcloneCliAdapter extends RcloneAdapter {
   }
 
   private spawn(args: string[], options: { stdin: boolean; env?: Record<string, string> }): ChildProcess {
-    const configArgs = this.config.rclone.configPath ? ['--config', this.config.rclone.configPath] : [];
-    // The whole environment goes through: rclone reads its RCLONE_CONFIG_* remotes from it.
-    return spawn(this.config.rclone.bin, [...args, ...configArgs], {
-      stdio: [options.stdin ? 'pipe' : 'ignore', options.stdin ? 'ignore' : 'pipe', 'pipe'],
-      env: { ...process.env, ...options.env },
-    });
+    return spawnRclone(this.config, args, options);
   }
 
-  /** Resolves on exit 0; otherwise rejects with rclone's last words. */
   private completion(child: ChildProcess, command: string): Promise<void> {
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
-    });
-    return new Promise((resolve, reject) => {
-      child.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'ENOENT' ? new RcloneNotFoundError(this.config.rclone.bin) : error),
-      );
-      child.once('close', (code) => (code === 0 ? resolve() : reject(new RcloneError(command, code, stderr.trim()))));
-    });
+    return completion(child, command, this.config.rclone.bin);
   }
 }

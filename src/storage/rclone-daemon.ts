@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { printable } from '../common/printable';
-import { RcloneNotFoundError } from './rclone-cli.adapter';
+import { RcloneNotFoundError } from './rclone-process';
 import { RcloneError } from './rclone.adapter';
 
 const STDERR_TAIL_BYTES = 2048;

@@ -13,6 +13,8 @@ export interface RcatOptions {
   size?: number;
   /** Aborting kills rclone at once. */
   signal?: AbortSignal;
+  /** Told rclone's process id once it runs: whoever may outlive the caller (the export's worker thread) can kill it. */
+  started?: (pid: number) => void;
 }
 
 /** rclone failed; `stderrTail` is what it said, for the run's error. */

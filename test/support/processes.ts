@@ -1,4 +1,6 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 
 export interface Started {
   child: ChildProcess;
@@ -39,3 +41,23 @@ export async function run(command: string, args: string[], options: SpawnOptions
   const code = await new Promise<number | null>((resolve) => started.child.once('close', resolve));
   return { code, output: started.output() };
 }
+
+/**
+ * How a child process of this one ended, read from /proc while it is a zombie (a dead worker thread's
+ * children stay unreaped): 'running', the signal that killed it ('SIGKILL'…), `exit N`, or 'gone' when reaped.
+ */
+export function processState(pid: number): string {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 'gone';
+  }
+  // Fields after the command name (which may hold spaces): 3 = state, 52 = wait status.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] !== 'Z') return 'running';
+  const status = Number(fields[52 - 3]);
+  return status & 0x7f ? (signalNames[status & 0x7f] ?? `signal ${status & 0x7f}`) : `exit ${status >> 8}`;
+}
+
+const signalNames: Record<number, string> = Object.fromEntries(Object.entries(constants.signals).map(([name, number]) => [number, name]));

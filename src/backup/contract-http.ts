@@ -1,0 +1,153 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { AxiosError, AxiosRequestConfig, AxiosResponse } from 'axios';
+import { printable } from '../common/printable';
+import { BackupFailure, BackupStep } from './backup-failure';
+
+// Contract v1 over HTTP, without Nest: the service's ContractClient and the export's worker thread
+// (export-transfer.worker.ts) both speak it through these functions.
+
+export const CONTRACT_VERSION = 'v1';
+const ERROR_BODY_BYTES = 1024;
+
+export interface AppEndpoint {
+  url: string;
+  token: string;
+}
+
+export interface ExportStream {
+  body: Readable;
+  contentLength?: number;
+  sha256?: string;
+  contentDisposition?: string;
+}
+
+/** Sends one request: the service's HttpService, or plain axios on the export's worker thread. */
+export type HttpClient = (config: AxiosRequestConfig) => Promise<AxiosResponse>;
+
+export interface AppRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  data?: unknown;
+  headers?: Record<string, string>;
+  timeout?: number;
+  responseType: 'json' | 'stream' | 'text';
+  signal?: AbortSignal;
+}
+
+/** One request to an app as contract v1 wants it; a failure or an answer other than 2xx becomes a BackupFailure of `step`. */
+export async function requestApp(http: HttpClient, step: BackupStep, app: AppEndpoint, options: AppRequest): Promise<AxiosResponse> {
+  const url = new URL(options.path.slice(1), app.url.endsWith('/') ? app.url : `${app.url}/`).toString();
+  let response: AxiosResponse;
+  try {
+    response = await http({
+      url,
+      method: options.method,
+      data: options.data,
+      timeout: options.timeout,
+      signal: options.signal,
+      responseType: options.responseType,
+      headers: {
+        Authorization: `Bearer ${app.token}`,
+        Accept: 'application/json, application/octet-stream',
+        'Accept-Encoding': 'identity',
+        ...options.headers,
+      },
+      maxBodyLength: Infinity,
+      // The token must never follow a redirect to another host.
+      maxRedirects: 0,
+      decompress: false,
+      validateStatus: () => true,
+      maxContentLength: options.responseType === 'json' ? 1024 * 1024 : -1,
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw new BackupFailure(step, describeRequestError(error, url, options.timeout));
+  }
+  if (response.status >= 200 && response.status < 300) return response;
+  const body =
+    options.responseType === 'stream' ? await readStart(response.data as IncomingMessage, options.signal) : stringify(response.data);
+  throw new BackupFailure(step, describeStatus(response, body));
+}
+
+/** Starts the export; the body is handed over unread, for the caller to stream. */
+export async function openExport(http: HttpClient, app: AppEndpoint, signal: AbortSignal): Promise<ExportStream> {
+  const response = await requestApp(http, 'export', app, {
+    method: 'POST',
+    path: '/backup/export',
+    data: { version: CONTRACT_VERSION },
+    responseType: 'stream',
+    signal,
+  });
+  const length = response.headers['content-length'];
+  const sha256 = response.headers['x-backup-sha256'];
+  const refuse = (message: string) => {
+    (response.data as Readable).destroy();
+    return new BackupFailure('export', message);
+  };
+  // A body that ends when the connection closes looks the same complete or cut off half-way.
+  if (length === undefined && !/\bchunked\b/i.test(String(response.headers['transfer-encoding'] ?? ''))) {
+    throw refuse('app sent its export with neither Content-Length nor chunked Transfer-Encoding, so a connection that ' +
+      'breaks half-way could not be told from the end of the backup; contract v1 needs one of them');
+  }
+  if (Number(length) === 0) throw refuse('the app sent an empty backup (Content-Length: 0)');
+  if (sha256 !== undefined && !/^[a-f0-9]{64}$/i.test(String(sha256))) {
+    throw refuse(`app sent an X-Backup-Sha256 header that is not 64 hex digits: "${printable(String(sha256), 100)}"`);
+  }
+  return {
+    body: response.data as Readable,
+    contentLength: length === undefined ? undefined : Number(length),
+    sha256: sha256 === undefined ? undefined : String(sha256),
+    contentDisposition: response.headers['content-disposition'] as string | undefined,
+  };
+}
+
+function describeStatus(response: AxiosResponse, body: string): string {
+  const status = response.status;
+  const said = body.trim() ? `: ${printable(body.trim(), ERROR_BODY_BYTES)}` : '';
+  if (status === 401 || status === 403) return `app answered ${status}: check the token${said}`;
+  if (status === 409) return `app answered 409: it is busy with another backup or maintenance; try again later${said}`;
+  if (status === 422) return `app answered 422: it refuses this backup${said}`;
+  if (status >= 300 && status < 400) {
+    return `app answered ${status} redirect to ${printable(String(response.headers.location ?? '(no location)'), 200)}; redirects are not followed ` +
+      'so the token is never sent elsewhere: register the final URL';
+  }
+  return `app answered ${status}${said}`;
+}
+
+function describeRequestError(error: unknown, url: string, timeoutMs?: number): string {
+  const code = (error as AxiosError).code;
+  const host = new URL(url).host;
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return `no answer from ${host} within ${(timeoutMs ?? 0) / 1000} s (BACKUP_CONNECT_TIMEOUT_S)`;
+  }
+  if (code === 'ECONNREFUSED') return `connection to ${host} refused: is the app running and listening on that port?`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `host of ${host} not found: check the URL and that the app is on the same Docker network`;
+  }
+  if (code === 'ECONNRESET') return `connection to ${host} was reset by the app`;
+  return `request to ${host} failed: ${(error as Error).message}`;
+}
+
+function stringify(data: unknown): string {
+  return (typeof data === 'string' ? data : JSON.stringify(data) ?? '').slice(0, ERROR_BODY_BYTES);
+}
+
+/** The first KB of an error body: enough to show what the app said, without reading a dump. */
+async function readStart(body: IncomingMessage, signal?: AbortSignal): Promise<string> {
+  signal?.addEventListener('abort', () => body.destroy(), { once: true });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= ERROR_BODY_BYTES) break;
+    }
+  } catch {
+    // What was read so far is still worth showing.
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8');
+}

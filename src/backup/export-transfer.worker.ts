@@ -1,0 +1,67 @@
+import { pipeline } from 'node:stream/promises';
+import { parentPort } from 'node:worker_threads';
+import axios from 'axios';
+import { rcat } from '../storage/rclone-process';
+import { ByteMeter } from './byte-meter';
+import { ExportStream, openExport } from './contract-http';
+import { FromWorker, ToWorker, TransferSettings, WireOutcome, toWire } from './export-transfer';
+
+// The byte path of one run at a time on a thread of its own (see ExportTransfer): open the export, wait
+// for the target name, stream through the ByteMeter into rclone rcat, report how each side ended.
+
+/** How often progress is reported: often enough for the live view, rarely enough to cost nothing. */
+const PROGRESS_MS = 100;
+
+const port = parentPort!;
+const post = (message: FromWorker) => port.postMessage(message);
+let job: { settings: TransferSettings; stop: AbortController; dump?: ExportStream } | undefined;
+let rclonePid: number | undefined;
+
+// A crash closes this thread's pipes, which rclone takes as a clean end of its input (it may store a cut
+// file): it is killed first. The service kills it too when the thread is gone, but that comes too late.
+process.on('uncaughtException', (error) => {
+  if (rclonePid !== undefined) process.kill(rclonePid, 'SIGKILL');
+  throw error;
+});
+
+async function open(settings: TransferSettings): Promise<void> {
+  job = { settings, stop: new AbortController() };
+  try {
+    job.dump = await openExport((config) => axios.request(config), settings.endpoint, job.stop.signal);
+  } catch (error) {
+    return post({ type: 'failed', error: toWire(error) });
+  }
+  const { contentLength, sha256, contentDisposition } = job.dump;
+  post({ type: 'opened', contentLength, sha256, contentDisposition });
+}
+
+async function upload({ settings, stop, dump }: { settings: TransferSettings; stop: AbortController; dump: ExportStream }, target: string): Promise<void> {
+  // Progress is sampled by the reporter below rather than per chunk.
+  const meter = new ByteMeter(
+    { maxBytes: settings.maxBytes, expectedBytes: dump.contentLength, expectedSha256: dump.sha256, refuseEmpty: true },
+    () => undefined,
+  );
+  let reported = { bytes: 0, waiting: false };
+  const report = () => {
+    const now = { bytes: meter.bytes, waiting: meter.readableLength > 0 };
+    if (now.bytes !== reported.bytes || now.waiting !== reported.waiting) post({ type: 'progress', ...(reported = now) });
+  };
+  const reporter = setInterval(report, PROGRESS_MS);
+  const [received, stored] = await Promise.allSettled([
+    pipeline(dump.body, meter),
+    rcat(settings, target, meter, { size: dump.contentLength, signal: stop.signal, started: (pid) => post({ type: 'rclone', pid: (rclonePid = pid) }) }),
+  ]);
+  rclonePid = undefined;
+  clearInterval(reporter);
+  report();
+  const wire = (result: PromiseSettledResult<void>): WireOutcome =>
+    result.status === 'fulfilled' ? { status: 'fulfilled' } : { status: 'rejected', error: toWire(result.reason) };
+  post({ type: 'settled', received: wire(received), stored: wire(stored), bytes: meter.bytes, sha256: meter.sha256 });
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'open') void open(message.settings);
+  if (message.type === 'upload' && job?.dump) void upload({ ...job, dump: job.dump }, message.target);
+  if (message.type === 'abort') job?.stop.abort(new Error('aborted by the service'));
+});
+post({ type: 'ready' });
