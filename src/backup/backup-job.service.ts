@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
@@ -81,8 +82,16 @@ export class BackupJob {
       watchdog.touch();
       this.runs.progress(run.id, bytes);
     });
-    const { received, stored } = sent;
-    if (received.status === 'fulfilled' && stored.status === 'fulfilled') return sent;
+    const { received } = sent;
+    let { stored } = sent;
+    if (sent.collected && received.status === 'fulfilled') {
+      const collected = sent.collected;
+      stored = await this.rclone.rcat(temporary, Readable.from([collected]), { size: collected.length, signal: watchdog.signal }).then(
+        () => ({ status: 'fulfilled', value: undefined }),
+        (reason: unknown) => ({ status: 'rejected', reason }),
+      );
+    }
+    if (received.status === 'fulfilled' && stored.status === 'fulfilled') return { ...sent, stored };
 
     await this.removeQuietly(temporary);
     if (watchdog.signal.aborted) throw watchdog.signal.reason;

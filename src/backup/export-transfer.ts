@@ -18,6 +18,8 @@ export interface UploadOutcome {
   stored: PromiseSettledResult<void>;
   bytes: number;
   sha256?: string;
+  /** A small backup, checked but not stored yet: the caller stores it (through the rclone daemon). */
+  collected?: Buffer;
 }
 
 /** Errors cross the thread boundary as data: the service words and classifies them as if thrown here. */
@@ -35,7 +37,7 @@ export type FromWorker =
   | { type: 'failed'; error: WireError }
   | { type: 'rclone'; pid: number }
   | { type: 'progress'; bytes: number; waiting: boolean }
-  | { type: 'settled'; received: WireOutcome; stored: WireOutcome; bytes: number; sha256?: string };
+  | { type: 'settled'; received: WireOutcome; stored: WireOutcome; bytes: number; sha256?: string; collected?: Uint8Array };
 
 export function toWire(error: unknown): WireError {
   if (error instanceof BackupFailure) return { kind: 'failure', step: error.step, message: error.message };
@@ -174,7 +176,8 @@ export class ExportTransfer {
         if (message.type === 'settled') {
           this.rclonePid = undefined; // rclone has exited: the number may belong to another process by now
           this.reusable = true;
-          resolve({ received: settledOf(message.received), stored: settledOf(message.stored), bytes: message.bytes, sha256: message.sha256 });
+          const collected = message.collected && Buffer.from(message.collected.buffer, message.collected.byteOffset, message.collected.byteLength);
+          resolve({ received: settledOf(message.received), stored: settledOf(message.stored), bytes: message.bytes, sha256: message.sha256, collected });
         }
       };
       this.onDeath = (why) => {

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
 import axios from 'axios';
+import { SMALL_UPLOAD_BYTES } from '../storage/rclone-daemon';
 import { rcat } from '../storage/rclone-process';
 import { ByteMeter } from './byte-meter';
 import { ExportStream, openExport } from './contract-http';
@@ -47,16 +48,22 @@ async function upload({ settings, stop, dump }: { settings: TransferSettings; st
     if (now.bytes !== reported.bytes || now.waiting !== reported.waiting) post({ type: 'progress', ...(reported = now) });
   };
   const reporter = setInterval(report, PROGRESS_MS);
+  // A small backup is handed back whole, once the meter passed it, for the service's rclone daemon to store
+  // (no rclone process per run); anything larger streams into rclone rcat from here.
+  let collected: Buffer | undefined;
+  const small = dump.contentLength !== undefined && dump.contentLength < SMALL_UPLOAD_BYTES;
   const [received, stored] = await Promise.allSettled([
     pipeline(dump.body, meter),
-    rcat(settings, target, meter, { size: dump.contentLength, signal: stop.signal, started: (pid) => post({ type: 'rclone', pid: (rclonePid = pid) }) }),
+    small
+      ? meter.toArray().then((chunks) => void (collected = Buffer.concat(chunks)))
+      : rcat(settings, target, meter, { size: dump.contentLength, signal: stop.signal, started: (pid) => post({ type: 'rclone', pid: (rclonePid = pid) }) }),
   ]);
   rclonePid = undefined;
   clearInterval(reporter);
   report();
   const wire = (result: PromiseSettledResult<void>): WireOutcome =>
     result.status === 'fulfilled' ? { status: 'fulfilled' } : { status: 'rejected', error: toWire(result.reason) };
-  post({ type: 'settled', received: wire(received), stored: wire(stored), bytes: meter.bytes, sha256: meter.sha256 });
+  post({ type: 'settled', received: wire(received), stored: wire(stored), bytes: meter.bytes, sha256: meter.sha256, collected });
 }
 
 port.on('message', (message: ToWorker) => {
