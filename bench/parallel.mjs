@@ -17,6 +17,8 @@ const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_PARALLEL_SIZE ?? 256 * MiB);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LEVELS = (process.env.BENCH_PARALLEL ?? '1,2,4').split(',').map(Number);
+/** BENCH_BUILD=<another built checkout>: measure that build's service instead (before/after figures). */
+const BUILD = process.env.BENCH_BUILD;
 
 /** M pipelines at once; seconds from the first start to the last end, and their CPU seconds. */
 async function bareRound(url, dataDir, m, hashed) {
@@ -63,7 +65,7 @@ const results = [];
 try {
   for (const m of LEVELS) {
     const dataDir = mkdtempSync(join(scratch, 'orquestador-parallel-'));
-    const orchestrator = await startOrchestrator(dataDir, { MAX_CONCURRENT_BACKUPS: String(m) });
+    const orchestrator = await startOrchestrator(dataDir, { MAX_CONCURRENT_BACKUPS: String(m) }, { cwd: BUILD });
     try {
       const apps = [];
       for (let i = 0; i < m; i++) {
