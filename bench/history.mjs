@@ -37,22 +37,24 @@ function seed(databasePath, apps, runsTotal) {
     const created = sqliteDate(now - 800 * DAY);
     for (let i = 1; i <= apps; i++) insertApp.run(`app-${i}`, `http://app-${i}:8000`, `${i % 60} ${i % 24} * * *`, `app-${i}`, created, created);
   })();
+  // Steady state under the default pruning: every run within RUN_HISTORY_DAYS (400), logs only on the runs
+  // of the last RUN_LOG_DAYS (90). (A first start on an unpruned history prunes it in the background first.)
   const perApp = Math.ceil(runsTotal / apps);
-  const spacing = Math.floor((700 * DAY) / perApp);
+  const spacing = Math.floor((395 * DAY) / perApp);
   const BATCH = 50_000;
   for (let start = 0; start < runsTotal; start += BATCH) {
     db.transaction(() => {
       for (let n = start; n < Math.min(start + BATCH, runsTotal); n++) {
         // Interleaved by time, as real history is: run k of every app, then run k+1 of every app.
         const appId = (n % apps) + 1;
-        const at = now - 700 * DAY + Math.floor(n / apps) * spacing;
+        const at = now - 395 * DAY + Math.floor(n / apps) * spacing;
         const kind = n % 50 === 0 ? 'verify' : n % 97 === 0 ? 'restore' : 'backup';
         const failed = n % 13 === 0;
         const name = `app-${appId}-${new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}.db`;
         insertRun.run(appId, `app-${appId}`, kind, n % 20 === 0 ? 'manual' : 'schedule', failed ? 'failed' : 'succeeded',
           sqliteDate(at), sqliteDate(at + 100), sqliteDate(at + 9000), 52428800, failed ? null : '5f2b'.repeat(16),
           failed ? null : `backups/app-${appId}/${name}`, failed ? null : name, failed ? 'export: app answered 500: database is locked' : null,
-          LOG.replaceAll('{name}', name).replaceAll('{app}', `app-${appId}`));
+          now - at < 90 * DAY ? LOG.replaceAll('{name}', name).replaceAll('{app}', `app-${appId}`) : '');
       }
     })();
   }

@@ -7,7 +7,7 @@ import { toSqlite } from '../database/sqlite-dates';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Rows per statement: each batch is a few milliseconds, so runs and requests never wait long behind it. */
-const BATCH = 500;
+const BATCH = 200;
 
 /**
  * Runs that pruning never deletes: unfinished ones, every successful backup whose file retention has not
