@@ -104,27 +104,25 @@ export class RunHistoryPruner implements OnApplicationBootstrap, OnApplicationSh
     return deleted;
   }
 
-  private async deleteInBatches(selectIds: string, parameters: unknown[]): Promise<number> {
+  private deleteInBatches(selectIds: string, parameters: unknown[]): Promise<number> {
+    return this.inBatches(selectIds, parameters, 'DELETE FROM runs');
+  }
+
+  private emptyOldLogs(before: string): Promise<number> {
+    return this.inBatches(
+      `SELECT id FROM runs WHERE log != '' AND queuedAt < ? AND status NOT IN ('queued', 'running') LIMIT ${BATCH}`,
+      [before],
+      "UPDATE runs SET log = ''",
+    );
+  }
+
+  /** Applies `change` ("DELETE FROM runs", "UPDATE runs SET …") to the rows `selectIds` finds, a batch at a time, until it finds none. */
+  private async inBatches(selectIds: string, parameters: unknown[], change: string): Promise<number> {
     let total = 0;
     while (!this.stopped) {
       const ids = ((await this.dataSource.query(selectIds, parameters)) as { id: number }[]).map((row) => row.id);
       if (ids.length === 0) break;
-      await this.dataSource.query(`DELETE FROM runs WHERE id IN (SELECT value FROM json_each(?))`, [JSON.stringify(ids)]);
-      total += ids.length;
-      await yieldToEventLoop();
-    }
-    return total;
-  }
-
-  private async emptyOldLogs(before: string): Promise<number> {
-    let total = 0;
-    while (!this.stopped) {
-      const ids: { id: number }[] = await this.dataSource.query(
-        `SELECT id FROM runs WHERE log != '' AND queuedAt < ? AND status NOT IN ('queued', 'running') LIMIT ${BATCH}`,
-        [before],
-      );
-      if (ids.length === 0) break;
-      await this.dataSource.query(`UPDATE runs SET log = '' WHERE id IN (SELECT value FROM json_each(?))`, [JSON.stringify(ids.map((row) => row.id))]);
+      await this.dataSource.query(`${change} WHERE id IN (SELECT value FROM json_each(?))`, [JSON.stringify(ids)]);
       total += ids.length;
       await yieldToEventLoop();
     }

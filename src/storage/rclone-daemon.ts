@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { printable } from '../common/printable';
-import { RcloneNotFoundError } from './rclone-process';
+import { RcloneNotFoundError, STDERR_TAIL_BYTES } from './rclone-process';
 import { RcloneError } from './rclone.adapter';
 
-const STDERR_TAIL_BYTES = 2048;
 /**
  * util-linux's setpriv (on every Debian, so in the image): started through it, rcd gets SIGKILL from the
  * kernel when the service dies, even by kill -9, instead of living on unreachable.

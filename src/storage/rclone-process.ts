@@ -8,7 +8,8 @@ import { RcatOptions, RcloneError } from './rclone.adapter';
 // rclone as a child process, without Nest: the CLI adapter runs it, and so does the export's worker
 // thread (src/backup/export-transfer.worker.ts), which streams a backup into rcat on a core of its own.
 
-const STDERR_TAIL_BYTES = 2048;
+/** How much of rclone's stderr is kept for an error message: its last words. */
+export const STDERR_TAIL_BYTES = 2048;
 
 /** What running rclone needs from the configuration (AppConfig has it). */
 export interface RcloneSettings {
