@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # --- build: dev dependencies, TypeScript, native better-sqlite3 -------------------------------------
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -14,7 +14,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: Node, rclone from Debian, production dependencies, non-root -----------------------------
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends rclone ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*

@@ -31,9 +31,17 @@ function othersCanReach(path: string): boolean {
   }
 }
 
+describe('runtime', () => {
+  it('is Node.js 24, as package.json, the image and .ci/run say', () => {
+    expect(packageJson.engines.node).toBe('>=24');
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(24);
+    expect(readFileSync('.ci/run', 'utf8')).toMatch(/scripts\/ensure-node\.sh/);
+  });
+});
+
 describe('Docker image', () => {
-  it('builds on node:20-bookworm-slim with rclone from Debian, runs as a non-root user under an init', () => {
-    expect(runtimeStage).toMatch(/^\s*FROM node:20-bookworm-slim\s*$/m);
+  it('builds on node:24-bookworm-slim with rclone from Debian, runs as a non-root user under an init', () => {
+    expect(runtimeStage).toMatch(/^\s*FROM node:24-bookworm-slim\s*$/m);
     expect(runtimeStage).toMatch(/apt-get install[^\n]*\brclone\b/);
     expect(runtimeStage).toMatch(/^USER node$/m);
     expect(execForm('ENTRYPOINT')).toEqual(['/usr/bin/tini', '--']);
