@@ -1,11 +1,12 @@
 import { CronTime, validateCronExpression } from 'cron';
 import { registerDecorator, ValidationOptions } from 'class-validator';
+import { english } from '../common/i18n';
 
 /** Why the scheduler's library could not schedule an expression, in one line. */
 export function cronFailure(error: unknown): string {
   const message = (error as Error).message;
   // cron's own text is several lines asking for a bug report; the cause is a date that does not exist.
-  if (message.includes('No execution date was found')) return 'never fires: no date matches it in the next 8 years (e.g. 30 February)';
+  if (message.includes('No execution date was found')) return english('invalid.cronNeverFires');
   return message.split('\n')[0].trim();
 }
 
@@ -16,10 +17,10 @@ export function cronFailure(error: unknown): string {
 export function cronProblem(expression: string, timezone = 'UTC'): string | null {
   const fields = expression.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
-    return `must have 5 fields (minute hour day month weekday), or 6 with seconds first; got ${fields}`;
+    return english('invalid.cronFields', { count: fields });
   }
   const { valid, error } = validateCronExpression(expression);
-  if (!valid) return `is not a valid cron expression: ${error?.message ?? 'rejected by the scheduler'}`;
+  if (!valid) return english('invalid.cron', { reason: error?.message ?? 'rejected by the scheduler' });
   try {
     new CronTime(expression, timezone).getNextDateFrom(new Date());
     return null;
@@ -33,13 +34,13 @@ export function cronProblem(expression: string, timezone = 'UTC'): string | null
  * RCLONE_REMOTE; the rules that depend on which (BackupLocations.folderProblem) need rclone and run later.
  */
 export function folderProblem(folder: string): string | null {
-  if (folder.trim() === '') return 'must not be empty';
-  if (folder.startsWith('/')) return 'must not start with "/": it is relative to RCLONE_REMOTE';
-  if (folder.split(/[\\/]/).includes('..')) return 'must not contain ".." segments';
+  if (folder.trim() === '') return english('invalid.folderEmpty');
+  if (folder.startsWith('/')) return english('invalid.folderAbsolute');
+  if (folder.split(/[\\/]/).includes('..')) return english('invalid.folderDotDot');
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(folder)) return 'must not contain control characters';
+  if (/[\u0000-\u001f\u007f]/.test(folder)) return english('invalid.folderControl');
   // Neither a Drive id nor a sane folder name has them; in an rclone path they start a remote or its options.
-  if (/[:,]/.test(folder)) return 'must not contain ":" or ","';
+  if (/[:,]/.test(folder)) return english('invalid.folderSeparators');
   return null;
 }
 

@@ -1,5 +1,6 @@
 import { CronTime } from 'cron';
 import cronstrue from 'cronstrue/i18n';
+import { translateText } from '../common/i18n';
 import { cronProblem } from './app.validators';
 
 const FIRINGS = 3;
@@ -10,7 +11,7 @@ const FIRINGS = 3;
  */
 export function previewSchedule(expression: string, timezone: string, locale: string, now = new Date()) {
   const error = cronProblem(expression, timezone);
-  if (error !== null) return { valid: false, error, next: [], description: '', timezone };
+  if (error !== null) return { valid: false, error: translateText(locale, error), next: [], description: '', timezone };
   const time = new CronTime(expression, timezone);
   const next: string[] = [];
   for (let from = now; next.length < FIRINGS; ) {

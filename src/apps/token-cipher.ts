@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { english } from '../common/i18n';
 
 const FORMAT = 'v1';
 
@@ -24,14 +25,14 @@ export class TokenCipher {
   decrypt(stored: string): string {
     const [format, iv, tag, ciphertext] = stored.split('.');
     if (format !== FORMAT || ciphertext === undefined) {
-      throw new Error('stored token has an unknown format');
+      throw new Error(english('failure.tokenFormat'));
     }
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     try {
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
-      throw new Error('stored token cannot be decrypted: was SECRET_KEY changed since it was saved?');
+      throw new Error(english('failure.tokenUndecryptable'));
     }
   }
 }

@@ -1,3 +1,5 @@
+import { english } from '../common/i18n';
+
 /** The steps of a run, named in its error so that a person knows where it broke. */
 export type BackupStep = 'capabilities' | 'export' | 'upload' | 'finish' | 'shutdown' | 'restart' | 'read' | 'import' | 'verify';
 
@@ -11,6 +13,6 @@ export class BackupFailure extends Error {
   }
 
   override toString(): string {
-    return `${this.step}: ${this.message}`;
+    return english(`failure.step.${this.step}`, { reason: this.message });
   }
 }

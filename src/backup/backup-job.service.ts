@@ -13,6 +13,7 @@ import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { Watchdog } from './watchdog';
+import { english } from '../common/i18n';
 
 /**
  * One backup, from the app's export to a verified file in the remote. The bytes go from the HTTP
@@ -36,7 +37,7 @@ export class BackupJob {
   async run(app: AppEntity, run: RunEntity, stop: AbortSignal): Promise<RunOutcome> {
     const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
     const capabilities = await this.contract.capabilities(endpoint, stop);
-    await this.runs.log(run, `capabilities: contract ${capabilities.versions.join(', ')}, type ${capabilities.type ?? 'not given'}`);
+    await this.runs.log(run, english('log.capabilities', { versions: capabilities.versions.join(', '), type: capabilities.type ?? english('log.notGiven') }));
 
     // Listing first proves the remote works before the app is asked for a dump, and tells which names are taken.
     const folder = await this.storageStep('upload', () => this.locations.folderOf(app.driveFolderId));
@@ -51,14 +52,17 @@ export class BackupJob {
       const { rclone, tmpDir } = this.config;
       await dump.open({ endpoint, rclone, tmpDir, maxBytes: this.config.backup.maxSizeBytes }, watchdog.signal);
       const name = chooseBackupName(app.name, run.startedAt!, chooseExtension(capabilities.extension, dump.contentDisposition), before);
-      await this.runs.log(run, `export started: ${dump.contentLength ?? 'unknown'} bytes announced, ` +
-        `checksum ${dump.sha256 ? 'announced' : 'not announced'}; uploading as ${name}`);
+      await this.runs.log(run, english('log.exportStarted', {
+        announced: dump.contentLength ?? english('log.unknown'),
+        checksum: english(dump.sha256 ? 'log.announced' : 'log.notAnnounced'),
+        name,
+      }));
 
       const temporary = this.locations.fileIn(folder, temporaryName(name, run.id));
       const sent = await this.upload(run, dump, temporary, watchdog);
       const final = this.locations.fileIn(folder, name);
       const after = await this.finish(temporary, final, name, sent.bytes);
-      await this.runs.log(run, `stored ${sent.bytes} bytes as ${final}, sha256 ${sent.sha256}`);
+      await this.runs.log(run, english('log.stored', { bytes: sent.bytes, path: final, sha256: sent.sha256 }));
       watchdog.stop();
 
       await this.applyRetention(app, run, folder, after, name);
@@ -75,8 +79,7 @@ export class BackupJob {
     const appStall = watchdog.explainStall;
     watchdog.explainStall = () =>
       dump.waiting
-        ? new BackupFailure('upload', `rclone took no data for ${this.config.backup.idleTimeoutMs / 1000} s ` +
-          '(BACKUP_IDLE_TIMEOUT_S) while the app was sending: the remote stalled')
+        ? new BackupFailure('upload', english('failure.remoteStalled', { seconds: this.config.backup.idleTimeoutMs / 1000 }))
         : appStall();
     const sent = await dump.upload(temporary, (bytes) => {
       watchdog.touch();
@@ -102,7 +105,7 @@ export class BackupJob {
       throw new BackupFailure('upload', stored.reason.message);
     }
     const reason = (received.status === 'rejected' ? received.reason : (stored as PromiseRejectedResult).reason) as Error;
-    throw new BackupFailure('export', `connection to the app broke after ${sent.bytes} bytes (${reason.message})`);
+    throw new BackupFailure('export', english('failure.connectionBroke', { bytes: sent.bytes, reason: reason.message }));
   }
 
   /** Renames the upload to its final name and checks that the remote holds every byte under it. */
@@ -113,8 +116,8 @@ export class BackupJob {
     const stored = listing.find((entry) => entry.name === name);
     if (stored?.size !== bytes) {
       await this.removeQuietly(final);
-      throw new BackupFailure('finish', `the remote holds ${stored ? `${stored.size} bytes` : 'no file'} under ${name}, ` +
-        `but ${bytes} bytes were sent; the file was removed`);
+      const held = stored ? english('failure.remoteSizeDiffers', { size: stored.size, name, bytes }) : english('failure.remoteNoFile', { name, bytes });
+      throw new BackupFailure('finish', held);
     }
     return listing;
   }
@@ -127,20 +130,18 @@ export class BackupJob {
     const recorded = await this.runs.recordedBackupNames(app.id);
     const plan = planRetention(app.name, listing, app.retention, stored, recorded.add(stored));
     for (const { name } of plan.future) {
-      await this.runs.log(run, `retention: warning: ${name} is named later than this run (a clock that was ahead, or ` +
-        'stepped back?): not counted as newer and left alone; delete it by hand if it is not wanted');
+      await this.runs.log(run, english('log.retentionFuture', { name }));
     }
-    await this.runs.log(run, `retention: keeping the ${app.retention} newest, ${plan.expired.length} to delete`);
+    await this.runs.log(run, english('log.retentionPlan', { keep: app.retention, expired: plan.expired.length }));
     for (const { name } of plan.spared) {
-      await this.runs.log(run, `retention: kept ${name}: deleting it would leave fewer than ${app.retention} backups ` +
-        'that the run history records as succeeded');
+      await this.runs.log(run, english('log.retentionSpared', { name, keep: app.retention }));
     }
     const leftovers = temporaryFilesOf(app.name, listing).filter((file) => file.runId < run.id).map((file) => file.entry.name);
     for (const { name } of plan.expired) {
       await this.deleteFor(run, folder, name, () => this.runs.deleted(run, name));
     }
     for (const name of leftovers) {
-      await this.deleteFor(run, folder, name, () => this.runs.log(run, `removed the leftover temporary file ${name}`));
+      await this.deleteFor(run, folder, name, () => this.runs.log(run, english('log.leftoverRemoved', { name })));
     }
   }
 
@@ -150,7 +151,7 @@ export class BackupJob {
       await this.rclone.deleteFile(this.locations.fileIn(folder, name));
       await done();
     } catch (error) {
-      await this.runs.log(run, `retention: could not delete ${name}: ${(error as Error).message}`);
+      await this.runs.log(run, english('log.retentionDeleteFailed', { name, reason: (error as Error).message }));
     }
   }
 
@@ -166,7 +167,7 @@ export class BackupJob {
       return await action();
     } catch (error) {
       await undo?.();
-      throw error instanceof BackupFailure ? error : new BackupFailure(step, `storage: ${(error as Error).message}`);
+      throw error instanceof BackupFailure ? error : new BackupFailure(step, english('failure.storage', { reason: (error as Error).message }));
     }
   }
 

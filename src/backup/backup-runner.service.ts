@@ -11,6 +11,7 @@ import { ConcurrencyLimit } from './concurrency-limit';
 import type { RunEntity, RunKind, RunTrigger } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { StoredBackups } from './stored-backups.service';
+import { english } from '../common/i18n';
 
 const RECORD_RETRY_FIRST_MS = 1000;
 const RECORD_RETRY_MAX_MS = 30_000;
@@ -93,10 +94,10 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
       if (trigger === 'manual') throw new RunInProgressError(app.name);
       // A backup still waiting for a slot has not read anything yet: it serves this firing too.
       if (kind === 'backup' && current.kind === 'backup' && current.run && !current.started) {
-        await this.runs.log(current.run, 'a scheduled firing came while this run waited for a free slot: this run serves it');
+        await this.runs.log(current.run, english('log.servesFiring'));
         return current.run;
       }
-      return this.runs.skip(app, trigger, 'the previous run of this app was still running');
+      return this.runs.skip(app, trigger, english('failure.previousStillRunning'));
     }
     const stop = new AbortController();
     // Claimed before the first await, so two simultaneous triggers cannot both start.
@@ -128,7 +129,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
       const outcome = await work(app, run, stop);
       await this.recordUntilStored(run, stop, () => this.runs.succeed(run, outcome));
     } catch (error) {
-      const message = error instanceof BackupFailure ? error.toString() : `unexpected error: ${(error as Error).message}`;
+      const message = error instanceof BackupFailure ? error.toString() : english('failure.unexpected', { reason: (error as Error).message });
       if (!(error instanceof BackupFailure)) this.logger.error(printable((error as Error).stack ?? String(error), 8192));
       await this.recordUntilStored(run, stop, () => this.runs.fail(run, message)).catch(() => undefined);
     } finally {
@@ -163,7 +164,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
    */
   async onModuleInit(): Promise<void> {
     const interrupted = await this.runs.unfinished();
-    for (const run of interrupted) await this.runs.fail(run, new BackupFailure('restart', 'interrupted by restart').toString());
+    for (const run of interrupted) await this.runs.fail(run, new BackupFailure('restart', english('failure.interruptedByRestart')).toString());
     // Cleaning the remote can be slow and must not delay the boot.
     void this.removeLeftovers(interrupted);
   }
@@ -178,7 +179,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.shutdownGraceMs)));
     await Promise.race([Promise.all(running.map((run) => run.finished)), graceOver]);
     clearTimeout(timer);
-    for (const run of running) run.stop.abort(new BackupFailure('shutdown', 'stopped by shutdown'));
+    for (const run of running) run.stop.abort(new BackupFailure('shutdown', english('failure.stoppedByShutdown')));
     await Promise.all(running.map((run) => run.finished));
   }
 

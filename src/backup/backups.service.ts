@@ -6,6 +6,7 @@ import { RcloneAdapter, RemoteEntry } from '../storage/rclone.adapter';
 import { backupsOf } from './backup-names';
 import { Capabilities, ContractClient } from './contract-client';
 import { RunsService } from './runs.service';
+import { english } from '../common/i18n';
 
 export interface StoredBackupView {
   name: string;
@@ -53,7 +54,7 @@ export class BackupsService {
     try {
       files = backupsOf(app.name, await this.rclone.list(await this.locations.folderOf(app.driveFolderId)));
     } catch (error) {
-      throw new StorageUnavailableError(`could not list the backups of ${app.name}: ${(error as Error).message}`);
+      throw new StorageUnavailableError(english('failure.listBackups', { name: app.name, reason: (error as Error).message }));
     }
     const verifications = await this.runs.verifications(app.id);
     return files.map(({ name, size, modifiedAt }) => {

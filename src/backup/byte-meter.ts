@@ -1,5 +1,6 @@
 import { createHash, Hash } from 'node:crypto';
 import { Transform, TransformCallback } from 'node:stream';
+import { english, MessageKey } from '../common/i18n';
 import { formatByteSize } from '../config/byte-size';
 import { BackupFailure, BackupStep } from './backup-failure';
 
@@ -13,15 +14,31 @@ export interface MeterLimits {
   refuseEmpty?: boolean;
 }
 
-/** How errors name the stream and what announced it, so each use reads naturally. */
+/** The step a bad stream fails, and its messages, so that each use reads naturally (and translates as a whole). */
 export interface MeterWording {
   step: BackupStep;
-  source: string;
-  sizeFrom: string;
-  hashFrom: string;
+  tooLong: MessageKey;
+  truncated: MessageKey;
+  hashDiffers: MessageKey;
+  empty: MessageKey;
 }
 
-const EXPORT_WORDING: MeterWording = { step: 'export', source: 'app sent', sizeFrom: 'Content-Length', hashFrom: 'X-Backup-Sha256' };
+const EXPORT_WORDING: MeterWording = {
+  step: 'export',
+  tooLong: 'failure.exportTooLong',
+  truncated: 'failure.exportTruncated',
+  hashDiffers: 'failure.exportHash',
+  empty: 'failure.exportEmpty',
+};
+
+/** Reading back a stored file, checked against what was recorded when it was made. */
+export const STORED_WORDING: MeterWording = {
+  step: 'read',
+  tooLong: 'failure.storedTooLong',
+  truncated: 'failure.storedTruncated',
+  hashDiffers: 'failure.storedHash',
+  empty: 'failure.storedEmpty',
+};
 
 /**
  * The one pass over backup bytes: counts, hashes, enforces the size limit, and checks the total against
@@ -46,10 +63,10 @@ export class ByteMeter extends Transform {
     this.bytes += chunk.length;
     const { maxBytes, expectedBytes } = this.limits;
     if (maxBytes !== null && this.bytes > maxBytes) {
-      return callback(this.failure(`backup exceeds MAX_BACKUP_SIZE (${formatByteSize(maxBytes)}); stopped`));
+      return callback(this.failure('failure.tooBig', { max: formatByteSize(maxBytes) }));
     }
     if (expectedBytes !== undefined && this.bytes > expectedBytes) {
-      return callback(this.failure(`${this.wording.source} more than the ${expectedBytes} bytes of its ${this.wording.sizeFrom}`));
+      return callback(this.failure(this.wording.tooLong, { expected: expectedBytes }));
     }
     this.hash.update(chunk);
     this.onProgress(this.bytes);
@@ -61,18 +78,17 @@ export class ByteMeter extends Transform {
   override _flush(callback: TransformCallback): void {
     this.sha256 = this.hash.digest('hex');
     const { expectedBytes, expectedSha256, refuseEmpty } = this.limits;
-    const { source, sizeFrom, hashFrom } = this.wording;
-    if (refuseEmpty && this.bytes === 0) return callback(this.failure(`the ${source} an empty backup`));
+    if (refuseEmpty && this.bytes === 0) return callback(this.failure(this.wording.empty));
     if (expectedBytes !== undefined && this.bytes !== expectedBytes) {
-      return callback(this.failure(`${source} ${this.bytes} bytes but ${sizeFrom} says ${expectedBytes}: the body is truncated`));
+      return callback(this.failure(this.wording.truncated, { bytes: this.bytes, expected: expectedBytes }));
     }
     if (expectedSha256 !== undefined && this.sha256 !== expectedSha256.toLowerCase()) {
-      return callback(this.failure(`SHA-256 of the bytes ${source} (${this.sha256}) differs from ${hashFrom} (${expectedSha256})`));
+      return callback(this.failure(this.wording.hashDiffers, { actual: this.sha256, expected: expectedSha256 }));
     }
     callback(null, this.held);
   }
 
-  private failure(message: string): BackupFailure {
-    return new BackupFailure(this.wording.step, message);
+  private failure(key: MessageKey, params: Record<string, unknown> = {}): BackupFailure {
+    return new BackupFailure(this.wording.step, english(key, params));
   }
 }

@@ -5,6 +5,7 @@ import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
 import { BackupFailure } from './backup-failure';
 import { AppEndpoint, CONTRACT_VERSION, HttpClient, requestApp } from './contract-http';
+import { english } from '../common/i18n';
 
 /** Capabilities are shown in every run's log: an app's words there are kept short. */
 const MAX_TYPE = 100;
@@ -40,7 +41,7 @@ export class ContractClient {
     });
     const body = response.data as { versions?: unknown; version?: unknown; type?: unknown; extension?: unknown; restore?: unknown };
     if (typeof body !== 'object' || body === null) {
-      throw new BackupFailure('capabilities', 'app answered capabilities that are not a JSON object');
+      throw new BackupFailure('capabilities', english('failure.notJsonObject'));
     }
     const offered = Array.isArray(body.versions) ? body.versions : typeof body.version === 'string' ? [body.version] : [];
     const versions = offered.slice(0, MAX_VERSIONS).map((version) => printable(String(version), MAX_VERSION));
@@ -52,7 +53,7 @@ export class ContractClient {
     };
     if (!versions.includes(CONTRACT_VERSION)) {
       throw Object.assign(
-        new BackupFailure('capabilities', `app offers contract versions [${versions.join(', ')}]; app-orquestador needs ${CONTRACT_VERSION}`),
+        new BackupFailure('capabilities', english('failure.contractVersions', { versions: versions.join(', '), needed: CONTRACT_VERSION })),
         { capabilities },
       );
     }

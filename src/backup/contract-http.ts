@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { AxiosError, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { printable } from '../common/printable';
 import { BackupFailure, BackupStep } from './backup-failure';
+import { english } from '../common/i18n';
 
 // Contract v1 over HTTP, without Nest: the service's ContractClient and the export's worker thread
 // (export-transfer.worker.ts) both speak it through these functions.
@@ -87,12 +88,11 @@ export async function openExport(http: HttpClient, app: AppEndpoint, signal: Abo
   };
   // A body that ends when the connection closes looks the same complete or cut off half-way.
   if (length === undefined && !/\bchunked\b/i.test(String(response.headers['transfer-encoding'] ?? ''))) {
-    throw refuse('app sent its export with neither Content-Length nor chunked Transfer-Encoding, so a connection that ' +
-      'breaks half-way could not be told from the end of the backup; contract v1 needs one of them');
+    throw refuse(english('failure.noLength'));
   }
-  if (Number(length) === 0) throw refuse('the app sent an empty backup (Content-Length: 0)');
+  if (Number(length) === 0) throw refuse(english('failure.zeroLength'));
   if (sha256 !== undefined && !/^[a-f0-9]{64}$/i.test(String(sha256))) {
-    throw refuse(`app sent an X-Backup-Sha256 header that is not 64 hex digits: "${printable(String(sha256), 100)}"`);
+    throw refuse(english('failure.badShaHeader', { value: printable(String(sha256), 100) }));
   }
   return {
     body: response.data as Readable,
@@ -105,28 +105,25 @@ export async function openExport(http: HttpClient, app: AppEndpoint, signal: Abo
 function describeStatus(response: AxiosResponse, body: string): string {
   const status = response.status;
   const said = body.trim() ? `: ${printable(body.trim(), ERROR_BODY_BYTES)}` : '';
-  if (status === 401 || status === 403) return `app answered ${status}: check the token${said}`;
-  if (status === 409) return `app answered 409: it is busy with another backup or maintenance; try again later${said}`;
-  if (status === 422) return `app answered 422: it refuses this backup${said}`;
+  if (status === 401 || status === 403) return english('failure.answeredAuth', { status, said });
+  if (status === 409) return english('failure.answeredBusy', { said });
+  if (status === 422) return english('failure.answeredRefused', { said });
   if (status >= 300 && status < 400) {
-    return `app answered ${status} redirect to ${printable(String(response.headers.location ?? '(no location)'), 200)}; redirects are not followed ` +
-      'so the token is never sent elsewhere: register the final URL';
+    return english('failure.answeredRedirect', { status, location: printable(String(response.headers.location ?? '(no location)'), 200) });
   }
-  return `app answered ${status}${said}`;
+  return english('failure.answered', { status, said });
 }
 
 function describeRequestError(error: unknown, url: string, timeoutMs?: number): string {
   const code = (error as AxiosError).code;
   const host = new URL(url).host;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-    return `no answer from ${host} within ${(timeoutMs ?? 0) / 1000} s (BACKUP_CONNECT_TIMEOUT_S)`;
+    return english('failure.noAnswer', { host, seconds: (timeoutMs ?? 0) / 1000 });
   }
-  if (code === 'ECONNREFUSED') return `connection to ${host} refused: is the app running and listening on that port?`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return `host of ${host} not found: check the URL and that the app is on the same Docker network`;
-  }
-  if (code === 'ECONNRESET') return `connection to ${host} was reset by the app`;
-  return `request to ${host} failed: ${(error as Error).message}`;
+  if (code === 'ECONNREFUSED') return english('failure.connectionRefused', { host });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return english('failure.hostNotFound', { host });
+  if (code === 'ECONNRESET') return english('failure.connectionReset', { host });
+  return english('failure.requestFailed', { host, reason: (error as Error).message });
 }
 
 function stringify(data: unknown): string {

@@ -5,6 +5,7 @@ import { RcloneError } from '../storage/rclone.adapter';
 import type { RcloneSettings } from '../storage/rclone-process';
 import { BackupFailure, BackupStep } from './backup-failure';
 import type { AppEndpoint } from './contract-http';
+import { english } from '../common/i18n';
 
 /** What the worker needs: the app to ask, how to run rclone, and the size limit. */
 export interface TransferSettings extends RcloneSettings {
@@ -160,7 +161,7 @@ export class ExportTransfer {
         }
       };
       this.onDeath = (why) =>
-        reject(signal.aborted ? signal.reason : new BackupFailure('export', `the thread streaming the export stopped before the app answered (${why})`));
+        reject(signal.aborted ? signal.reason : new BackupFailure('export', english('failure.threadBeforeAnswer', { why })));
     });
   }
 
@@ -183,7 +184,7 @@ export class ExportTransfer {
       this.onDeath = (why) => {
         const crash: PromiseSettledResult<void> = {
           status: 'rejected',
-          reason: new BackupFailure('upload', `the thread streaming the backup stopped unexpectedly after ${this.bytes} bytes (${why}); rclone was stopped`),
+          reason: new BackupFailure('upload', english('failure.threadStopped', { bytes: this.bytes, why })),
         };
         resolve({ received: crash, stored: crash, bytes: this.bytes });
       };

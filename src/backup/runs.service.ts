@@ -8,6 +8,7 @@ import { Cursor, Page, toPage } from '../common/pagination';
 import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
+import { english } from '../common/i18n';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
 export type RunEvent =
@@ -197,7 +198,7 @@ export class RunsService {
   async deleted(run: RunEntity, name: string): Promise<void> {
     // The run that made the file no longer holds a checksum anybody needs: history pruning may take it.
     await this.runs.update({ appId: run.appId, backupName: name, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() }, { backupRemovedAt: new Date() });
-    await this.log(run, `retention: deleted ${name}`);
+    await this.log(run, english('log.retentionDeleted', { name }));
     this.emit({ kind: 'deleted', run, name });
   }
 
@@ -205,7 +206,7 @@ export class RunsService {
   async failToStart(app: Pick<AppEntity, 'id' | 'name'>, trigger: RunTrigger, reason: string): Promise<RunEntity> {
     const now = new Date();
     const run = await this.runs.save(
-      this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: `start: ${reason}` }),
+      this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: english('failure.step.start', { reason }) }),
     );
     this.logger.error(`run ${run.id} of ${app.name} could not start: ${reason}`);
     this.emit({ kind: 'finished', run });

@@ -9,11 +9,12 @@ import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RcloneError } from '../storage/rclone.adapter';
 import { BackupFailure, BackupStep } from './backup-failure';
 import { backupsOf, isBackupOf } from './backup-names';
-import { ByteMeter } from './byte-meter';
+import { ByteMeter, STORED_WORDING } from './byte-meter';
 import { ContractClient } from './contract-client';
 import type { RunEntity } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { Watchdog } from './watchdog';
+import { english } from '../common/i18n';
 
 /** A stored backup with what was recorded when it was made. */
 export interface StoredBackup {
@@ -45,7 +46,7 @@ export class StoredBackups {
   async find(app: AppEntity, name: string): Promise<StoredBackup> {
     const folder = await this.locations.folderOf(app.driveFolderId);
     if (!backupsOf(app.name, await this.rclone.list(folder)).some((backup) => backup.name === name)) {
-      throw new InvalidBackupError(`"${name}" is not one of the backups of ${app.name}: use a name from GET /api/apps/${app.id}/backups`);
+      throw new InvalidBackupError(english('failure.notOneOfBackups', { backup: name, name: app.name, id: app.id }));
     }
     return this.recorded(app, name, folder);
   }
@@ -56,33 +57,33 @@ export class StoredBackups {
    */
   async findRecorded(app: AppEntity, name?: string): Promise<StoredBackup> {
     const chosen = name ?? (await this.runs.newestBackupName(app.id));
-    if (!chosen) throw new InvalidBackupError(`${app.name} has no recorded backups to verify`);
+    if (!chosen) throw new InvalidBackupError(english('failure.noRecordedBackups', { name: app.name }));
     if (!isBackupOf(app.name, chosen)) {
-      throw new InvalidBackupError(`"${chosen}" is not a backup name of ${app.name}`);
+      throw new InvalidBackupError(english('failure.notBackupName', { backup: chosen, name: app.name }));
     }
     return this.recorded(app, chosen, await this.locations.folderOf(app.driveFolderId));
   }
 
   private async recorded(app: AppEntity, name: string, folder: string): Promise<StoredBackup> {
     const made = await this.runs.madeBy(app.id, name);
-    if (!made?.sha256) throw new InvalidBackupError(`no recorded checksum for "${name}": it was not made by app-orquestador`);
+    if (!made?.sha256) throw new InvalidBackupError(english('failure.noChecksum', { backup: name }));
     return { name, path: this.locations.fileIn(folder, name), bytes: made.bytes, sha256: made.sha256 };
   }
 
   /** Refuses apps whose capabilities do not announce restore, before any run is recorded. */
   async checkRestorable(app: AppEntity): Promise<void> {
     const capabilities = await this.contract.capabilities({ url: app.url, token: this.apps.tokenOf(app) }).catch((error: Error) => {
-      throw new InvalidBackupError(`${app.name} cannot restore now: ${error.message}`);
+      throw new InvalidBackupError(english('failure.cannotRestoreNow', { name: app.name, reason: error.message }));
     });
-    if (!capabilities.restore) throw new InvalidBackupError(`${app.name} does not announce "restore": true in its capabilities`);
+    if (!capabilities.restore) throw new InvalidBackupError(english('failure.noRestore', { name: app.name }));
   }
 
   /** Streams the stored file into the app's import; the app never gets a complete body unless it matches the record. */
   async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
     const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
-    await this.runs.log(run, `restoring ${backup.name} (${backup.bytes} bytes, sha256 ${backup.sha256}) into ${app.url}`);
+    await this.runs.log(run, english('log.restoring', { name: backup.name, bytes: backup.bytes, sha256: backup.sha256, url: app.url }));
     const outcome = await this.read(run, backup, stop, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
-    await this.runs.log(run, 'the app accepted the backup');
+    await this.runs.log(run, english('log.accepted'));
     return outcome;
   }
 
@@ -90,7 +91,7 @@ export class StoredBackups {
   async verify(run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
     const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
     const outcome = await this.read(run, backup, stop, 'verify', (meter) => pipeline(meter, discard));
-    await this.runs.log(run, `verified ${backup.name}: ${backup.bytes} bytes, sha256 as recorded`);
+    await this.runs.log(run, english('log.verified', { name: backup.name, bytes: backup.bytes }));
     return outcome;
   }
 
@@ -115,7 +116,7 @@ export class StoredBackups {
         watchdog.touch();
         this.runs.progress(run.id, bytes);
       },
-      { step: 'read', source: 'the stored file holds', sizeFrom: 'the size recorded at backup time', hashFrom: 'the SHA-256 recorded at backup time' },
+      STORED_WORDING,
     );
     const file = this.rclone.cat(backup.path, watchdog.signal);
     // The first failure stops everything else: a bad file aborts the import, a refusing app stops rclone.
@@ -147,7 +148,7 @@ export class StoredBackups {
   private explain(cause: Error, backup: StoredBackup, step: BackupStep): BackupFailure {
     if (cause instanceof BackupFailure) return cause;
     if (cause instanceof RcloneError) {
-      return new BackupFailure('read', cause.notFound ? `${backup.name} is missing from the remote` : cause.message);
+      return new BackupFailure('read', cause.notFound ? english('failure.missingFromRemote', { name: backup.name }) : cause.message);
     }
     return new BackupFailure(step, cause.message);
   }

@@ -1,4 +1,5 @@
 import { BackupFailure } from './backup-failure';
+import { english } from '../common/i18n';
 
 /**
  * Aborts a run that stalls (no byte for `idleMs`, including while waiting for the app to answer) or
@@ -13,10 +14,10 @@ export class Watchdog {
 
   constructor(idleMs: number, maxMs: number, parent?: AbortSignal) {
     parent?.addEventListener('abort', () => this.abort(parent.reason), { once: true });
-    this.explainStall = () => new BackupFailure('export', `app sent no data for ${idleMs / 1000} s (BACKUP_IDLE_TIMEOUT_S): stalled`);
+    this.explainStall = () => new BackupFailure('export', english('failure.idleStall', { seconds: idleMs / 1000 }));
     this.idle = setTimeout(() => this.abort(this.explainStall()), idleMs);
     this.deadline = setTimeout(
-      () => this.abort(new BackupFailure('export', `run exceeded BACKUP_MAX_DURATION_S (${maxMs / 1000} s)`)),
+      () => this.abort(new BackupFailure('export', english('failure.maxDuration', { seconds: maxMs / 1000 }))),
       maxMs,
     );
   }

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { Locale, localeOf } from '../pages/i18n';
 import { DomainError, ErrorCode } from './errors';
+import { LANGUAGE_CHOICES } from './i18n';
 
 const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -44,7 +45,7 @@ export class ErrorFilter implements ExceptionFilter {
     }
     // Pages get their errors as pages, in the same layout and language.
     const locale = localeOf(request, this.uiLanguage);
-    response.status(body.statusCode).render('errors/error', { locale, timezone: 'UTC', status: body.statusCode, message: body.message });
+    response.status(body.statusCode).render('errors/error', { locale, timezone: 'UTC', status: body.statusCode, message: body.message, details: body.details, languages: LANGUAGE_CHOICES, path: request.path });
   }
 
   private toBody(exception: unknown): ErrorBody {

@@ -1,3 +1,5 @@
+import { english } from './i18n';
+
 /** What went wrong, independent of HTTP; the error filter maps each code to one status. */
 export enum ErrorCode {
   NotFound = 'not_found',
@@ -29,28 +31,28 @@ export class InvalidFieldsError extends DomainError {
 export class AppNotFoundError extends DomainError {
   readonly code = ErrorCode.NotFound;
   constructor(id: number | string) {
-    super(`no app with id ${id}`);
+    super(english('failure.appNotFound', { id }));
   }
 }
 
 export class RunNotFoundError extends DomainError {
   readonly code = ErrorCode.NotFound;
   constructor(id: number | string) {
-    super(`no run with id ${id}`);
+    super(english('failure.runNotFound', { id }));
   }
 }
 
 export class AppNameTakenError extends DomainError {
   readonly code = ErrorCode.Conflict;
   constructor(name: string) {
-    super(`an app named "${name}" already exists`);
+    super(english('failure.nameTaken', { name }));
   }
 }
 
 export class RunInProgressError extends DomainError {
   readonly code = ErrorCode.Conflict;
   constructor(appName: string) {
-    super(`a run of "${appName}" is already in progress; wait for it to finish`);
+    super(english('failure.runInProgress', { name: appName }));
   }
 }
 
@@ -62,7 +64,7 @@ export class StorageUnavailableError extends DomainError {
 export class ShuttingDownError extends DomainError {
   readonly code = ErrorCode.ShuttingDown;
   constructor() {
-    super('the service is shutting down and starts no new runs');
+    super(english('failure.shuttingDown'));
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { InvalidFieldsError } from './errors';
+import { english } from './i18n';
 
 /**
  * Keyset pagination shared by every list that grows: a page is the items after (or before) the key of an
@@ -34,7 +35,7 @@ export function decodeCursor(raw: string, isKey: (key: string) => boolean = (key
   const key = text.slice(1);
   // Re-encoding must give the same text back: no stray characters, no invalid UTF-8.
   if (!direction || encodeCursor(direction, key) !== raw || !isKey(key)) {
-    throw new InvalidFieldsError([{ field: 'cursor', reasons: ['is not a cursor this list gave out; start again without it'] }]);
+    throw new InvalidFieldsError([{ field: 'cursor', reasons: [english('invalid.cursor')] }]);
   }
   return { direction, key };
 }

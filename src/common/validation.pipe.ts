@@ -1,5 +1,6 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { InvalidFieldsError } from './errors';
+import { english } from './i18n';
 
 /**
  * No body of this API nests more than a few levels; class-transformer and class-validator recurse once per
@@ -10,7 +11,7 @@ const MAX_BODY_DEPTH = 32;
 /** Reasons read "must be ..." so that "field: reason" reads as a sentence. */
 export function reasonsOf(error: ValidationError): string[] {
   return Object.entries(error.constraints ?? {}).map(([constraint, text]) =>
-    constraint === 'whitelistValidation' ? 'is not an accepted field' : text.replace(new RegExp(`^${error.property} `), ''),
+    constraint === 'whitelistValidation' ? english('invalid.notAccepted') : text.replace(new RegExp(`^${error.property} `), ''),
   );
 }
 

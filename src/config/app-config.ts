@@ -1,3 +1,4 @@
+import type { Locale } from '../common/i18n';
 import type { LogLevelName } from './environment';
 
 /**
@@ -44,7 +45,7 @@ export class AppConfig {
   /** How long shutdown waits for running backups before stopping them. */
   readonly shutdownGraceMs!: number;
   /** Language of the admin pages for everyone; null: each browser's Accept-Language. */
-  readonly uiLanguage!: 'en' | 'es' | null;
+  readonly uiLanguage!: Locale | null;
   readonly metricsPublic!: boolean;
   readonly notify!: {
     /** Receives a JSON POST when a run fails (and when one succeeds, with onSuccess). */

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { Locale, LOCALES } from '../common/i18n';
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsIn,
@@ -134,8 +135,8 @@ export class Environment {
   @Max(36500) @Min(1) @IsInt() @Type(() => Number)
   RUN_LOG_DAYS = 90;
 
-  @IsOptional() @IsIn(['en', 'es'], { message: 'must be en or es' })
-  UI_LANGUAGE?: 'en' | 'es';
+  @IsOptional() @IsIn(LOCALES, { message: `must be one of ${LOCALES.join(', ')}` })
+  UI_LANGUAGE?: Locale;
 
   @IsIn(['true', 'false'], { message: 'must be true or false' })
   METRICS_PUBLIC: 'true' | 'false' = 'false';

@@ -3,6 +3,7 @@ import { AppsService } from '../apps/apps.service';
 import type { RunEntity } from '../backup/run.entity';
 import { RunEvent, RunsService } from '../backup/runs.service';
 import { deliver } from './deliver';
+import { english } from '../common/i18n';
 
 /**
  * Healthchecks.io-style dead-man pings for apps with a pingUrl: `/start` when a run starts, the URL
@@ -35,6 +36,6 @@ export class DeadManPinger {
     const url = `${app.pingUrl.replace(/\/+$/, '')}${suffix}`;
     const body = suffix === '/fail' ? (run.error ?? 'failed') : `run ${run.id}`;
     const problem = await deliver(url, body, 'text/plain; charset=utf-8');
-    if (problem) await this.runs.log(run, `ping ${suffix || '(success)'}: could not reach the ping URL: ${problem}`).catch(() => undefined);
+    if (problem) await this.runs.log(run, english('log.pingFailed', { which: suffix || english('log.pingSuccess'), problem })).catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@ import type { RunEntity } from '../backup/run.entity';
 import { RunsService } from '../backup/runs.service';
 import { AppConfig } from '../config/app-config';
 import { deliver } from './deliver';
+import { english } from '../common/i18n';
 
 /**
  * Posts a JSON message to NOTIFY_WEBHOOK_URL when a run fails (and, with NOTIFY_ON_SUCCESS, when one
@@ -28,6 +29,6 @@ export class WebhookNotifier {
       : `${what} of ${run.appName} succeeded: ${run.bytes} bytes${link ? ` (${link})` : ''}`;
     const payload = { app: run.appName, runId: run.id, kind: run.kind, status: run.status, error: run.error, bytes: run.bytes, durationMs, link, text };
     const problem = await deliver(this.config.notify.webhookUrl!, JSON.stringify(payload), 'application/json');
-    if (problem) await this.runs.log(run, `notification: the webhook could not be reached: ${problem}`).catch(() => undefined);
+    if (problem) await this.runs.log(run, english('log.webhookFailed', { problem })).catch(() => undefined);
   }
 }

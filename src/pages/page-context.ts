@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { PageCsrf } from './csrf';
-import { isMessageKey, localeOf, LOCALES, MessageKey, translate } from './i18n';
+import { isLocale, LANGUAGE_CHOICES } from '../common/i18n';
+import { isMessageKey, localeOf, MessageKey, translate } from './i18n';
 
 const FLASH_COOKIE = 'flash';
 
@@ -16,7 +17,7 @@ export class PageContext {
 
   of(request: Request, response: Response) {
     const picked = request.query.lang;
-    if (typeof picked === 'string' && (LOCALES as readonly string[]).includes(picked)) {
+    if (isLocale(picked)) {
       // The language switch: remembered for this browser; the cookie is read by localeOf from the next request on.
       response.cookie('lang', picked, { sameSite: 'strict', path: '/', maxAge: 365 * 24 * 3600 * 1000 });
       request.cookies = { ...request.cookies, lang: picked };
@@ -28,6 +29,7 @@ export class PageContext {
       csrfToken: this.csrf.tokenFor(request, response),
       flash: this.takeFlash(request, response, locale),
       languageFixed: this.config.uiLanguage !== null,
+      languages: LANGUAGE_CHOICES,
       path: request.path,
     };
   }

@@ -5,6 +5,7 @@ import { APP_STATUSES, AppActivity, AppStatus, ATTENTION_STATUSES } from '../app
 import { AppListing, ListedApp } from '../apps/app-listing.service';
 import { AppsService } from '../apps/apps.service';
 import { InvalidFieldsError } from '../common/errors';
+import { english } from '../common/i18n';
 import { decodeCursor, pageUrl } from '../common/pagination';
 import { reasonsOf } from '../common/validation.pipe';
 import { RunListQuery } from '../backup/dto/run-list.query';
@@ -32,7 +33,7 @@ export interface DashboardQuery {
 function textParameter(query: DashboardQuery, field: keyof DashboardQuery): string | undefined {
   const value = query[field];
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || value.length > 1400) throw new InvalidFieldsError([{ field, reasons: ['must be one short text'] }]);
+  if (typeof value !== 'string' || value.length > 1400) throw new InvalidFieldsError([{ field, reasons: [english('invalid.shortText')] }]);
   return value;
 }
 
@@ -57,7 +58,7 @@ export class PagesService {
     const status = textParameter(raw, 'status');
     const cursor = textParameter(raw, 'cursor');
     if (status !== undefined && !(APP_STATUSES as readonly string[]).includes(status)) {
-      throw new InvalidFieldsError([{ field: 'status', reasons: [`must be one of ${APP_STATUSES.join(', ')}`] }]);
+      throw new InvalidFieldsError([{ field: 'status', reasons: [english('invalid.oneOf', { values: APP_STATUSES.join(', ') })] }]);
     }
     const filtered = q !== undefined || status !== undefined || cursor !== undefined;
     const [page, overview, recent, stored] = await Promise.all([

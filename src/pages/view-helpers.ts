@@ -1,7 +1,7 @@
 import cronstrue from 'cronstrue/i18n';
 import type { HelperOptions } from 'handlebars';
 import { formatByteSize } from '../config/byte-size';
-import { isMessageKey, Locale, translate } from './i18n';
+import { isMessageKey, Locale, translate, translateText } from './i18n';
 
 const STATUS_CLASSES: Record<string, string> = {
   succeeded: 'text-bg-success',
@@ -26,6 +26,15 @@ export function formatDuration(ms: number, locale: Locale): string {
 export const viewHelpers = {
   t(key: string, options: HelperOptions): string {
     return isMessageKey(key) ? translate(root(options).locale, key, options.hash) : key;
+  },
+  /** A text the service wrote in English and stored or returned as such (a run's error, a log line, a field's problem), in the page's language. */
+  said(text: string | null | undefined, options: HelperOptions): string {
+    return text ? translateText(root(options).locale, text) : '';
+  },
+  /** A stored log line, "<ISO time> <text>": the text is translated, the time kept as written. */
+  logLine(line: string, options: HelperOptions): string {
+    const [, time, text] = /^(\S+ )?([\s\S]*)$/.exec(line)!;
+    return `${time ?? ''}${translateText(root(options).locale, text)}`;
   },
   bytes(bytes: number | null | undefined, options: HelperOptions): string {
     return typeof bytes === 'number' ? formatByteSize(bytes, root(options).locale) : '—';

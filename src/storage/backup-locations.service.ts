@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RcloneAdapter } from './rclone.adapter';
+import { english } from '../common/i18n';
 
 /** RCLONE_REMOTE split into the remote's name, its inline options and its path; null for a local folder. */
 function parseRemote(remote: string): { name: string; options: string; path: string } | null {
@@ -30,7 +31,7 @@ export class BackupLocations {
     if (!remote) return resolve(this.config.rclone.remote, driveFolderId);
     if ((await this.remoteType()) !== 'drive') return joinPath(this.config.rclone.remote, driveFolderId);
     const problem = driveIdProblem(driveFolderId);
-    if (problem) throw new StorageConfigError(`"${driveFolderId}" ${problem}`);
+    if (problem) throw new StorageConfigError(english('failure.folderRefused', { folder: driveFolderId, problem }));
     return `${remote.name}${remote.options},root_folder_id=${driveFolderId}:${remote.path}`;
   }
 
@@ -42,7 +43,7 @@ export class BackupLocations {
   async folderProblem(driveFolderId: string): Promise<string | null> {
     const drive = parseRemote(this.config.rclone.remote) !== null && (await this.remoteType().catch(() => null)) === 'drive';
     if (drive) return driveIdProblem(driveFolderId);
-    return driveFolderId.startsWith('-') ? 'must not start with "-"' : null;
+    return driveFolderId.startsWith('-') ? english('invalid.folderDash') : null;
   }
 
   /** rclone paths join with "/", except right after the remote's colon. */
@@ -63,17 +64,14 @@ export class BackupLocations {
     if (name.startsWith(':')) return name.slice(1); // on-the-fly backend, e.g. ":webdav,url=…:"
     const type = (await this.rclone.remoteTypes()).get(name);
     if (!type) {
-      throw new StorageConfigError(
-        `rclone remote "${name}" (RCLONE_REMOTE) is not configured: run "rclone config", set RCLONE_CONFIG, ` +
-          `or define RCLONE_CONFIG_${name.toUpperCase()}_TYPE`,
-      );
+      throw new StorageConfigError(english('failure.remoteNotConfigured', { name, upper: name.toUpperCase() }));
     }
     return type;
   }
 }
 
 function driveIdProblem(id: string): string | null {
-  return /^[\w-]+$/.test(id) ? null : 'is not a Google Drive folder id (letters, digits, "-" and "_"), and RCLONE_REMOTE is a Drive remote';
+  return /^[\w-]+$/.test(id) ? null : english('invalid.driveId');
 }
 
 function joinPath(folder: string, name: string): string {

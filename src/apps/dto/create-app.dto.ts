@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
+import { english } from '../../common/i18n';
 import { IsCronExpression, IsDestinationFolder } from '../app.validators';
 
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -8,14 +9,14 @@ export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 // the property so that "must be a string" wins over rules that cannot apply to a wrong type.
 export class CreateAppDto {
   @ApiProperty({ example: 'billing', pattern: APP_NAME_PATTERN.source, description: 'Unique slug; names the backup files.' })
-  @Matches(APP_NAME_PATTERN, { message: 'must be 1-63 lowercase letters, digits or "-", starting with a letter or digit' })
+  @Matches(APP_NAME_PATTERN, { message: english('invalid.appName') })
   @IsString()
   name!: string;
 
   @ApiProperty({ example: 'http://billing:8000', description: 'Base URL on the internal network (http or https).' })
   @IsUrl(
     { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
-    { message: 'must be an http:// or https:// URL, e.g. http://billing:8000' },
+    { message: english('invalid.appUrl') },
   )
   @MaxLength(2048)
   @IsString()
@@ -38,7 +39,7 @@ export class CreateAppDto {
     type: String,
     description: 'IANA time zone of the schedule; omitted or null: SCHEDULER_TIMEZONE.',
   })
-  @IsTimeZone({ message: 'must be an IANA time zone such as UTC or Europe/Madrid' })
+  @IsTimeZone({ message: english('invalid.timezone') })
   @IsString()
   @ValidateIf((_, value) => value !== null && value !== undefined)
   timezone?: string | null;
@@ -68,7 +69,7 @@ export class CreateAppDto {
   })
   @IsUrl(
     { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
-    { message: 'must be an http:// or https:// URL' },
+    { message: english('invalid.url') },
   )
   @MaxLength(2048)
   @IsString()

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, IsString, IsTimeZone, MaxLength } from 'class-validator';
+import { english, LOCALES } from '../../common/i18n';
 
 export class SchedulePreviewQuery {
   @ApiProperty({ example: '0 3 * * *', description: 'The cron expression as typed: 5 fields, or 6 with seconds first.' })
@@ -10,13 +11,13 @@ export class SchedulePreviewQuery {
 
   @ApiPropertyOptional({ example: 'Europe/Madrid', description: 'IANA time zone; omitted or blank: SCHEDULER_TIMEZONE.' })
   @IsOptional()
-  @IsTimeZone({ message: 'must be an IANA time zone such as UTC or Europe/Madrid' })
+  @IsTimeZone({ message: english('invalid.timezone') })
   timezone?: string;
 
-  @ApiPropertyOptional({ enum: ['en', 'es'], default: 'en', description: 'Language of the description.' })
+  @ApiPropertyOptional({ enum: LOCALES, default: 'en', description: 'Language of the description and the error.' })
   @IsOptional()
-  @IsIn(['en', 'es'])
-  locale?: 'en' | 'es';
+  @IsIn(LOCALES)
+  locale?: string;
 }
 
 export class SchedulePreviewResponse {

@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type englishCatalogue from './locales/en.json';
+
+/**
+ * The translation catalogue: one JSON file per language in ./locales (copied next to the build by nest-cli's
+ * assets), so that a third language is one more file. English is the reference: every other file has its keys.
+ */
+export type MessageKey = keyof typeof englishCatalogue;
+export type Locale = string;
+
+export const LOCALES_DIR = join(__dirname, 'locales');
+
+/** Every `<language>.json` in `dir`, by language. */
+export function loadCatalogue(dir: string): Record<Locale, Record<string, string>> {
+  const files = readdirSync(dir).filter((file) => file.endsWith('.json')).sort();
+  return Object.fromEntries(files.map((file) => [file.slice(0, -'.json'.length), JSON.parse(readFileSync(join(dir, file), 'utf8'))]));
+}
+
+const MESSAGES = loadCatalogue(LOCALES_DIR);
+
+/** The languages present, English first. */
+export const LOCALES: readonly Locale[] = ['en', ...Object.keys(MESSAGES).filter((locale) => locale !== 'en')];
+
+/** The language switch: each language named in itself, one per catalogue file. */
+export const LANGUAGE_CHOICES = LOCALES.map((code) => ({ code, name: MESSAGES[code]['language.name'] ?? code }));
+
+export function isMessageKey(key: string): key is MessageKey {
+  return key in MESSAGES.en;
+}
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && LOCALES.includes(value);
+}
+
+/**
+ * A message in `locale`; a key the language lacks falls back to English (the catalogue test keeps that from happening).
+ * Text values are translated too: they are often a text the service wrote (an error inside a sentence).
+ */
+export function translate(locale: Locale, key: MessageKey, params: Record<string, unknown> = {}): string {
+  const text = MESSAGES[locale]?.[key] ?? MESSAGES.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name] ?? '';
+    return typeof value === 'string' ? translateText(locale, value) : String(value);
+  });
+}
+
+/**
+ * The English text of a message the service writes itself (a field's problem, a run's error, a log line).
+ * English is what the API returns and stores; pages turn it back into the reader's language with `translateText`.
+ */
+export function english(key: MessageKey, params: Record<string, unknown> = {}): string {
+  return translate('en', key, params);
+}
+
+/** Only these messages are written as text and recognised again; page labels are looked up by key. */
+const RECOGNISED = /^(invalid|failure|log)\./;
+
+interface Pattern {
+  key: MessageKey;
+  names: string[];
+  regex: RegExp;
+  /** Characters that are not placeholders: the most specific of two matching patterns wins. */
+  literal: number;
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const PATTERNS: Pattern[] = Object.entries(MESSAGES.en)
+  .filter(([key]) => RECOGNISED.test(key))
+  .map(([key, text]) => {
+    const names: string[] = [];
+    const parts = text.split(/\{(\w+)\}/);
+    const source = parts.map((part, index) => (index % 2 === 0 ? escape(part) : (names.push(part), '([\\s\\S]*?)'))).join('');
+    return { key: key as MessageKey, names, regex: new RegExp(`^${source}$`), literal: parts.filter((_, index) => index % 2 === 0).join('').length };
+  })
+  .sort((a, b) => b.literal - a.literal);
+
+/** Which catalogue message, with which values, produced this English text; null when none did (text from an app or rclone). */
+export function recognise(text: string): { key: MessageKey; params: Record<string, string> } | null {
+  for (const pattern of PATTERNS) {
+    const match = pattern.regex.exec(text);
+    if (match) return { key: pattern.key, params: Object.fromEntries(pattern.names.map((name, index) => [name, match[index + 1]])) };
+  }
+  return null;
+}
+
+/**
+ * A text the service wrote in English (see `english`), in `locale`: its message is recognised and translated, and so
+ * are its values, which are often messages themselves ("upload: storage: …"). What no message produced (an app's
+ * answer, rclone's output, a file name) is shown as it is: it is quoted, not ours to translate.
+ */
+export function translateText(locale: Locale, text: string): string {
+  if (locale === 'en' || text === '') return text;
+  const found = recognise(text);
+  return found ? translate(locale, found.key, found.params) : text;
+}
