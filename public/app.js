@@ -11,7 +11,7 @@ document.querySelectorAll('form[data-confirm]').forEach((form) => {
   });
 });
 
-// Live progress of a running backup: polls the run's JSON (same credentials) until it ends.
+// Live progress of a running backup: polls the run's JSON, its log in the page's language, until it ends.
 const run = document.getElementById('run');
 if (run && ['queued', 'running'].includes(run.dataset.status)) {
   const locale = run.dataset.locale;
@@ -29,7 +29,7 @@ if (run && ['queued', 'running'].includes(run.dataset.status)) {
   };
   let previous = null;
   const poll = async () => {
-    const response = await fetch(`/api/runs/${run.dataset.runId}`, { headers: { Accept: 'application/json' } });
+    const response = await fetch(`/runs/${run.dataset.runId}/live`, { headers: { Accept: 'application/json' } });
     if (!response.ok) return setTimeout(poll, 2000);
     const state = await response.json();
     if (!['queued', 'running'].includes(state.status)) return window.location.reload();
@@ -59,7 +59,11 @@ if (schedule && preview) {
     const response = await fetch(`/api/schedule-preview?${query}`, { headers: { Accept: 'application/json' } });
     const result = await response.json();
     const line = (text, className) => Object.assign(document.createElement('div'), { textContent: text, className });
-    if (!response.ok) return preview.replaceChildren(line(result.message, 'text-danger'));
+    // The API answers in English: the page carries its own words for the two fields the preview can refuse.
+    if (!response.ok) {
+      const field = result.details?.[0]?.field;
+      return preview.replaceChildren(line((field && preview.dataset[`refused${field[0].toUpperCase()}${field.slice(1)}`]) || result.message, 'text-danger'));
+    }
     if (!result.valid) return preview.replaceChildren(line(result.error, 'text-danger'));
     const list = document.createElement('ul');
     list.className = 'mb-0';

@@ -95,3 +95,9 @@ export function translateText(locale: Locale, text: string): string {
   const found = recognise(text);
   return found ? translate(locale, found.key, found.params) : text;
 }
+
+/** A stored log line, "<ISO time> <text>": the text is translated, the time kept as written. */
+export function translateLogLine(locale: Locale, line: string): string {
+  const [, time, text] = /^(\S+Z )?([\s\S]*)$/.exec(line)!;
+  return `${time ?? ''}${translateText(locale, text)}`;
+}

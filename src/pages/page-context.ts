@@ -34,6 +34,11 @@ export class PageContext {
     };
   }
 
+  /** The language of a page's answer that is not a page (the run page's live updates). */
+  localeOf(request: Request) {
+    return localeOf(request, this.config.uiLanguage);
+  }
+
   /** A message for the next page (post/redirect/get), kept in a short-lived cookie. */
   flash(response: Response, kind: 'success' | 'info' | 'danger', key: MessageKey, params: Record<string, unknown>): void {
     response.cookie(FLASH_COOKIE, JSON.stringify({ kind, key, params }), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 60_000 });

@@ -142,6 +142,12 @@ export class PagesController {
     return { ...context, ...page };
   }
 
+  /** What the run page polls while the run is in progress: the API's run, its log in the page's language. */
+  @Get('runs/:id/live')
+  async runLive(@Param('id', RunIdPipe) id: number, @Req() request: Request) {
+    return this.pages.liveRun(id, this.context.localeOf(request));
+  }
+
   /**
    * The form again, with what was typed (never the token) and each field's error beside it; a token that was
    * typed is not sent back, and the field says so, or the admin would save without one.

@@ -5,7 +5,8 @@ import { APP_STATUSES, AppActivity, AppStatus, ATTENTION_STATUSES } from '../app
 import { AppListing, ListedApp } from '../apps/app-listing.service';
 import { AppsService } from '../apps/apps.service';
 import { InvalidFieldsError } from '../common/errors';
-import { english } from '../common/i18n';
+import { english, Locale, translateLogLine } from '../common/i18n';
+import { RunResponse } from '../backup/dto/run.response';
 import { decodeCursor, pageUrl } from '../common/pagination';
 import { reasonsOf } from '../common/validation.pipe';
 import { RunListQuery } from '../backup/dto/run-list.query';
@@ -130,6 +131,11 @@ export class PagesService {
       ),
     ]);
     return { app: { ...app, ...activity.get(app.id)! }, runs: runs.map(withDuration), backups, chart: chartOf(runs) };
+  }
+
+  async liveRun(id: number, locale: Locale) {
+    const run = RunResponse.from(await this.runs.get(id));
+    return { ...run, log: run.log.map((line) => translateLogLine(locale, line)) };
   }
 
   async runPage(id: number) {

@@ -1,6 +1,7 @@
 import cronstrue from 'cronstrue/i18n';
 import type { HelperOptions } from 'handlebars';
 import { formatByteSize } from '../config/byte-size';
+import { translateLogLine } from '../common/i18n';
 import { isMessageKey, Locale, translate, translateText } from './i18n';
 
 const STATUS_CLASSES: Record<string, string> = {
@@ -31,10 +32,8 @@ export const viewHelpers = {
   said(text: string | null | undefined, options: HelperOptions): string {
     return text ? translateText(root(options).locale, text) : '';
   },
-  /** A stored log line, "<ISO time> <text>": the text is translated, the time kept as written. */
   logLine(line: string, options: HelperOptions): string {
-    const [, time, text] = /^(\S+ )?([\s\S]*)$/.exec(line)!;
-    return `${time ?? ''}${translateText(root(options).locale, text)}`;
+    return translateLogLine(root(options).locale, line);
   },
   bytes(bytes: number | null | undefined, options: HelperOptions): string {
     return typeof bytes === 'number' ? formatByteSize(bytes, root(options).locale) : '—';
