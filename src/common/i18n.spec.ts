@@ -45,6 +45,9 @@ describe('translateText', () => {
     expect(translateText('es', 'export: the app sent an empty backup')).toBe('exportación: la app envió una copia vacía');
     expect(translateText('es', 'upload: storage: Failed to rcat: disk quota exceeded')).toBe('subida: almacenamiento: Failed to rcat: disk quota exceeded');
     expect(translateText('es', 'export: app answered 500: database locked')).toBe('exportación: la app respondió 500: database locked');
+    expect(translateText('es', 'upload: rclone rcat failed (exit 1): Failed to copy: disk full')).toBe(
+      'subida: rclone rcat falló (código de salida 1): Failed to copy: disk full',
+    );
     expect(translateText('es', 'start: stored token cannot be decrypted: was SECRET_KEY changed since it was saved?')).toBe(
       'inicio: el token guardado no se puede descifrar: ¿se cambió SECRET_KEY después de guardarlo?',
     );

@@ -5,6 +5,7 @@ import { Agent, request } from 'node:http';
 import { printable } from '../common/printable';
 import { RcloneNotFoundError, STDERR_TAIL_BYTES } from './rclone-process';
 import { RcloneError } from './rclone.adapter';
+import { english } from '../common/i18n';
 
 /**
  * util-linux's setpriv (on every Debian, so in the image): started through it, rcd gets SIGKILL from the
@@ -42,7 +43,8 @@ export class RcloneRcError extends RcloneError {
     said: string,
   ) {
     super(command, null, said);
-    this.message = `rclone ${command} failed (${status === null ? 'no answer from rclone rcd' : `HTTP ${status}`}): ${said || 'no message'}`;
+    const how = status === null ? english('failure.rcdNoAnswer') : `HTTP ${status}`;
+    this.message = english('failure.rcloneFailed', { command, how, said: said || english('failure.rcloneNoMessage') });
   }
 
   override get notFound(): boolean {
@@ -118,7 +120,8 @@ export class RcloneDaemon {
   exitDescription(): string {
     const { exitCode, signalCode } = this.child;
     const crash = this.said().match(/^(?:panic|fatal error): .*$/gm)?.pop();
-    return `rclone rcd exited (${signalCode ?? `exit ${exitCode}`})${crash ? `: ${printable(crash, 512)}` : ''}`;
+    const how = signalCode ?? english('failure.rcloneExit', { code: exitCode });
+    return crash ? english('failure.rcdCrashed', { how, said: printable(crash, 512) }) : english('failure.rcdExited', { how });
   }
 
   /** Whether the process exits within `ms` (or has already): a call that got no answer asks this. */
@@ -216,7 +219,7 @@ export class RcloneDaemon {
       };
       const onClose = () =>
         fail(SETPRIV && this.child.exitCode === SETPRIV_CANNOT_EXECUTE ? new RcloneNotFoundError(bin) : new RcloneError('rcd', this.child.exitCode, this.lastWords()));
-      const timer = setTimeout(() => fail(new RcloneError('rcd', null, `did not start listening within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      const timer = setTimeout(() => fail(new RcloneError('rcd', null, english('failure.rcdNotListening', { seconds: START_TIMEOUT_MS / 1000 }))), START_TIMEOUT_MS);
       this.child.stderr!.on('data', onData);
       this.child.once('close', onClose);
       this.child.on('error', (error: NodeJS.ErrnoException) =>

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RcatOptions, RcloneError } from './rclone.adapter';
+import { english } from '../common/i18n';
 
 // rclone as a child process, without Nest: the CLI adapter runs it, and so does the export's worker
 // thread (src/backup/export-transfer.worker.ts), which streams a backup into rcat on a core of its own.
@@ -20,7 +21,7 @@ export interface RcloneSettings {
 
 export class RcloneNotFoundError extends Error {
   constructor(bin: string) {
-    super(`rclone not found at "${bin}": install it (apt-get install rclone) or set RCLONE_BIN`);
+    super(english('failure.rcloneNotFound', { bin }));
   }
 }
 
@@ -33,7 +34,7 @@ export async function rcat(settings: RcloneSettings, target: string, source: Rea
     // The source may have failed, or the run been stopped, while the folder was made: the guards below
     // would never fire, and rclone must never start on a stream that already ended short.
     signal?.throwIfAborted();
-    if (source.destroyed && !source.readableEnded) throw source.errored ?? new Error('the stream closed before the upload started');
+    if (source.destroyed && !source.readableEnded) throw source.errored ?? new Error(english('failure.streamClosedEarly'));
     const args = ['rcat', target, ...(size === undefined ? [] : ['--size', String(size)])];
     const child = spawnRclone(settings, args, { stdin: true, env: { TMPDIR: spool } });
     if (child.pid !== undefined) started?.(child.pid);

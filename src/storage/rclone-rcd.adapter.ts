@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { RcloneCliAdapter } from './rclone-cli.adapter';
 import { RcloneDaemon, RcloneRcError, SMALL_UPLOAD_BYTES } from './rclone-daemon';
 import { RcatOptions, RcloneAdapter, RemoteEntry } from './rclone.adapter';
+import { english } from '../common/i18n';
 
 /** How long a call that got no answer waits to learn whether rclone died (and so may be sent again). */
 const DEATH_WAIT_MS = 2000;
@@ -101,7 +102,7 @@ export class RcloneRcdAdapter extends RcloneAdapter implements OnApplicationBoot
 
   /** The daemon, started now if there is none (never started, or it died). */
   private running(): Promise<RcloneDaemon> {
-    if (this.shutDown) return Promise.reject(new RcloneRcError('rcd', null, 'the service is shutting down'));
+    if (this.shutDown) return Promise.reject(new RcloneRcError('rcd', null, english('failure.rcloneShuttingDown')));
     this.daemon ??= this.start();
     return this.daemon;
   }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { english } from '../common/i18n';
 
 /** One entry of `rclone lsjson`. */
 export interface RemoteEntry {
@@ -24,7 +25,13 @@ export class RcloneError extends Error {
     readonly exitCode: number | null,
     readonly stderrTail: string,
   ) {
-    super(`rclone ${command} failed (exit ${exitCode ?? 'killed'}): ${stderrTail || 'no message'}`);
+    super(
+      english('failure.rcloneFailed', {
+        command,
+        how: exitCode === null ? english('failure.rcloneKilled') : english('failure.rcloneExit', { code: exitCode }),
+        said: stderrTail || english('failure.rcloneNoMessage'),
+      }),
+    );
   }
 
   /** rclone's exit codes 3 and 4: directory or file not found. */
