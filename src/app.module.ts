@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
 import { AppsModule } from './apps/apps.module';
 import { AuthModule } from './auth/auth.module';
 import { BackupModule } from './backup/backup.module';
+import { jsonLogging } from './common/json-logger';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DataDirLock } from './database/data-dir-lock';
@@ -32,6 +34,7 @@ export class AppModule {
         PagesModule,
         MetricsModule,
         NotifyModule,
+        ...(config.logFormat === 'json' ? [LoggerModule.forRoot(jsonLogging(config.logLevel))] : []),
       ],
     };
   }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { LoggerService, LogLevel } from '@nestjs/common';
+import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,6 +7,7 @@ import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, Response } from 'express';
 import hbs from 'hbs';
 import helmet from 'helmet';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { BasicAuthService } from './auth/basic-auth.service';
 import { refuseCrossSiteWrites } from './auth/cross-site';
@@ -101,11 +102,14 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
  * The service for one configuration, exactly as main.ts runs it; the e2e tests boot it the same way.
  * DATA_DIR is locked first (DataDirInUseError when another process has it), before anything in it is touched.
  */
-export async function createApp(config: AppConfig, logger: LogLevel[] | LoggerService | false): Promise<NestExpressApplication> {
+export async function createApp(config: AppConfig, logger: LogLevel[] | false): Promise<NestExpressApplication> {
   const lock = DataDirLock.acquire(config.dataDir);
   try {
     resetPrivateTmpDir(config.tmpDir);
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, lock), { logger, bodyParser: false });
+    // LOG_FORMAT=json: pino (LoggerModule) takes over once the module exists; what Nest says before is kept until then.
+    const json = config.logFormat === 'json' && logger !== false;
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, lock), json ? { bufferLogs: true, bodyParser: false } : { logger, bodyParser: false });
+    if (json) app.useLogger(app.get(PinoLogger));
     await configureApp(app);
     return app;
   } catch (error) {

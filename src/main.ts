@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup';
-import { JsonLogger } from './common/json-logger';
 import { InvalidConfigurationError, LOG_LEVELS } from './config/environment';
 import { loadConfig, LoadedConfig } from './config/load-config';
 import { DataDirInUseError } from './database/data-dir-lock';
@@ -20,7 +19,7 @@ async function bootstrap(): Promise<void> {
   process.umask(0o077);
   const { config, generatedAdminPassword } = loadConfigOrExit();
   const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
-  const app = await createApp(config, config.logFormat === 'json' ? new JsonLogger(levels) : levels).catch((error: unknown) => {
+  const app = await createApp(config, levels).catch((error: unknown) => {
     if (!(error instanceof DataDirInUseError)) throw error;
     console.error(error.message);
     process.exit(1);

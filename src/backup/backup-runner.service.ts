@@ -12,6 +12,7 @@ import type { RunEntity, RunKind, RunTrigger } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { StoredBackups } from './stored-backups.service';
 import { english } from '../common/i18n';
+import { inRun } from '../common/run-context';
 
 const RECORD_RETRY_FIRST_MS = 1000;
 const RECORD_RETRY_MAX_MS = 30_000;
@@ -107,7 +108,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
       const { backupName, work } = await prepare(app);
       const run = await this.runs.queue(app, trigger, kind, backupName);
       claim.run = run;
-      claim.finished = this.execute(app, run, claim, work).finally(() => this.active.delete(app.id));
+      claim.finished = inRun(run, () => this.execute(app, run, claim, work)).finally(() => this.active.delete(app.id));
       return run;
     } catch (error) {
       this.active.delete(app.id);

@@ -9,6 +9,7 @@ import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
 import { english } from '../common/i18n';
+import { inRun } from '../common/run-context';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
 export type RunEvent =
@@ -133,7 +134,7 @@ export class RunsService {
     const run = await this.runs.save(
       this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'skipped', queuedAt: now, startedAt: now, finishedAt: now, error: reason }),
     );
-    this.logger.warn(`run ${run.id} of ${app.name} skipped: ${reason}`);
+    this.logFor(run, 'warn', `run ${run.id} of ${app.name} skipped: ${reason}`);
     this.emit({ kind: 'finished', run });
     return run;
   }
@@ -143,7 +144,7 @@ export class RunsService {
     run.startedAt = new Date();
     this.liveBytes.set(run.id, 0);
     await this.runs.update(run.id, { status: run.status, startedAt: run.startedAt });
-    this.logger.log(`run ${run.id} of ${run.appName} started (${run.trigger})`);
+    this.logFor(run, 'log', `run ${run.id} of ${run.appName} started (${run.trigger})`);
     this.emit({ kind: 'started', run });
   }
 
@@ -159,21 +160,21 @@ export class RunsService {
     const line = printable(text, MAX_LINE);
     const entry = `${new Date().toISOString()} ${line}\n`;
     const unsaved = (this.unsavedLog.get(run.id) ?? '') + entry;
-    this.logger.log(`run ${run.id} of ${run.appName}: ${line}`);
+    this.logFor(run, 'log', `run ${run.id} of ${run.appName}: ${line}`);
     try {
       await this.runs.createQueryBuilder().update().set({ log: () => 'log || :unsaved' }).setParameter('unsaved', unsaved)
         .where('id = :id', { id: run.id }).execute();
       this.unsavedLog.delete(run.id);
     } catch (error) {
       this.unsavedLog.set(run.id, unsaved);
-      this.logger.warn(`could not write to the log of run ${run.id}, kept for later: ${(error as Error).message}`);
+      this.logFor(run, 'warn', `could not write to the log of run ${run.id}, kept for later: ${(error as Error).message}`);
     }
   }
 
   /** Records a success; throws when the database refuses, for the caller to try again. */
   async succeed(run: RunEntity, outcome: RunOutcome): Promise<void> {
     await this.finish(run, { status: 'succeeded', finishedAt: new Date(), ...outcome });
-    this.logger.log(`run ${run.id} of ${run.appName} succeeded: ${outcome.bytes} bytes in ${outcome.remotePath}`);
+    this.logFor(run, 'log', `run ${run.id} of ${run.appName} succeeded: ${outcome.bytes} bytes in ${outcome.remotePath}`);
     this.emit({ kind: 'finished', run });
   }
 
@@ -181,7 +182,7 @@ export class RunsService {
   async fail(run: RunEntity, reason: string): Promise<void> {
     const error = printable(reason, MAX_LINE);
     await this.finish(run, { status: 'failed', finishedAt: new Date(), bytes: this.liveBytes.get(run.id) ?? 0, error });
-    this.logger.error(`run ${run.id} of ${run.appName} failed: ${error}`);
+    this.logFor(run, 'error', `run ${run.id} of ${run.appName} failed: ${error}`);
     this.emit({ kind: 'finished', run });
   }
 
@@ -192,6 +193,11 @@ export class RunsService {
     Object.assign(run, fields);
     this.liveBytes.delete(run.id);
     this.unsavedLog.delete(run.id);
+  }
+
+  /** Also outside the run's own work (a skip, a restart, a firing it serves), its lines carry its app and id. */
+  private logFor(run: RunEntity, level: 'log' | 'warn' | 'error', message: string): void {
+    inRun(run, () => this.logger[level](message));
   }
 
   /** Retention removed one of the app's backups. */
@@ -208,7 +214,7 @@ export class RunsService {
     const run = await this.runs.save(
       this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: english('failure.step.start', { reason }) }),
     );
-    this.logger.error(`run ${run.id} of ${app.name} could not start: ${reason}`);
+    this.logFor(run, 'error', `run ${run.id} of ${app.name} could not start: ${reason}`);
     this.emit({ kind: 'finished', run });
     return run;
   }

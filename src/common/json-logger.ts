@@ -1,46 +1,34 @@
-import type { LoggerService, LogLevel } from '@nestjs/common';
+import type { Params } from 'nestjs-pino';
+import { stdTimeFunctions } from 'pino';
+import type { LogLevelName } from '../config/environment';
+import { currentRun } from './run-context';
 
-/** Run messages start "run <id> of <app>": that is where a line's app and runId come from. */
-const RUN_MESSAGE = /^run (\d+) of ([a-z0-9-]+)\b/;
+/** Nest's level names (LOG_LEVEL, and the `level` field the README documents) and pino's. */
+const PINO_LEVEL: Record<LogLevelName, string> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
+const NEST_LEVEL: Record<string, LogLevelName> = Object.fromEntries(Object.entries(PINO_LEVEL).map(([nest, pino]) => [pino, nest as LogLevelName]));
 
 /**
- * LOG_FORMAT=json: one JSON object per line with level, time, context, app, runId and message, for log
- * shippers. Messages are the same as in text mode, which never carry a token or password (except the
- * generated admin password, shown once at first start by design).
+ * LOG_FORMAT=json, through nestjs-pino: one object per line, `{level, time, context, app, runId, message}`, where
+ * `app` and `runId` come from the run the line was written for (null outside runs). Messages never carry a token or
+ * password (except the generated admin password, shown once at first start by design); what pino-http binds from a
+ * request is reduced to its id, and the headers that carry credentials are redacted should a request ever be logged.
  */
-export class JsonLogger implements LoggerService {
-  constructor(
-    private readonly levels: LogLevel[],
-    private readonly out: (line: string) => void = (line) => process.stdout.write(line),
-  ) {}
-
-  log(message: unknown, ...rest: unknown[]): void {
-    this.write('log', message, rest);
-  }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.write('error', message, rest);
-  }
-  warn(message: unknown, ...rest: unknown[]): void {
-    this.write('warn', message, rest);
-  }
-  debug(message: unknown, ...rest: unknown[]): void {
-    this.write('debug', message, rest);
-  }
-  verbose(message: unknown, ...rest: unknown[]): void {
-    this.write('verbose', message, rest);
-  }
-  fatal(message: unknown, ...rest: unknown[]): void {
-    this.write('fatal', message, rest);
-  }
-
-  private write(level: LogLevel, message: unknown, rest: unknown[]): void {
-    if (!this.levels.includes(level)) return;
-    // Nest passes the context last; error() may pass a stack before it.
-    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : null;
-    const stack = rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined;
-    const text = message instanceof Error ? (message.stack ?? message.message) : typeof message === 'string' ? message : JSON.stringify(message);
-    const run = RUN_MESSAGE.exec(text);
-    const line = { level, time: new Date().toISOString(), context, app: run?.[2] ?? null, runId: run ? Number(run[1]) : null, message: text, ...(stack && { stack }) };
-    this.out(`${JSON.stringify(line)}\n`);
-  }
+export function jsonLogging(level: LogLevelName): Params {
+  return {
+    pinoHttp: {
+      level: PINO_LEVEL[level],
+      messageKey: 'message',
+      base: undefined,
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: NEST_LEVEL[label] ?? label }) },
+      mixin: () => ({ ...(currentRun() ?? { app: null, runId: null }) }),
+      // No access log (as before: Docker's health probe alone would write one line every 30 s).
+      autoLogging: false,
+      quietReqLogger: true,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]', '*.token', '*.password'],
+        censor: '[redacted]',
+      },
+    },
+  };
 }
