@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { runBackup } from './support/backups';
@@ -143,6 +144,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('Spanish pages show no
     expect(await page.locator('[data-live="log"]').innerText()).not.toMatch(/capabilities|export started/);
     const api = (await orchestrator.api.get(`/api/runs/${runId}`).set('Accept-Language', 'es').expect(200)).body;
     expect(api.log.join('\n')).toContain('export started: 2097152 bytes announced'); // the API's log stays English
+  });
+
+  it('error pages in Spanish: a refused form post, a bad filter with its field, a run that is not there', async () => {
+    const spanish = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html').set('Accept-Language', 'es');
+    const forged = await spanish.post('/apps').type('form').send({ _csrf: 'forged', name: 'x' }).expect(403);
+    expect(forged.text).toContain('el formulario ha caducado o no viene de este sitio: recarga la página y vuelve a intentarlo');
+    const filtered = await spanish.get('/?status=bogus').expect(400);
+    expect(filtered.text).toMatch(/data-error-for="status"><code>status<\/code>: debe ser uno de ok, failed, /);
+    const missing = await spanish.get('/runs/999999').expect(404);
+    expect(missing.text).toContain('Esta página no existe.');
   });
 
   it('the API keeps answering in English whatever the browser prefers', async () => {

@@ -5,6 +5,7 @@ import { errorBody } from '../common/error.filter';
 import { credentialsMatch, parseBasicAuth } from './basic-auth';
 import { KNOWN_CLIENT_COOKIE, KnownClients } from './known-clients';
 import { LoginThrottle } from './login-throttle';
+import { english } from '../common/i18n';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
@@ -44,7 +45,7 @@ export class BasicAuthService {
     const client = knownId ? `known:${knownId}` : `address:${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`;
     const retryAfter = this.throttle.retryAfterSeconds(client);
     if (retryAfter > 0) {
-      return new AuthRefusedException(429, `too many failed logins; try again in ${retryAfter} s`, {
+      return new AuthRefusedException(429, english('failure.tooManyLogins', { seconds: retryAfter }), {
         'Retry-After': String(retryAfter),
       });
     }
@@ -60,7 +61,7 @@ export class BasicAuthService {
   }
 
   private challenge(): AuthRefusedException {
-    return new AuthRefusedException(401, 'authentication required: use the admin user and password', {
+    return new AuthRefusedException(401, english('failure.authRequired'), {
       'WWW-Authenticate': 'Basic realm="app-orquestador", charset="UTF-8"',
     });
   }

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { Locale, localeOf } from '../pages/i18n';
 import { DomainError, ErrorCode } from './errors';
-import { LANGUAGE_CHOICES } from './i18n';
+import { english, LANGUAGE_CHOICES } from './i18n';
 
 const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -58,7 +58,7 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (isClientHttpError(exception)) return errorBody(exception.status, exception.message);
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-    return errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'internal error; the server log has the details');
+    return errorBody(HttpStatus.INTERNAL_SERVER_ERROR, english('failure.internal'));
   }
 }
 

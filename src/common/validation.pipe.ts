@@ -31,7 +31,7 @@ class BodyAndQueryValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'param') return Promise.resolve(value);
     if (metadata.type === 'body' && nestedDeeperThan(value, MAX_BODY_DEPTH)) {
-      throw new BadRequestException('the JSON body is nested too deeply');
+      throw new BadRequestException(english('failure.tooDeep'));
     }
     return super.transform(value, metadata);
   }

@@ -3,6 +3,7 @@ import { createHash, hkdfSync } from 'node:crypto';
 import { doubleCsrf, DoubleCsrfUtilities } from 'csrf-csrf';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
+import { english } from '../common/i18n';
 
 export const CSRF_COOKIE = 'csrf';
 export const CSRF_FIELD = '_csrf';
@@ -47,7 +48,7 @@ export class CsrfGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.csrf.isValid(context.switchToHttp().getRequest<Request>())) {
-      throw new ForbiddenException('the form has expired or did not come from this site: reload the page and try again');
+      throw new ForbiddenException(english('failure.csrf'));
     }
     return true;
   }
