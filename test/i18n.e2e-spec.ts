@@ -108,7 +108,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('Spanish pages show no
     expect(await page.locator('[data-run-error]').innerText()).toBe('exportación: la app envió una copia vacía');
     const log = await page.locator('[data-live="log"]').innerText();
     expect(log).toMatch(/^\S+Z capacidades: contrato v1, tipo \S+$/m);
-    expect(log).toMatch(/^\S+Z exportación iniciada: desconocido bytes anunciados, suma de control no anunciada; subiendo como empty-/m);
+    expect(log).toMatch(/^\S+Z exportación iniciada: tamaño no anunciado, suma de control no anunciada; subiendo como empty-/m);
     expect(log).not.toMatch(/capabilities|export started|announced/);
   });
 

@@ -53,8 +53,8 @@ export class BackupJob {
       await dump.open({ endpoint, rclone, tmpDir, maxBytes: this.config.backup.maxSizeBytes }, watchdog.signal);
       const name = chooseBackupName(app.name, run.startedAt!, chooseExtension(capabilities.extension, dump.contentDisposition), before);
       await this.runs.log(run, english('log.exportStarted', {
-        announced: dump.contentLength ?? english('log.unknown'),
-        checksum: english(dump.sha256 ? 'log.announced' : 'log.notAnnounced'),
+        size: dump.contentLength === undefined ? english('log.sizeUnknown') : english('log.sizeAnnounced', { bytes: dump.contentLength }),
+        checksum: english(dump.sha256 ? 'log.checksumAnnounced' : 'log.checksumNotAnnounced'),
         name,
       }));
 

@@ -30,6 +30,13 @@ describe('translation catalogue', () => {
     expect(Object.keys(loadCatalogue(dir))).toEqual(['en', 'fr']);
   });
 
+  it('never takes a name for a message: each recognised text has a space or a sign no app, file or host name has', () => {
+    for (const key of Object.keys(catalogue.en).filter((key) => /^(invalid|failure|log)\./.test(key))) {
+      expect(catalogue.en[key].replace(/\{\w+\}/g, ''), key).toMatch(/[^\w.:\/-]/);
+    }
+    expect(translate('es', 'runs.ofApp', { name: 'unknown' })).toBe('App: unknown');
+  });
+
   it('recognises every message the service writes as that very message, never a more general one', () => {
     const written = Object.keys(catalogue.en).filter((key) => /^(invalid|failure|log)\./.test(key)) as MessageKey[];
     expect(written.length).toBeGreaterThan(80);
