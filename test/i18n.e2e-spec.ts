@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
@@ -154,6 +154,24 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('Spanish pages show no
     expect(filtered.text).toMatch(/data-error-for="status"><code>status<\/code>: debe ser uno de ok, failed, /);
     const missing = await spanish.get('/runs/999999').expect(404);
     expect(missing.text).toContain('Esta página no existe.');
+  });
+
+  it('no page in Spanish shows a piece of an English message', async () => {
+    const en = JSON.parse(readFileSync('src/common/locales/en.json', 'utf8')) as Record<string, string>;
+    const es = Object.values(JSON.parse(readFileSync('src/common/locales/es.json', 'utf8')) as Record<string, string>).join('\n');
+    // The words of each English message between its values, long enough to be telling and not Spanish too.
+    const english = [...new Set(Object.values(en).flatMap((text) => text.split(/\{\w+\}/)).map((part) => part.trim()))].filter(
+      (part) => part.length >= 12 && !es.includes(part),
+    );
+    const apps = (await orchestrator.api.get('/api/apps').expect(200)).body as { id: number }[];
+    const runs = (await orchestrator.api.get('/api/runs').expect(200)).body as { id: number }[];
+    const pages = ['/', '/runs', '/apps/new', ...apps.flatMap(({ id }) => [`/apps/${id}`, `/apps/${id}/edit`]), ...runs.map(({ id }) => `/runs/${id}`)];
+    for (const path of pages) {
+      await page.goto(`${base}${path}`);
+      const text = await page.locator('body').innerText();
+      expect(english.filter((part) => text.includes(part)), path).toEqual([]);
+    }
+    expect(pages.length).toBeGreaterThan(10);
   });
 
   it('the API keeps answering in English whatever the browser prefers', async () => {
