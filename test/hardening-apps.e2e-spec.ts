@@ -179,7 +179,7 @@ describe('an app whose schedule cannot be registered', () => {
       expect(goodRows.length).toBeGreaterThan(0);
       for (const row of goodRows) expect(row).not.toContain('data-schedule-error');
       const page = await browser.get(`/apps/${bad.id}`).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html').set('Accept-Language', 'es').expect(200);
-      expect(page.text).toMatch(/data-schedule-error[^>]*>[^<]*sin programar[\s\S]*never fires/);
+      expect(page.text).toMatch(/data-schedule-error[^>]*>[^<]*sin programar[\s\S]*nunca se dispara/); // its reason in Spanish too (#17.7)
 
       await waitFor(async () => {
         const runs = (await second.api.get(`/api/apps/${good.id}/runs`).expect(200)).body as { trigger: string; status: string }[];
