@@ -40,6 +40,12 @@ export interface HealthReport {
   };
 }
 
+/**
+ * Hand-written rather than @nestjs/terminus: terminus knows only ok and error, and answers 503 as soon as one indicator
+ * is down, while here only the database makes the service unusable (error, 503) and rclone, schedules and stale apps
+ * make it `degraded` with a 200 (a restart fixes none of them, so Docker must not restart it); its body
+ * (`info`/`error`/`details`) is not this API's `checks`, and its TypeORM indicator only reads (SELECT 1).
+ */
 @Injectable()
 export class HealthService {
   /** The database file this process opened: if the path later names another file (or none), data is being lost. */
