@@ -38,10 +38,17 @@ export function isLocale(value: unknown): value is Locale {
  * Text values are translated too: they are often a text the service wrote (an error inside a sentence).
  */
 export function translate(locale: Locale, key: MessageKey, params: Record<string, unknown> = {}): string {
+  return render(locale, key, params, 0);
+}
+
+/** Messages nest a few levels ("upload: storage: rclone … failed (…): …"); deeper is an app's text repeating ours. */
+const MAX_NESTING = 6;
+
+function render(locale: Locale, key: MessageKey, params: Record<string, unknown>, depth: number): string {
   const text = MESSAGES[locale]?.[key] ?? MESSAGES.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = params[name] ?? '';
-    return typeof value === 'string' ? translateText(locale, value) : String(value);
+    return typeof value === 'string' ? translateNested(locale, value, depth + 1) : String(value);
   });
 }
 
@@ -56,31 +63,53 @@ export function english(key: MessageKey, params: Record<string, unknown> = {}): 
 /** Only these messages are written as text and recognised again; page labels are looked up by key. */
 const RECOGNISED = /^(invalid|failure|log)\./;
 
+/** A message as its fixed words (`literals`, one more than `names`) around its values. */
 interface Pattern {
   key: MessageKey;
   names: string[];
-  regex: RegExp;
-  /** Characters that are not placeholders: the most specific of two matching patterns wins. */
-  literal: number;
+  literals: string[];
+  /** Characters that are not values: the most specific of two matching patterns wins. */
+  fixed: number;
 }
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const PATTERNS: Pattern[] = Object.entries(MESSAGES.en)
   .filter(([key]) => RECOGNISED.test(key))
   .map(([key, text]) => {
-    const names: string[] = [];
     const parts = text.split(/\{(\w+)\}/);
-    const source = parts.map((part, index) => (index % 2 === 0 ? escape(part) : (names.push(part), '([\\s\\S]*?)'))).join('');
-    return { key: key as MessageKey, names, regex: new RegExp(`^${source}$`), literal: parts.filter((_, index) => index % 2 === 0).join('').length };
+    const literals = parts.filter((_, index) => index % 2 === 0);
+    return { key: key as MessageKey, names: parts.filter((_, index) => index % 2 === 1), literals, fixed: literals.join('').length };
   })
-  .sort((a, b) => b.literal - a.literal);
+  .sort((a, b) => b.fixed - a.fixed);
+
+/**
+ * The values of `text` if `pattern` wrote it, else null. Each value ends where the next fixed words first appear, the
+ * last one where the text's fixed end starts: one pass, never backtracking like a regular expression with several
+ * lazy groups would (an app's text, up to 4 KiB, could be built to make such a match take seconds).
+ */
+function valuesOf(pattern: Pattern, text: string): string[] | null {
+  const { literals } = pattern;
+  const first = literals[0];
+  const last = literals[literals.length - 1];
+  if (literals.length === 1) return text === first ? [] : null;
+  const end = text.length - last.length;
+  if (end < first.length || !text.startsWith(first) || !text.endsWith(last)) return null;
+  const values: string[] = [];
+  let at = first.length;
+  for (const literal of literals.slice(1, -1)) {
+    const found = text.indexOf(literal, at);
+    if (found === -1 || found + literal.length > end) return null;
+    values.push(text.slice(at, found));
+    at = found + literal.length;
+  }
+  values.push(text.slice(at, end));
+  return values;
+}
 
 /** Which catalogue message, with which values, produced this English text; null when none did (text from an app or rclone). */
 export function recognise(text: string): { key: MessageKey; params: Record<string, string> } | null {
   for (const pattern of PATTERNS) {
-    const match = pattern.regex.exec(text);
-    if (match) return { key: pattern.key, params: Object.fromEntries(pattern.names.map((name, index) => [name, match[index + 1]])) };
+    const values = valuesOf(pattern, text);
+    if (values) return { key: pattern.key, params: Object.fromEntries(pattern.names.map((name, index) => [name, values[index]])) };
   }
   return null;
 }
@@ -91,9 +120,13 @@ export function recognise(text: string): { key: MessageKey; params: Record<strin
  * answer, rclone's output, a file name) is shown as it is: it is quoted, not ours to translate.
  */
 export function translateText(locale: Locale, text: string): string {
-  if (locale === 'en' || text === '') return text;
+  return translateNested(locale, text, 0);
+}
+
+function translateNested(locale: Locale, text: string, depth: number): string {
+  if (locale === 'en' || text === '' || depth > MAX_NESTING) return text;
   const found = recognise(text);
-  return found ? translate(locale, found.key, found.params) : text;
+  return found ? render(locale, found.key, found.params, depth) : text;
 }
 
 /** A stored log line, "<ISO time> <text>": the text is translated, the time kept as written. */
