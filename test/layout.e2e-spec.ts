@@ -11,7 +11,7 @@ const SHOTS = join(process.cwd(), 'test/screenshots');
 const TOKEN = 'layout-token';
 /** Longer than the dashboard's URL column: it must be cut short, never broken over lines. */
 const LONG_URL = 'http://127.0.0.1:9/a/rather/long/path/prefix/of/a/reverse-proxied/app';
-const VIEWPORTS = { 1280: { width: 1280, height: 800 }, 390: { width: 390, height: 844 } } as const;
+const VIEWPORTS = { 1280: { width: 1280, height: 800 }, 390: { width: 390, height: 844 }, 360: { width: 360, height: 740 } } as const;
 type Width = keyof typeof VIEWPORTS;
 
 const TEXT = {
@@ -185,7 +185,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
   }
 
   /** The restore dialog: out of the table, naming the backup and its date, with its own button; Cancel closes it. */
-  async function checkRestoreDialog(page: Page, lang: Lang, shot: (name: string) => Promise<unknown>) {
+  async function checkRestoreDialog(page: Page, lang: Lang, shot: (name: string, fullPage: boolean) => Promise<unknown>) {
     const row = page.locator('tr[data-backup]').first();
     const backupName = (await row.getAttribute('data-backup'))!;
     const takenOn = (await row.locator('td').nth(2).textContent())!.trim();
@@ -201,7 +201,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
     const box = (await dialog.locator('.modal-content').boundingBox())!;
     expect(box.x).toBeGreaterThanOrEqual(0);
     expect(box.x + box.width).toBeLessThanOrEqual(page.viewportSize()!.width);
-    await shot('app-restore');
+    await shot('app-restore', false);
     await dialog.locator('.modal-footer').getByRole('button', { name: TEXT[lang].cancel }).click();
     await dialog.waitFor({ state: 'hidden' });
   }
@@ -214,7 +214,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
           const page = await context.newPage();
           const blocked = cspViolations(page);
           for (const [name, path] of Object.entries(pages)) {
-            const shot = (suffix: string) => page.screenshot({ path: join(SHOTS, `${suffix}-${width}-${lang}.png`), fullPage: true });
+            // The dialog is shot as seen (its backdrop covers the viewport only), the pages whole.
+            const shot = (suffix: string, fullPage = true) => page.screenshot({ path: join(SHOTS, `${suffix}-${width}-${lang}.png`), fullPage });
             await page.goto(`${base}${path}`);
             expect(await page.locator('html').getAttribute('lang')).toBe(lang);
             if (name === 'app') await checkChart(page, lang, width);
@@ -239,6 +240,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
             if (name === 'app') expect(facts.actionRows.length).toBe(2); // one per backup, on one line at both widths
             if (name === 'app') await checkRestoreDialog(page, lang, shot);
             await checkNavigation(page, width);
+            if (name === 'dashboard' && width === 390) await shot('nav-open', false);
           }
           expect(blocked).toEqual([]);
         } finally {
@@ -247,6 +249,20 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
       });
     }
   }
+
+  it('at 360 px, the narrowest phone, in Spanish (the longer words): no page overflows, no app card is cut off', async () => {
+    const context = await contextFor(360, 'es');
+    try {
+      const page = await context.newPage();
+      for (const [name, path] of Object.entries(pages)) {
+        await page.goto(`${base}${path}`);
+        const facts = await measure(page);
+        expect({ page: name, overflow: facts.pageOverflow, actionsOnScreen: name === 'dashboard' ? facts.actionsOnScreen : true }).toEqual({ page: name, overflow: 0, actionsOnScreen: true });
+      }
+    } finally {
+      await context.close();
+    }
+  });
 
   it('restores through the dialog only once the name is typed; the dashboard\'s grouped buttons post their forms', async () => {
     const context = await contextFor(1280, 'en');
@@ -281,6 +297,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
       // A restore is no backup: the chart still has the two.
       await page.goto(`${base}/apps/${notes.id}`);
       await checkChart(page, 'en', 390);
+      // A bar leads to its backup's run.
+      const bar = await page.evaluate(() => {
+        const canvas = document.querySelector('canvas[data-chart]')!;
+        const element = (window as unknown as { Chart: { getChart(c: Element): any } }).Chart.getChart(canvas).getDatasetMeta(0).data[0];
+        const box = canvas.getBoundingClientRect();
+        return { x: box.left + element.x, y: box.top + element.y + 5 };
+      });
+      await page.mouse.click(bar.x, bar.y);
+      await page.waitForURL(`${base}/runs/${backups[0].id}`);
       expect(blocked).toEqual([]);
     } finally {
       await context.close();
