@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDateTime } from '../src/pages/format';
 import { startContractApp } from './support/contract-app.mjs';
 import { RunBody, waitForRunEnd } from './support/backups';
 import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
@@ -188,7 +189,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
   async function checkRestoreDialog(page: Page, lang: Lang, shot: (name: string, fullPage: boolean) => Promise<unknown>) {
     const row = page.locator('tr[data-backup]').first();
     const backupName = (await row.getAttribute('data-backup'))!;
-    const takenOn = (await row.locator('td').nth(2).textContent())!.trim();
+    // Taken when its run started (the time in its name), in the page's language and the service's zone.
+    const stamp = /-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\./.exec(backupName)!.slice(1);
+    const takenOn = formatDateTime(`${stamp[0]}-${stamp[1]}-${stamp[2]}T${stamp[3]}:${stamp[4]}:${stamp[5]}Z`, lang, orchestrator.config.scheduler.timezone);
     await row.getByRole('button', { name: TEXT[lang].restore }).click();
     const dialog = page.locator('#restore-dialog');
     await dialog.locator('[data-restore-submit]').waitFor({ state: 'visible' });

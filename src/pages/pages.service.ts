@@ -8,6 +8,7 @@ import { InvalidFieldsError } from '../common/errors';
 import { decodeCursor, pageUrl } from '../common/pagination';
 import { reasonsOf } from '../common/validation.pipe';
 import { RunListQuery } from '../backup/dto/run-list.query';
+import { takenAtOf } from '../backup/backup-names';
 import { BackupsService } from '../backup/backups.service';
 import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../backup/run.entity';
 import { RunsService } from '../backup/runs.service';
@@ -125,7 +126,8 @@ export class PagesService {
       this.activity.describe([app]),
       this.runs.listForApp(id, 50).then((page) => page.items),
       this.backups.list(id).then(
-        (files) => ({ files, error: null }),
+        // The restore dialog says when the backup was taken: the time in its name, not the file's modification time.
+        (files) => ({ files: files.map((file) => ({ ...file, takenAt: takenAtOf(app.name, file.name) })), error: null }),
         (error: Error) => ({ files: [], error: error.message }),
       ),
     ]);
