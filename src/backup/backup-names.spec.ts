@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RemoteEntry } from '../storage/rclone.adapter';
-import { backupsOf, chooseBackupName, isBackupOf, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
+import { backupsOf, chooseBackupName, isBackupOf, chooseExtension, planRetention, takenAtOf, temporaryFilesOf, temporaryName } from './backup-names';
 
 const file = (name: string, isDir = false): RemoteEntry => ({ name, size: 1, modifiedAt: '2026-01-01T00:00:00Z', isDir });
 
@@ -68,5 +68,13 @@ describe('backup names', () => {
     expect(isBackupOf('billing', temp)).toBe(false);
     expect(isBackupOf('billing', 'billing-20250701T000000Z.db')).toBe(true);
     expect(isBackupOf('billing', '../billing-20250701T000000Z.db')).toBe(false);
+  });
+});
+
+describe('takenAtOf', () => {
+  it('reads when a backup was taken from its name, and nothing from a name that is not one of the app\'s backups', () => {
+    expect(takenAtOf('billing', 'billing-20261128T030005Z.tar.gz')).toEqual(new Date('2026-11-28T03:00:05Z'));
+    expect(takenAtOf('billing', 'billing-2-20261128T030005Z.db')).toBeNull();
+    expect(takenAtOf('billing', '.billing-20261128T030005Z.db.run4.partial')).toBeNull();
   });
 });

@@ -52,6 +52,12 @@ export function isBackupOf(appName: string, fileName: string): boolean {
   return finalPattern(appName).test(fileName);
 }
 
+/** When the backup was taken: the start of its run, in its name (null for a name that is not one of the app's backups). */
+export function takenAtOf(appName: string, fileName: string): Date | null {
+  const stamp = finalPattern(appName).exec(fileName)?.[1];
+  return stamp ? new Date(stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')) : null;
+}
+
 /** This app's backups, newest first (by the time in the name, which is when the run started). */
 export function backupsOf(appName: string, entries: RemoteEntry[]): RemoteEntry[] {
   const pattern = finalPattern(appName);

@@ -1,6 +1,8 @@
 import cronstrue from 'cronstrue/i18n';
 import type { HelperOptions } from 'handlebars';
 import { formatByteSize } from '../config/byte-size';
+import { backupChart, BackupPoint } from './backup-chart';
+import { formatDateTime, formatDuration } from './format';
 import { isMessageKey, Locale, translate } from './i18n';
 
 const STATUS_CLASSES: Record<string, string> = {
@@ -14,14 +16,6 @@ const STATUS_CLASSES: Record<string, string> = {
 /** Every page renders with `locale` and `timezone` at its root; helpers format for them. */
 const root = (options: HelperOptions) => options.data.root as { locale: Locale; timezone: string };
 
-export function formatDuration(ms: number, locale: Locale): string {
-  const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
-  if (ms < 1000) return `${number.format(ms)} ms`;
-  if (ms < 60_000) return `${number.format(ms / 1000)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
 /** Handlebars helpers, registered once on the hbs instance that renders the views. */
 export const viewHelpers = {
   t(key: string, options: HelperOptions): string {
@@ -33,8 +27,7 @@ export const viewHelpers = {
   datetime(value: Date | string | null | undefined, options: HelperOptions): string {
     if (!value) return '—';
     const { locale, timezone } = root(options);
-    const format = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' } as const;
-    return new Intl.DateTimeFormat(locale, { ...format, timeZone: timezone, timeZoneName: 'short' }).format(new Date(value));
+    return formatDateTime(value, locale, timezone);
   },
   duration(ms: number | null | undefined, options: HelperOptions): string {
     return typeof ms === 'number' ? formatDuration(ms, root(options).locale) : '—';
@@ -53,4 +46,9 @@ export const viewHelpers = {
   /** (concat 'status.' status): builds a message key; the last argument is Handlebars' options. */
   concat: (...parts: unknown[]) => parts.slice(0, -1).join(''),
   json: (value: unknown) => JSON.stringify(value),
+  /** The chart's data as JSON for a data attribute (the CSP runs no inline script); public/app.js draws it. */
+  chartJson(points: BackupPoint[], options: HelperOptions): string {
+    const { locale, timezone } = root(options);
+    return JSON.stringify(backupChart(points, locale, timezone));
+  },
 };
