@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -8,6 +8,7 @@ import { filesIn, registerApp, RunBody, runBackup, seed, sha256File, waitForRunE
 import { ADMIN, bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
 import { processState } from './support/processes';
 import { startReceiver } from './support/receiver';
+import { startWebdav } from './support/webdav';
 
 type ContractApp = Awaited<ReturnType<typeof startContractApp>>;
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
@@ -207,6 +208,33 @@ describe('cancelling runs (#17 point 8)', () => {
     expect(listed).toMatchObject({ name: backup.backupName, verified: null });
     await cancel(runningId).expect(202);
     await waitForRunEnd(orchestrator, runningId);
+  });
+
+  it.each([
+    ['of known size, streamed', true],
+    ['of unknown size, spooled by rclone first', false],
+  ])('stops an upload into WebDAV %s: nothing left on the server, nothing in the spool folder', async (_, length) => {
+    const dav = await startWebdav();
+    const own = await bootOrchestrator({ RCLONE_REMOTE: 'dav:', RCLONE_CONFIG: dav.configPath, SHUTDOWN_GRACE_S: '0' });
+    try {
+      contract.setMode({ size: 64 * 1024 * 1024, length, checksum: length, delayMs: 20 });
+      mkdirSync(join(dav.root, 'dav'));
+      writeFileSync(join(dav.root, 'dav', OLD_BACKUPS[0]), 'older');
+      const app = (await own.api.post('/api/apps', { name: 'shop', url: contract.url, token: 'test-token', schedule: '0 3 * * *', driveFolderId: 'dav', retention: 1 }).expect(201)).body;
+      const { runId } = (await own.api.post(`/api/apps/${app.id}/run`).expect(202)).body;
+      await waitFor(async () => ((await own.api.get(`/api/runs/${runId}`)).body.bytes > 1024 * 1024 ? true : undefined));
+      // Streamed, the upload is already on the server under its temporary name; spooled, it is still on this machine.
+      if (length) await waitFor(() => (filesIn(join(dav.root, 'dav')).some((name) => name.endsWith(`.run${runId}.partial`)) ? true : undefined));
+      else expect(filesIn(own.config.tmpDir)).not.toEqual([]);
+      await own.api.post(`/api/runs/${runId}/cancel`).expect(202);
+      expect((await waitForRunEnd(own, runId)).status).toBe('cancelled');
+      expect(filesIn(join(dav.root, 'dav'))).toEqual([OLD_BACKUPS[0]]);
+      expect(filesIn(own.config.tmpDir)).toEqual([]);
+      expect(rcloneChildren().filter((child) => child.args[1] === 'rcat')).toEqual([]);
+    } finally {
+      await own.close();
+      await dav.stop();
+    }
   });
 
   describe('a cancel that arrives as the run finishes gets exactly one outcome', () => {
