@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ExportTransfer } from '../src/backup/export-transfer';
 import { RcloneAdapter } from '../src/storage/rclone.adapter';
 import { sha256Of, startContractApp } from './support/contract-app.mjs';
 import { filesIn, registerApp, RunBody, runBackup, seed, sha256File, waitForRunEnd } from './support/backups';
@@ -81,7 +82,7 @@ describe('cancelling runs (#17 point 8)', () => {
   it('stops a running backup at once: rclone killed before the end, no final or temporary file, no retention, no notification', async () => {
     // 64 MiB at 64 KiB per 20 ms: over 20 s, through the worker thread into rclone rcat; the cancel ends it in far less.
     contract.setMode({ size: 64 * 1024 * 1024, delayMs: 20 });
-    const { app, folder } = await freshApp();
+    const { app, folder } = await freshApp({ pingUrl: `${receiver.url}/ping/shop` });
     const exportsBefore = contract.exports.length;
     const runId = await start(app.id);
     await bytesAbove(runId, 2 * 1024 * 1024);
@@ -118,6 +119,8 @@ describe('cancelling runs (#17 point 8)', () => {
     expect(metrics).toContain('backup_running{app="shop"} 0');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(receiver.received.filter((hook) => hook.body.includes(`"runId":${runId}`))).toEqual([]);
+    // The dead-man switch heard the start and nothing else: no /fail for a cancel.
+    expect(receiver.received.filter((ping) => ping.path.startsWith('/ping/shop')).map((ping) => ping.path)).toEqual(['/ping/shop/start']);
 
     // The app works as before: the next backup succeeds and only then does retention run.
     contract.setMode({ size: 4096, delayMs: 0 });
@@ -133,6 +136,22 @@ describe('cancelling runs (#17 point 8)', () => {
     const runId = await start(app.id);
     await bytesAbove(runId, 100 * 1024);
     await cancel(runId).expect(202);
+    const run = await waitForRunEnd(orchestrator, runId);
+    expect(run.status).toBe('cancelled');
+    expect(filesIn(folder)).toEqual(OLD_BACKUPS);
+    expect(rcloneChildren().filter((child) => child.args[1] === 'rcat')).toEqual([]);
+  });
+
+  it('ends a backup cancelled between the app\'s answer and the start of the upload, without waiting for the export', async () => {
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 20 });
+    const { app, folder } = await freshApp();
+    const upload = ExportTransfer.prototype.upload;
+    let runId = 0;
+    // The app has answered (the name is chosen); the cancel lands before the worker is told to upload.
+    vi.spyOn(ExportTransfer.prototype, 'upload').mockImplementation(function (this: ExportTransfer, target, onProgress) {
+      return cancel(runId).expect(202).then(() => upload.call(this, target, onProgress));
+    });
+    runId = await start(app.id);
     const run = await waitForRunEnd(orchestrator, runId);
     expect(run.status).toBe('cancelled');
     expect(filesIn(folder)).toEqual(OLD_BACKUPS);

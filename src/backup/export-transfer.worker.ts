@@ -69,12 +69,6 @@ async function upload({ settings, stop, dump }: { settings: TransferSettings; st
 port.on('message', (message: ToWorker) => {
   if (message.type === 'open') void open(message.settings);
   if (message.type === 'upload' && job?.dump) void upload({ ...job, dump: job.dump }, message.target);
-  if (message.type === 'abort') {
-    const reason = new Error('aborted by the service');
-    job?.stop.abort(reason);
-    // Between the app's answer and the upload nothing follows the signal: the body is ended here, or an upload
-    // started after the abort (its rcat refused at once) would wait forever on a body nobody reads.
-    job?.dump?.body.destroy(reason);
-  }
+  if (message.type === 'abort') job?.stop.abort(new Error('aborted by the service'));
 });
 post({ type: 'ready' });
