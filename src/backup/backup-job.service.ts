@@ -96,8 +96,9 @@ export class BackupJob {
     let { stored } = sent;
     if (sent.collected && received.status === 'fulfilled') {
       const collected = sent.collected;
-      // Only a stall stops this upload half-way: the daemon may store a cut body under the temporary name after
-      // the removal below has run. A shutdown or cancel lets it finish (under 1 MiB), then it is removed.
+      // Only a stall stops this upload half-way: a request dropped once the daemon has read the body can still
+      // be stored after the removal ran (measured). A shutdown or cancel lets it finish (under 1 MiB); the commit
+      // then refuses the run and the file is removed.
       stored = await this.rclone.rcat(temporary, Readable.from([collected]), { size: collected.length, signal: watchdog.limits }).then(
         () => ({ status: 'fulfilled', value: undefined }),
         (reason: unknown) => ({ status: 'rejected', reason }),
