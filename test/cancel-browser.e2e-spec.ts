@@ -59,6 +59,17 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('cancelling a run in a
     expect(await button.isVisible()).toBe(true);
     expect(await page.locator('#run').getAttribute('data-status')).toBe('running');
     await page.screenshot({ path: join(SHOTS, 'cancel-1-running.png'), fullPage: true });
+    // On a phone, in Spanish, the button is there and within the screen.
+    const phone = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: 'es-ES', viewport: { width: 390, height: 844 } });
+    try {
+      const small = await phone.newPage();
+      await small.goto(`${base}/runs/${runId}`);
+      const box = await small.getByRole('button', { name: 'Cancelar' }).boundingBox();
+      expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+      await small.screenshot({ path: join(SHOTS, 'cancel-1-running-390-es.png'), fullPage: true });
+    } finally {
+      await phone.close();
+    }
 
     await button.click();
     // The page follows the run (live polling reloads it once it ended).
