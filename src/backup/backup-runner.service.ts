@@ -140,9 +140,12 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     if (claim?.run?.id !== runId || !claim.cancellable) {
       // Read again: the run may have ended since the first read.
       const now = await this.runs.get(runId);
-      throw new RunNotCancellableError(['queued', 'running'].includes(now.status)
-        ? `run ${runId} is storing its result and can no longer be cancelled; it ends on its own in a moment`
-        : `run ${runId} has already finished (${now.status}): only a queued or running run can be cancelled`);
+      if (!['queued', 'running'].includes(now.status)) {
+        throw new RunNotCancellableError(`run ${runId} has already finished (${now.status}): only a queued or running run can be cancelled`);
+      }
+      throw new RunNotCancellableError(claim?.run?.id === runId && claim.cancel.signal.aborted
+        ? `run ${runId} is already being cancelled`
+        : `run ${runId} is storing its result and can no longer be cancelled; it ends on its own in a moment`);
     }
     // Checked and claimed without an await in between: the run cannot commit in the meantime.
     claim.cancellable = false;

@@ -24,7 +24,7 @@ const MAX_LINE = 4096;
 /** What a cancelled run that had started left behind, by kind (its last log line). */
 const CANCELLED_EFFECT: Record<RunKind, string> = {
   backup: 'stopped before the backup was stored (an upload under way had rclone killed and its temporary file removed): nothing was stored and nothing deleted',
-  restore: "the import was aborted: the app received an incomplete body, which contract v1 says it must discard, keeping its data",
+  restore: 'the import was aborted: the app received an incomplete body, which contract v1 says it must discard, keeping its data',
   verify: 'the backup was not read to its end, so it is neither verified nor found bad',
 };
 
