@@ -51,7 +51,7 @@ export class RunsController {
       'verification stops reading. Follow it at /api/runs/{runId}.',
   })
   @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The run is cancelled (queued) or being stopped (running).' })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'The run has already finished, or is storing its result and ends as it is.' })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'The run has already finished, is storing its result and ends as it is, or is already being cancelled.' })
   @ApiNotFoundResponse({ type: ErrorResponse, description: 'No run with that id.' })
   async cancel(@Param('id', RunIdPipe) id: number): Promise<StartedRunResponse> {
     return { runId: (await this.runner.cancel(id)).id };
