@@ -33,7 +33,11 @@ export class BackupJob {
     private readonly runs: RunsService,
   ) {}
 
-  async run(app: AppEntity, run: RunEntity, stop: AbortSignal): Promise<RunOutcome> {
+  /**
+   * `stop` ends the run early (shutdown, cancel); `commit` is called once, just before the rename to the
+   * final name: it throws when the run was cancelled, and from then on a cancel is refused (see BackupRunner).
+   */
+  async run(app: AppEntity, run: RunEntity, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
     const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
     const capabilities = await this.contract.capabilities(endpoint, stop);
     await this.runs.log(run, `capabilities: contract ${capabilities.versions.join(', ')}, type ${capabilities.type ?? 'not given'}`);
@@ -56,6 +60,12 @@ export class BackupJob {
 
       const temporary = this.locations.fileIn(folder, temporaryName(name, run.id));
       const sent = await this.upload(run, dump, temporary, watchdog);
+      try {
+        commit();
+      } catch (cancelled) {
+        await this.removeQuietly(temporary);
+        throw cancelled;
+      }
       const final = this.locations.fileIn(folder, name);
       const after = await this.finish(temporary, final, name, sent.bytes);
       await this.runs.log(run, `stored ${sent.bytes} bytes as ${final}, sha256 ${sent.sha256}`);
@@ -86,7 +96,10 @@ export class BackupJob {
     let { stored } = sent;
     if (sent.collected && received.status === 'fulfilled') {
       const collected = sent.collected;
-      stored = await this.rclone.rcat(temporary, Readable.from([collected]), { size: collected.length, signal: watchdog.signal }).then(
+      // Only a stall stops this upload half-way: a request dropped once the daemon has read the body can still
+      // be stored after the removal ran (measured). A shutdown or cancel lets it finish (under 1 MiB); the commit
+      // then refuses the run and the file is removed.
+      stored = await this.rclone.rcat(temporary, Readable.from([collected]), { size: collected.length, signal: watchdog.limits }).then(
         () => ({ status: 'fulfilled', value: undefined }),
         (reason: unknown) => ({ status: 'rejected', reason }),
       );

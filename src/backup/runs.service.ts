@@ -21,6 +21,13 @@ export type RunEvent =
  */
 const MAX_LINE = 4096;
 
+/** What a cancelled run that had started left behind, by kind (its last log line). */
+const CANCELLED_EFFECT: Record<RunKind, string> = {
+  backup: 'stopped before the backup was stored (an upload under way had rclone killed and its temporary file removed): nothing was stored and nothing deleted',
+  restore: 'the import was aborted: the app received an incomplete body, which contract v1 says it must discard, keeping its data',
+  verify: 'the backup was not read to its end, so it is neither verified nor found bad',
+};
+
 /** What a listing needs of an app's history: its newest run and newest success, never a log. */
 export interface RunActivity {
   lastRun: Pick<RunEntity, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'bytes'> | null;
@@ -184,10 +191,26 @@ export class RunsService {
     this.emit({ kind: 'finished', run });
   }
 
-  /** Writes the end of a run, with the log lines that could not be written before; memory is freed only once it is stored. */
-  private async finish(run: RunEntity, fields: Partial<RunEntity>): Promise<void> {
+  /**
+   * Records a cancellation, which is neither a failure nor a success, with who asked and what it left behind;
+   * throws when the database refuses, for the caller to try again.
+   */
+  async cancel(run: RunEntity, by: string): Promise<void> {
+    const bytes = this.liveBytes.get(run.id) ?? 0;
+    const line = run.startedAt ? `cancelled by ${by} after ${bytes} bytes: ${CANCELLED_EFFECT[run.kind]}` : `cancelled by ${by} before it started`;
+    await this.finish(run, { status: 'cancelled', finishedAt: new Date(), bytes }, line);
+    this.logger.log(`run ${run.id} of ${run.appName} ${line}`);
+    this.emit({ kind: 'finished', run });
+  }
+
+  /**
+   * Writes the end of a run, with the log lines that could not be written before and its last line; memory is
+   * freed only once it is stored.
+   */
+  private async finish(run: RunEntity, fields: Partial<RunEntity>, lastLine?: string): Promise<void> {
+    const last = lastLine === undefined ? '' : `${new Date().toISOString()} ${printable(lastLine, MAX_LINE)}\n`;
     await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
-      .setParameter('unsaved', this.unsavedLog.get(run.id) ?? '').where('id = :id', { id: run.id }).execute();
+      .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id }).execute();
     Object.assign(run, fields);
     this.liveBytes.delete(run.id);
     this.unsavedLog.delete(run.id);

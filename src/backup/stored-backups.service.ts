@@ -77,19 +77,22 @@ export class StoredBackups {
     if (!capabilities.restore) throw new InvalidBackupError(`${app.name} does not announce "restore": true in its capabilities`);
   }
 
-  /** Streams the stored file into the app's import; the app never gets a complete body unless it matches the record. */
-  async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
+  /**
+   * Streams the stored file into the app's import; the app never gets a complete body unless it matches the
+   * record. A run stopped before that (cancel, shutdown) leaves the app with an aborted import body.
+   */
+  async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
     const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
     await this.runs.log(run, `restoring ${backup.name} (${backup.bytes} bytes, sha256 ${backup.sha256}) into ${app.url}`);
-    const outcome = await this.read(run, backup, stop, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
+    const outcome = await this.read(run, backup, stop, commit, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
     await this.runs.log(run, 'the app accepted the backup');
     return outcome;
   }
 
   /** Reads the stored file back and compares it with what was recorded when it was made. */
-  async verify(run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
+  async verify(run: RunEntity, backup: StoredBackup, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
     const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-    const outcome = await this.read(run, backup, stop, 'verify', (meter) => pipeline(meter, discard));
+    const outcome = await this.read(run, backup, stop, commit, 'verify', (meter) => pipeline(meter, discard));
     await this.runs.log(run, `verified ${backup.name}: ${backup.bytes} bytes, sha256 as recorded`);
     return outcome;
   }
@@ -105,6 +108,7 @@ export class StoredBackups {
     run: RunEntity,
     backup: StoredBackup,
     stop: AbortSignal,
+    commit: () => void,
     step: BackupStep,
     consume: (meter: ByteMeter, signal: AbortSignal) => Promise<unknown>,
   ): Promise<RunOutcome> {
@@ -132,7 +136,12 @@ export class StoredBackups {
       file.stream.pipe(meter, { end: false });
       file.stream.once('error', (error) => meter.destroy(error));
       const results = await Promise.allSettled([
-        file.done.then(() => void meter.end(), stopAll),
+        // The meter's end releases the last chunk: from there the app may hold the whole backup, so a cancel
+        // is honoured up to here only (commit throws once the run was cancelled, and refuses cancels after).
+        file.done.then(() => {
+          commit();
+          meter.end();
+        }).catch(stopAll),
         consume(meter, watchdog.signal).catch(stopAll),
       ]);
       const failed = results.find((result) => result.status === 'rejected') as PromiseRejectedResult | undefined;

@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { AppsService } from '../apps/apps.service';
 import { BackupRunner } from '../backup/backup-runner.service';
 import { BackupsService } from '../backup/backups.service';
+import { RunNotCancellableError } from '../common/errors';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
 import { FormValues, submitAppForm } from './app-form';
 import { CsrfGuard } from './csrf';
@@ -124,6 +125,21 @@ export class PagesController {
     const run = await this.runner.startRestore(id, name);
     this.context.flash(response, 'info', 'flash.restoreStarted', { backup: name, name: app.name });
     response.redirect(303, `/runs/${run.id}`);
+  }
+
+  /** Cancels a queued or running run, then answers on the page the button was on (`from`: app, dashboard), else the run's. */
+  @Post('runs/:id/cancel')
+  @UseGuards(CsrfGuard)
+  async cancel(@Param('id', RunIdPipe) id: number, @Body() body: Record<string, unknown>, @Res() response: Response) {
+    try {
+      const run = await this.runner.cancel(id);
+      this.context.flash(response, 'info', 'flash.cancelRequested', { id, name: run.appName });
+      response.redirect(303, body.from === 'app' ? `/apps/${run.appId}` : body.from === 'dashboard' ? '/' : `/runs/${id}`);
+    } catch (error) {
+      if (!(error instanceof RunNotCancellableError)) throw error;
+      this.context.flash(response, 'danger', 'flash.cancelRefused', { id });
+      response.redirect(303, `/runs/${id}`);
+    }
   }
 
   @Get('runs')

@@ -11,6 +11,7 @@ const STATUS_CLASSES: Record<string, string> = {
   running: 'text-bg-primary',
   queued: 'text-bg-secondary',
   skipped: 'text-bg-warning',
+  cancelled: 'text-bg-secondary',
 };
 
 /** Every page renders with `locale` and `timezone` at its root; helpers format for them. */

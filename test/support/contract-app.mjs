@@ -23,11 +23,12 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
     /**
      * size: bytes to send; length/checksum: announce them; behaviour: one of MISBEHAVIOURS or undefined;
      * framing 'close': without length, end the body by closing the connection (HTTP/1.0 style) instead of
-     * chunked encoding; type/versions: what capabilities say.
+     * chunked encoding; type/versions: what capabilities say; importDelayMs: pause after each chunk an import
+     * receives (a slow restore).
      */
     mode: {
       size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0,
-      framing: 'chunked', type: 'sqlite', versions: ['v1'],
+      framing: 'chunked', type: 'sqlite', versions: ['v1'], importDelayMs: 0,
     },
     /** What each finished export sent: { bytes, sha256 } */
     exports: [],
@@ -154,6 +155,7 @@ async function receiveImport(request, response, state) {
       hash.update(chunk);
       record.bytes += chunk.length;
       if (behaviour === 'import-close' && record.bytes > 64 * 1024) return void request.socket.destroy();
+      if (state.mode.importDelayMs) await new Promise((resolve) => setTimeout(resolve, state.mode.importDelayMs));
     }
   } catch {
     return; // the orchestrator aborted: the body never completed

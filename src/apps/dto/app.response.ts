@@ -4,7 +4,7 @@ import type { AppEntity } from '../app.entity';
 
 class LastRunResponse {
   @ApiProperty({ example: 42 }) id!: number;
-  @ApiProperty({ example: 'succeeded', enum: ['queued', 'running', 'succeeded', 'failed', 'skipped'] }) status!: string;
+  @ApiProperty({ example: 'succeeded', enum: ['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] }) status!: string;
   @ApiProperty({ example: '2026-11-28T03:00:00.120Z', nullable: true, type: Date }) startedAt!: Date | null;
   @ApiProperty({ example: '2026-11-28T03:00:09.480Z', nullable: true, type: Date }) finishedAt!: Date | null;
   @ApiProperty({ example: 104857600 }) bytes!: number;
