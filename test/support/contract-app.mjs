@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 export const MISBEHAVIOURS = [
   'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
   'never-answer', 'silent-export', 'redirect', 'short-body', 'no-auth',
-  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'no-restore',
+  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'no-restore', 'unstable-export',
 ];
 
 const BLOCK = randomBytes(1 << 20);
@@ -16,39 +16,46 @@ const CHUNK = 64 * 1024;
 
 /**
  * @param {{ token?: string, port?: number }} [options]
- * @returns {Promise<{ url: string, port: number, mode: object, setMode(m: object): void, exports: object[], requests: string[], close(): Promise<void> }>}
+ * @returns {Promise<{ url: string, port: number, mode: object, setMode(m: object): void, exports: object[], imports: object[], requests: string[], headers: object[], close(): Promise<void> }>}
  */
 export async function startContractApp({ token = 'test-token', port = 0 } = {}) {
   const state = {
     /**
      * size: bytes to send; length/checksum: announce them; behaviour: one of MISBEHAVIOURS or undefined;
      * framing 'close': without length, end the body by closing the connection (HTTP/1.0 style) instead of
-     * chunked encoding; type/versions: what capabilities say.
+     * chunked encoding; type/versions: what capabilities say, extraCapabilities: more fields in them;
+     * prefix: the path the endpoints sit under (an app behind a reverse proxy), e.g. '/tenant-a'.
      */
     mode: {
       size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0,
-      framing: 'chunked', type: 'sqlite', versions: ['v1'],
+      framing: 'chunked', type: 'sqlite', versions: ['v1'], extraCapabilities: {}, prefix: '',
     },
     /** What each finished export sent: { bytes, sha256 } */
     exports: [],
     /** What each import received: { bytes, sha256, complete, announcedSha256 } */
     imports: [],
     requests: [],
+    /** The headers of each request, beside `requests`: what the orchestrator sends. */
+    headers: [],
   };
   const sockets = new Set();
   const server = createServer((request, response) => {
     state.requests.push(`${request.method} ${request.url}`);
+    state.headers.push(request.headers);
     const { behaviour } = state.mode;
     if (behaviour === 'never-answer') return; // the socket stays open, nothing is ever written
     const tokenOk = behaviour === 'no-auth' || request.headers.authorization === `Bearer ${token}`;
     if (!tokenOk || behaviour === 'unauthorized') {
       return send(response, 401, { error: 'invalid token' });
     }
-    if (request.method === 'GET' && request.url === '/backup/capabilities') {
+    const { prefix } = state.mode;
+    const path = request.url.startsWith(`${prefix}/`) ? request.url.slice(prefix.length) : undefined;
+    if (request.method === 'GET' && path === '/backup/capabilities') {
       const versions = behaviour === 'v2-only' ? ['v2'] : state.mode.versions;
-      return send(response, 200, { versions, type: state.mode.type, extension: state.mode.extension, restore: behaviour !== 'no-restore' });
+      const { type, extension, extraCapabilities } = state.mode;
+      return send(response, 200, { ...extraCapabilities, versions, type, extension, restore: behaviour !== 'no-restore' });
     }
-    if (request.method === 'POST' && request.url === '/backup/export') {
+    if (request.method === 'POST' && path === '/backup/export') {
       if (behaviour === 'silent-export') return; // capabilities fine, the export never starts answering
       if (behaviour === 'busy') return send(response, 409, { error: 'a backup is already running' });
       if (behaviour === 'fail') return send(response, 500, { error: 'database is locked' });
@@ -58,7 +65,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
       }
       return void streamExport(request, response, state);
     }
-    if (request.method === 'POST' && request.url === '/backup/import') return void receiveImport(request, response, state);
+    if (request.method === 'POST' && path === '/backup/import') return void receiveImport(request, response, state);
     send(response, 404, { error: 'not found' });
   });
   server.on('connection', (socket) => {
@@ -79,6 +86,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
     exports: state.exports,
     imports: state.imports,
     requests: state.requests,
+    headers: state.headers,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -115,7 +123,9 @@ function computeSha256(size) {
 }
 
 async function streamExport(request, response, state) {
-  const { size, length, checksum, behaviour, delayMs } = state.mode;
+  const { length, checksum, behaviour, delayMs } = state.mode;
+  // 'unstable-export': each export one byte longer than the last, like a dump that carries its own time.
+  const size = behaviour === 'unstable-export' ? state.mode.size + state.exports.length : state.mode.size;
   const headers = { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="dump.db"' };
   if (length) headers['Content-Length'] = String(size);
   if (checksum) headers['X-Backup-Sha256'] = behaviour === 'wrong-checksum' ? 'ab'.repeat(32) : sha256Of(size);
