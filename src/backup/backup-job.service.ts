@@ -34,7 +34,7 @@ export class BackupJob {
   ) {}
 
   async run(app: AppEntity, run: RunEntity, stop: AbortSignal): Promise<RunOutcome> {
-    const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+    const endpoint = { url: app.url, token: this.apps.tokenOf(app), runId: run.id };
     const capabilities = await this.contract.capabilities(endpoint, stop);
     await this.runs.log(run, `capabilities: contract ${capabilities.versions.join(', ')}, type ${capabilities.type ?? 'not given'}`);
 

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AxiosError, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { printable } from '../common/printable';
@@ -9,10 +11,22 @@ import { BackupFailure, BackupStep } from './backup-failure';
 
 export const CONTRACT_VERSION = 'v1';
 const ERROR_BODY_BYTES = 1024;
+/** Names this service in the app's access log. package.json sits two folders up from both src/backup and dist/backup. */
+const USER_AGENT = `app-orquestador/${JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')).version}`;
 
 export interface AppEndpoint {
   url: string;
   token: string;
+  /** Sent as X-Backup-Run-Id, so the app can tie its own logs to the run; absent outside a run (a connection check). */
+  runId?: number;
+}
+
+/** The contract path under the app's URL: a path prefix is kept whether or not it ends in "/", and so is a query. */
+export function contractUrl(base: string, path: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+  url.hash = '';
+  return url.toString();
 }
 
 export interface ExportStream {
@@ -37,7 +51,7 @@ export interface AppRequest {
 
 /** One request to an app as contract v1 wants it; a failure or an answer other than 2xx becomes a BackupFailure of `step`. */
 export async function requestApp(http: HttpClient, step: BackupStep, app: AppEndpoint, options: AppRequest): Promise<AxiosResponse> {
-  const url = new URL(options.path.slice(1), app.url.endsWith('/') ? app.url : `${app.url}/`).toString();
+  const url = contractUrl(app.url, options.path);
   let response: AxiosResponse;
   try {
     response = await http({
@@ -51,6 +65,8 @@ export async function requestApp(http: HttpClient, step: BackupStep, app: AppEnd
         Authorization: `Bearer ${app.token}`,
         Accept: 'application/json, application/octet-stream',
         'Accept-Encoding': 'identity',
+        'User-Agent': USER_AGENT,
+        ...(app.runId === undefined ? {} : { 'X-Backup-Run-Id': String(app.runId) }),
         ...options.headers,
       },
       maxBodyLength: Infinity,

@@ -79,7 +79,7 @@ export class StoredBackups {
 
   /** Streams the stored file into the app's import; the app never gets a complete body unless it matches the record. */
   async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
-    const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+    const endpoint = { url: app.url, token: this.apps.tokenOf(app), runId: run.id };
     await this.runs.log(run, `restoring ${backup.name} (${backup.bytes} bytes, sha256 ${backup.sha256}) into ${app.url}`);
     const outcome = await this.read(run, backup, stop, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
     await this.runs.log(run, 'the app accepted the backup');

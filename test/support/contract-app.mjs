@@ -49,7 +49,8 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
       return send(response, 401, { error: 'invalid token' });
     }
     const { prefix } = state.mode;
-    const path = request.url.startsWith(`${prefix}/`) ? request.url.slice(prefix.length) : undefined;
+    const [pathname] = request.url.split('?');
+    const path = pathname.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : undefined;
     if (request.method === 'GET' && path === '/backup/capabilities') {
       const versions = behaviour === 'v2-only' ? ['v2'] : state.mode.versions;
       const { type, extension, extraCapabilities } = state.mode;
