@@ -94,7 +94,12 @@ async function refusesWithout(method, path, body) {
 
 function describe(error) {
   if (error?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
-  return `request failed: ${error?.cause?.code ?? error?.cause?.message ?? error?.message}`;
+  const code = error?.cause?.code;
+  // The same trust as the orchestrator's: Node's CA list plus NODE_EXTRA_CA_CERTS.
+  if (/^(?:UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT)/.test(code ?? '')) {
+    return `TLS certificate not trusted (${code}); for a private CA, run with NODE_EXTRA_CA_CERTS=<its PEM file>, as app-orquestador`;
+  }
+  return `request failed: ${code ?? error?.cause?.message ?? error?.message}`;
 }
 
 /** Aborts `controller` after `idleMs` without a call to refresh(): the same stall rule as BACKUP_IDLE_TIMEOUT_S. */

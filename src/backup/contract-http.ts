@@ -131,6 +131,9 @@ function describeStatus(response: AxiosResponse, body: string): string {
   return `app answered ${status}${said}`;
 }
 
+/** OpenSSL's codes (passed through by Node) for a certificate chain that leads to no CA this process trusts. */
+const UNTRUSTED_CERTIFICATE = /^(?:UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT)$/;
+
 function describeRequestError(error: unknown, url: string, timeoutMs?: number): string {
   const code = (error as AxiosError).code;
   const host = new URL(url).host;
@@ -142,6 +145,11 @@ function describeRequestError(error: unknown, url: string, timeoutMs?: number): 
     return `host of ${host} not found: check the URL and that the app is on the same Docker network`;
   }
   if (code === 'ECONNRESET') return `connection to ${host} was reset by the app`;
+  if (code && UNTRUSTED_CERTIFICATE.test(code)) {
+    return `the TLS certificate of ${host} is not trusted (${code}: ${(error as Error).message}); if a private CA signed it, ` +
+      'start app-orquestador with NODE_EXTRA_CA_CERTS set to that CA\'s PEM file';
+  }
+  if (code && /^(?:CERT_|ERR_TLS_CERT_)/.test(code)) return `the TLS certificate of ${host} was refused (${code}: ${(error as Error).message})`;
   return `request to ${host} failed: ${(error as Error).message}`;
 }
 

@@ -2,6 +2,7 @@
 // and X-Backup-Sha256, and misbehaves on demand. Plain ESM so the benchmark can run it without a build.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 /** Behaviours: what the app does instead of a clean answer. */
 export const MISBEHAVIOURS = [
@@ -15,10 +16,10 @@ const BLOCK = randomBytes(1 << 20);
 const CHUNK = 64 * 1024;
 
 /**
- * @param {{ token?: string, port?: number }} [options]
+ * @param {{ token?: string, port?: number, tls?: { key: string, cert: string } }} [options] tls: serve HTTPS with this key and certificate
  * @returns {Promise<{ url: string, port: number, mode: object, setMode(m: object): void, exports: object[], imports: object[], requests: string[], headers: object[], close(): Promise<void> }>}
  */
-export async function startContractApp({ token = 'test-token', port = 0 } = {}) {
+export async function startContractApp({ token = 'test-token', port = 0, tls = undefined } = {}) {
   const state = {
     /**
      * size: bytes to send; length/checksum: announce them; behaviour: one of MISBEHAVIOURS or undefined;
@@ -39,7 +40,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
     headers: [],
   };
   const sockets = new Set();
-  const server = createServer((request, response) => {
+  const handle = (request, response) => {
     state.requests.push(`${request.method} ${request.url}`);
     state.headers.push(request.headers);
     const { behaviour } = state.mode;
@@ -68,7 +69,8 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
     }
     if (request.method === 'POST' && path === '/backup/import') return void receiveImport(request, response, state);
     send(response, 404, { error: 'not found' });
-  });
+  };
+  const server = tls ? createHttpsServer(tls, handle) : createServer(handle);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -76,7 +78,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   const actualPort = server.address().port;
   return {
-    url: `http://127.0.0.1:${actualPort}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${actualPort}`,
     port: actualPort,
     get mode() {
       return state.mode;
