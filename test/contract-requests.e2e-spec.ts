@@ -96,6 +96,7 @@ describe('contract requests as the app receives them', () => {
 
   it.each([
     ['busy', 409, /^export: app answered 409: it is busy with another backup or maintenance; try again later: \{"error":"a backup is already running"\}$/],
+    ['unavailable', 503, /^export: app answered 503: it is unavailable for now \(starting up or in maintenance\); the next run tries again: \{"error":"starting up"\}$/],
     ['fail', 500, /^export: app answered 500: \{"error":"database is locked"\}$/],
   ])('a %s app (%i) fails the run with the app\'s words', async (behaviour, _status, error) => {
     contract.setMode({ behaviour });
@@ -103,6 +104,34 @@ describe('contract requests as the app receives them', () => {
     const run = await runBackup(orchestrator, app.id);
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(error);
+  });
+});
+
+describe('import timeouts', () => {
+  let orchestrator: Orchestrator;
+  let contract: Awaited<ReturnType<typeof startContractApp>>;
+  beforeAll(async () => {
+    contract = await startContractApp({ token: 'tok' });
+    orchestrator = await bootOrchestrator({ BACKUP_IDLE_TIMEOUT_S: '1' });
+  });
+  afterAll(async () => {
+    await orchestrator.close();
+    await contract.close();
+  });
+
+  it.each([
+    ['import-hang', 'the app gave no answer within 1 s of the last byte (BACKUP_IDLE_TIMEOUT_S)'],
+    ['import-stall', 'the app took no bytes for 1 s (BACKUP_IDLE_TIMEOUT_S)'],
+  ])('a restore into an app in mode %s fails with "%s"', async (behaviour, error) => {
+    contract.setMode({ size: 16 * 1024 * 1024, length: true, checksum: true });
+    const app = await registerApp(orchestrator, { name: behaviour, url: contract.url, token: 'tok', driveFolderId: behaviour });
+    const backup = await runBackup(orchestrator, app.id);
+    expect(backup.status).toBe('succeeded');
+    contract.setMode({ behaviour });
+    const { body } = await orchestrator.api.post(`/api/apps/${app.id}/restore`, { backup: (backup as { backupName?: string }).backupName }).expect(202);
+    const restore = await waitForRunEnd(orchestrator, body.runId);
+    expect(restore.status).toBe('failed');
+    expect(restore.error).toBe(`import: ${error}`);
   });
 });
 

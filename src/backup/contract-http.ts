@@ -123,6 +123,7 @@ function describeStatus(response: AxiosResponse, body: string): string {
   const said = body.trim() ? `: ${printable(body.trim(), ERROR_BODY_BYTES)}` : '';
   if (status === 401 || status === 403) return `app answered ${status}: check the token${said}`;
   if (status === 409) return `app answered 409: it is busy with another backup or maintenance; try again later${said}`;
+  if (status === 503) return `app answered 503: it is unavailable for now (starting up or in maintenance); the next run tries again${said}`;
   if (status === 422) return `app answered 422: it refuses this backup${said}`;
   if (status >= 300 && status < 400) {
     return `app answered ${status} redirect to ${printable(String(response.headers.location ?? '(no location)'), 200)}; redirects are not followed ` +

@@ -117,6 +117,16 @@ export class StoredBackups {
       },
       { step: 'read', source: 'the stored file holds', sizeFrom: 'the size recorded at backup time', hashFrom: 'the SHA-256 recorded at backup time' },
     );
+    // Whose silence stopped it: the app, not taking bytes or not answering after the last one, or the remote.
+    let delivered = false;
+    meter.once('end', () => (delivered = true));
+    const idleS = this.config.backup.idleTimeoutMs / 1000;
+    watchdog.explainStall = () =>
+      new BackupFailure(step, delivered
+        ? `the app gave no answer within ${idleS} s of the last byte (BACKUP_IDLE_TIMEOUT_S)`
+        : meter.readableLength > 0
+          ? `the app took no bytes for ${idleS} s (BACKUP_IDLE_TIMEOUT_S)`
+          : `the remote sent no data for ${idleS} s (BACKUP_IDLE_TIMEOUT_S)`);
     const file = this.rclone.cat(backup.path, watchdog.signal);
     // The first failure stops everything else: a bad file aborts the import, a refusing app stops rclone.
     const stopAll = (error: unknown) => {

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 export const MISBEHAVIOURS = [
   'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
   'never-answer', 'silent-export', 'redirect', 'short-body', 'no-auth',
-  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'no-restore', 'unstable-export',
+  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'import-hang', 'import-stall', 'no-restore', 'unstable-export', 'unavailable',
 ];
 
 const BLOCK = randomBytes(1 << 20);
@@ -60,6 +60,7 @@ export async function startContractApp({ token = 'test-token', port = 0, tls = u
     if (request.method === 'POST' && path === '/backup/export') {
       if (behaviour === 'silent-export') return; // capabilities fine, the export never starts answering
       if (behaviour === 'busy') return send(response, 409, { error: 'a backup is already running' });
+      if (behaviour === 'unavailable') return send(response, 503, { error: 'starting up' });
       if (behaviour === 'fail') return send(response, 500, { error: 'database is locked' });
       if (behaviour === 'redirect') {
         response.writeHead(302, { Location: 'http://127.0.0.1:1/steal-token' });
@@ -159,6 +160,7 @@ async function receiveImport(request, response, state) {
     request.resume();
     return send(response, early, { error: `import refused with ${early}` });
   }
+  if (behaviour === 'import-stall') return; // never reads the body, never answers
   const hash = createHash('sha256');
   const record = { bytes: 0, sha256: null, complete: false, announcedSha256: request.headers['x-backup-sha256'] ?? null };
   state.imports.push(record);
@@ -173,6 +175,7 @@ async function receiveImport(request, response, state) {
   }
   record.complete = request.complete;
   record.sha256 = hash.digest('hex');
+  if (behaviour === 'import-hang') return; // took every byte, never answers
   if (behaviour === 'import-422') return send(response, 422, { error: 'schema version 7 is newer than this app' });
   response.writeHead(204).end();
 }
