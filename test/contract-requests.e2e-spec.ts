@@ -92,6 +92,7 @@ describe('contract requests as the app receives them', () => {
     const backup = await runBackup(orchestrator, app.id);
     expect(backup.status).toBe('succeeded');
     expect(backup.remotePath).toMatch(new RegExp(`/${app.name}-\\d{8}T\\d{6}Z\\.db$`)); // from filename="dump.db"
+    expect(backup.log.join('\n')).toContain(`capabilities: extension ${JSON.stringify(extension)} ignored: it must be letters and digits`);
   });
 
   it.each([

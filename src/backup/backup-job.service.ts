@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
 import { BackupFailure } from './backup-failure';
-import { chooseBackupName, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
+import { chooseBackupName, chooseExtension, isExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
@@ -37,6 +37,10 @@ export class BackupJob {
     const endpoint = { url: app.url, token: this.apps.tokenOf(app), runId: run.id };
     const capabilities = await this.contract.capabilities(endpoint, stop);
     await this.runs.log(run, `capabilities: contract ${capabilities.versions.join(', ')}, type ${capabilities.type ?? 'not given'}`);
+    if (capabilities.extension !== undefined && !isExtension(capabilities.extension)) {
+      await this.runs.log(run, `capabilities: extension "${printable(capabilities.extension, 40)}" ignored: it must be letters and digits, ` +
+        'optionally followed by .gz, .zst, .xz, .bz2, .lz4, .br, .age or .gpg');
+    }
 
     // Listing first proves the remote works before the app is asked for a dump, and tells which names are taken.
     const folder = await this.storageStep('upload', () => this.locations.folderOf(app.driveFolderId));
