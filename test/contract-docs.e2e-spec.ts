@@ -29,7 +29,7 @@ describe('README, check-app section', () => {
   const section = readme.slice(readme.indexOf('## For integrators'), readme.indexOf('## Benchmark'));
 
   it('says the round trip is opt-in, what it replaces, and that no copy is kept', () => {
-    for (const phrase of ['--restore-round-trip', '**replaces the app\'s live data**', 'keeps no copy of the export', '--help', 'examples/python-app']) {
+    for (const phrase of ['--restore-round-trip', '**replaces the app\'s live data**', 'keeps no copy of the export in a file', '**in memory** (never on disk)', '--round-trip-max-mb', '--help', 'examples/python-app']) {
       expect(section, phrase).toContain(phrase);
     }
   });

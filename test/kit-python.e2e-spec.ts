@@ -65,7 +65,7 @@ describe('Python example app (examples/python-app)', () => {
     expect(logged('POST /backup/import')).toEqual([]);
   });
 
-  it('passes the round trip with --restore-round-trip, which replaces its data with a fresh export', async () => {
+  it('passes the round trip with --restore-round-trip, which replaces its data with its export', async () => {
     const count = await addNote();
     const { code, output } = await checkApp(`${url}/`, '--restore-round-trip');
     expect(output).not.toContain('FAIL');
@@ -74,6 +74,31 @@ describe('Python example app (examples/python-app)', () => {
     expect(code).toBe(0);
     expect(logged('POST /backup/import').at(-1)).toMatch(/ 200 run=-$/);
     expect(await notes()).toBe(count); // the export it got back was taken after the note
+  });
+
+  it('passes the round trip with a database large enough that its export and the import would overlap if streamed', async () => {
+    // The app answers 409 to an import while an export runs: check-app must hold the export, not stream a second one.
+    const bigDir = mkdtempSync(join(tmpdir(), 'python-app-big-'));
+    const seeded = new Database(join(bigDir, 'notes.db'));
+    seeded.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, created_at TEXT NOT NULL)');
+    const insert = seeded.prepare("INSERT INTO notes (body, created_at) VALUES (?, datetime('now'))");
+    seeded.transaction(() => {
+      for (let i = 0; i < 12_000; i++) insert.run(`${i} `.padEnd(1000, 'x'));
+    })();
+    seeded.close();
+    const big = start('python3', [join(EXAMPLE, 'server.py')], {
+      env: { PATH: process.env.PATH, PYTHONUNBUFFERED: '1', BACKUP_TOKEN: TOKEN, HOST: '127.0.0.1', PORT: '0', DATA_DIR: bigDir },
+    });
+    try {
+      const port = await waitFor(() => /notes app on port (\d+)/.exec(big.output())?.[1]);
+      const { code, output } = await checkApp(`http://127.0.0.1:${port}`, '--restore-round-trip');
+      expect(output).toMatch(/PASS {2}export streams a non-empty body — 1\d{7} bytes/);
+      expect(output).toContain('PASS  POST /backup/import accepts its own export (round trip) — answered 200');
+      expect(code).toBe(0);
+    } finally {
+      await big.stop();
+      rmSync(bigDir, { recursive: true, force: true });
+    }
   });
 
   it('is backed up and restored by the orchestrator, and logs the run id of each request', async () => {

@@ -27,8 +27,10 @@ DATA_DIR = os.environ.get("DATA_DIR", "./data")
 DB_PATH = os.path.join(DATA_DIR, "notes.db")
 CHUNK = 64 * 1024
 
-# One export or import at a time: the next one is answered 409 (busy) rather than started.
+# One export or import at a time: the next one is answered 409 (busy) rather than started. It waits a
+# moment first: a request sent right after the previous one's last byte finds it still cleaning up.
 busy = threading.Lock()
+BUSY_WAIT_S = 1
 
 
 def connect(path=DB_PATH):
@@ -95,7 +97,7 @@ class Handler(BaseHTTPRequestHandler):
             version = None
         if version != "v1":
             return self.json(400, {"error": f"contract version {json.dumps(version)} is not supported; this app speaks v1"})
-        if not busy.acquire(blocking=False):
+        if not busy.acquire(timeout=BUSY_WAIT_S):
             return self.json(409, {"error": "a backup or restore is already running"})
         try:
             with tempfile.TemporaryDirectory(dir=DATA_DIR, prefix=".export-") as folder:
@@ -127,7 +129,7 @@ class Handler(BaseHTTPRequestHandler):
         if length is None:
             self.close_connection = True
             return self.json(411, {"error": "Content-Length is required"})
-        if not busy.acquire(blocking=False):
+        if not busy.acquire(timeout=BUSY_WAIT_S):
             self.discard_body()
             return self.json(409, {"error": "a backup or restore is already running"})
         try:

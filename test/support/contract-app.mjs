@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 export const MISBEHAVIOURS = [
   'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
   'never-answer', 'silent-export', 'redirect', 'short-body', 'no-auth',
-  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'import-hang', 'import-stall', 'no-restore', 'unstable-export', 'unavailable',
+  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'import-hang', 'import-stall', 'import-busy-once', 'no-restore', 'unavailable',
 ];
 
 const BLOCK = randomBytes(1 << 20);
@@ -127,9 +127,7 @@ function computeSha256(size) {
 }
 
 async function streamExport(request, response, state) {
-  const { length, checksum, behaviour, delayMs } = state.mode;
-  // 'unstable-export': each export one byte longer than the last, like a dump that carries its own time.
-  const size = behaviour === 'unstable-export' ? state.mode.size + state.exports.length : state.mode.size;
+  const { size, length, checksum, behaviour, delayMs } = state.mode;
   const headers = { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="dump.db"' };
   if (length) headers['Content-Length'] = String(size);
   if (checksum) headers['X-Backup-Sha256'] = behaviour === 'wrong-checksum' ? 'ab'.repeat(32) : sha256Of(size);
@@ -156,9 +154,12 @@ async function streamExport(request, response, state) {
 async function receiveImport(request, response, state) {
   const { behaviour } = state.mode;
   const early = { 'import-401': 401, 'import-409': 409, 'import-500': 500 }[behaviour];
-  if (early) {
+  // 'import-busy-once': the first import comes while the app is still finishing something else.
+  const busyNow = behaviour === 'import-busy-once' && !state.mode.busyAnswered;
+  if (early || busyNow) {
+    if (busyNow) state.mode.busyAnswered = true;
     request.resume();
-    return send(response, early, { error: `import refused with ${early}` });
+    return send(response, early ?? 409, { error: `import refused with ${early ?? 409}` });
   }
   if (behaviour === 'import-stall') return; // never reads the body, never answers
   const hash = createHash('sha256');
