@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -142,7 +143,7 @@ describe('Python example app (examples/python-app)', () => {
     await after.arrayBuffer();
   });
 
-  it('refuses a tampered import (422), an unknown contract version (400) and a missing token (401)', async () => {
+  it('refuses a tampered or foreign import (422), an unknown contract version (400) and a missing token (401)', async () => {
     const count = await notes();
     const exported = await fetch(`${url}/backup/export`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: '{"version":"v1"}' });
     const bytes = Buffer.from(await exported.arrayBuffer());
@@ -153,6 +154,17 @@ describe('Python example app (examples/python-app)', () => {
     });
     expect(tampered.status).toBe(422);
     expect(await tampered.json()).toEqual({ error: 'SHA-256 does not match X-Backup-Sha256' });
+
+    // Bytes that match their checksum but are no notes database: refused too, the data untouched.
+    for (const body of [Buffer.from('not a database at all'), Buffer.from(bytes.toString('latin1').replace('CREATE TABLE notes', 'CREATE TABLE other'), 'latin1')]) {
+      const foreign = await fetch(`${url}/backup/import`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'X-Backup-Sha256': createHash('sha256').update(body).digest('hex') },
+        body,
+      });
+      expect(foreign.status).toBe(422);
+      expect(await foreign.json()).toEqual({ error: 'not a notes database' });
+    }
 
     const v2 = await fetch(`${url}/backup/export`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: '{"version":"v2"}' });
     expect(v2.status).toBe(400);

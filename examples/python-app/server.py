@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import pathlib
 import socket
 import sqlite3
 import struct
@@ -33,7 +34,9 @@ busy = threading.Lock()
 BUSY_WAIT_S = 1
 
 
-def connect(path=DB_PATH):
+def connect(path=DB_PATH, read_only=False):
+    if read_only:  # an upload is only read while checked: opening it must not create or change it
+        return closing(sqlite3.connect(pathlib.Path(path).resolve().as_uri() + "?mode=ro", uri=True))
     return closing(sqlite3.connect(path))
 
 
@@ -144,7 +147,7 @@ class Handler(BaseHTTPRequestHandler):
                 if expected and sha256_file(incoming) != expected.lower():
                     return self.json(422, {"error": "SHA-256 does not match X-Backup-Sha256"})
                 try:
-                    with connect(f"file:{incoming}?mode=ro") as check:
+                    with connect(incoming, read_only=True) as check:
                         ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
                         ok = ok and check.execute("SELECT 1 FROM sqlite_master WHERE name = 'notes'").fetchone() is not None
                 except sqlite3.Error:
