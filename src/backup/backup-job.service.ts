@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
 import { BackupFailure } from './backup-failure';
-import { chooseBackupName, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
+import { chooseBackupName, chooseExtension, isExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
@@ -38,9 +38,13 @@ export class BackupJob {
    * final name: it throws when the run was cancelled, and from then on a cancel is refused (see BackupRunner).
    */
   async run(app: AppEntity, run: RunEntity, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
-    const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+    const endpoint = { url: app.url, token: this.apps.tokenOf(app), runId: run.id };
     const capabilities = await this.contract.capabilities(endpoint, stop);
     await this.runs.log(run, `capabilities: contract ${capabilities.versions.join(', ')}, type ${capabilities.type ?? 'not given'}`);
+    if (capabilities.extension !== undefined && !isExtension(capabilities.extension)) {
+      await this.runs.log(run, `capabilities: extension "${printable(capabilities.extension, 40)}" ignored: it must be letters and digits, ` +
+        'optionally followed by .gz, .zst, .xz, .bz2, .lz4, .br, .age or .gpg');
+    }
 
     // Listing first proves the remote works before the app is asked for a dump, and tells which names are taken.
     const folder = await this.storageStep('upload', () => this.locations.folderOf(app.driveFolderId));

@@ -21,9 +21,14 @@ function finalPattern(appName: string): RegExp {
   return new RegExp(`^${appName}-${STAMP}\\.${EXT}$`);
 }
 
+/** Whether capabilities' `extension` can name backup files (a leading dot is tolerated). */
+export function isExtension(value: string): boolean {
+  return EXTENSION.test(value.replace(/^\./, ''));
+}
+
 /** The extension from capabilities, else from a Content-Disposition file name, else "bin". */
 export function chooseExtension(fromCapabilities?: unknown, contentDisposition?: string): string {
-  if (typeof fromCapabilities === 'string' && EXTENSION.test(fromCapabilities.replace(/^\./, ''))) {
+  if (typeof fromCapabilities === 'string' && isExtension(fromCapabilities)) {
     return fromCapabilities.replace(/^\./, '');
   }
   const fileName = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(contentDisposition ?? '')?.[1];

@@ -82,7 +82,7 @@ export class StoredBackups {
    * record. A run stopped before that (cancel, shutdown) leaves the app with an aborted import body.
    */
   async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
-    const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+    const endpoint = { url: app.url, token: this.apps.tokenOf(app), runId: run.id };
     await this.runs.log(run, `restoring ${backup.name} (${backup.bytes} bytes, sha256 ${backup.sha256}) into ${app.url}`);
     const outcome = await this.read(run, backup, stop, commit, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
     await this.runs.log(run, 'the app accepted the backup');
@@ -121,6 +121,16 @@ export class StoredBackups {
       },
       { step: 'read', source: 'the stored file holds', sizeFrom: 'the size recorded at backup time', hashFrom: 'the SHA-256 recorded at backup time' },
     );
+    // Whose silence stopped it: the app, not taking bytes or not answering after the last one, or the remote.
+    let delivered = false;
+    meter.once('end', () => (delivered = true));
+    const idleS = this.config.backup.idleTimeoutMs / 1000;
+    watchdog.explainStall = () =>
+      new BackupFailure(step, delivered
+        ? `the app gave no answer within ${idleS} s of the last byte (BACKUP_IDLE_TIMEOUT_S)`
+        : meter.readableLength > 0
+          ? `the app took no bytes for ${idleS} s (BACKUP_IDLE_TIMEOUT_S)`
+          : `the remote sent no data for ${idleS} s (BACKUP_IDLE_TIMEOUT_S)`);
     const file = this.rclone.cat(backup.path, watchdog.signal);
     // The first failure stops everything else: a bad file aborts the import, a refusing app stops rclone.
     const stopAll = (error: unknown) => {

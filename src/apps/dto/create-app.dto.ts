@@ -3,6 +3,8 @@ import { IsBoolean, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, 
 import { IsCronExpression, IsDestinationFolder } from '../app.validators';
 
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** What an HTTP header carries unchanged: a space or line break would be trimmed or refused on the way, failing every run. */
+export const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 
 // Decorators apply bottom-up and only the first failing rule is reported: the type check sits nearest
 // the property so that "must be a string" wins over rules that cannot apply to a wrong type.
@@ -21,8 +23,14 @@ export class CreateAppDto {
   @IsString()
   url!: string;
 
-  @ApiProperty({ example: 's3cr3t-token', writeOnly: true, description: 'Bearer token the app expects. Never returned.' })
+  @ApiProperty({
+    example: 's3cr3t-token',
+    writeOnly: true,
+    pattern: TOKEN_PATTERN.source,
+    description: 'Bearer token the app expects: visible ASCII characters, no spaces. Never returned.',
+  })
   @MaxLength(4096)
+  @Matches(TOKEN_PATTERN, { message: 'must be visible ASCII characters (letters, digits, punctuation) without spaces or line breaks' })
   @IsNotEmpty()
   @IsString()
   token!: string;
