@@ -40,6 +40,8 @@ export interface RunOutcome {
   sha256: string;
   remotePath: string;
   backupName: string;
+  /** A backup made through crypt: its passphrase, sealed (see RunEntity). */
+  encryptionPassphraseEncrypted?: string | null;
 }
 
 /** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
@@ -106,7 +108,8 @@ export class RunsService {
 
   /** The successful backup run that made this file: its recorded size and SHA-256. */
   madeBy(appId: number, backupName: string): Promise<RunEntity | null> {
-    return this.runs.findOne({ where: { appId, backupName, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
+    return this.runs.createQueryBuilder('run').addSelect('run.encryptionPassphraseEncrypted')
+      .where({ appId, backupName, kind: 'backup', status: 'succeeded' }).orderBy('run.id', 'DESC').getOne();
   }
 
   /** Names of the app's backups that runs recorded as succeeded and retention has not deleted. */
