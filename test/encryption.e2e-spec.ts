@@ -142,6 +142,22 @@ describe.each(Object.entries(remotes))('encrypted backups into a %s remote', (_,
     expect(sha256(decryptByHand(remote.byHand(orchestrator, folder), PASSPHRASE, name))).toBe(run.sha256);
   });
 
+  it.each([
+    ['abort-mid-stream', LARGE, /^export: /],
+    ['wrong-checksum', LARGE, /differs from X-Backup-Sha256/],
+    ['wrong-checksum', SMALL, /differs from X-Backup-Sha256/],
+  ])('an export that fails (%s, %i bytes) leaves no encrypted file, final or temporary, and deletes nothing', async (behaviour, size, error) => {
+    contract.setMode({ size, behaviour });
+    const { app, path } = await encryptedApp();
+    seed(path, [`${app.name}-20250101T000000Z.db.bin`, `${app.name}-20250102T000000Z.db`]);
+    const before = filesIn(path);
+    const run = await runBackup(orchestrator, app.id);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(error);
+    expect(filesIn(path)).toEqual(before);
+    contract.setMode({ behaviour: undefined });
+  });
+
   it('a file encrypted with another passphrase fails verify and restore clearly, and the app receives nothing whole', async () => {
     contract.setMode({ size: LARGE, behaviour: undefined });
     const { app, folder, path } = await encryptedApp();
@@ -329,6 +345,18 @@ describe('DEFAULT_ENCRYPTION_PASSPHRASE', () => {
       expect((await waitForRunEnd(orchestrator, started.runId)).status).toBe('succeeded');
       const next = (await runBackup(orchestrator, app.id)) as RunBody & { backupName: string };
       expect(sha256(decryptByHand({ remote: folder, config: '' }, 'a newer default', next.backupName))).toBe(next.sha256);
+      await orchestrator.close();
+
+      // The default removed: the app's next backup fails before the app is asked for anything; older ones stay readable.
+      orchestrator = await bootOrchestrator({ DATA_DIR: dataDir });
+      const exports = contract.exports.length;
+      const refused = await runBackup(orchestrator, app.id);
+      expect(refused.status).toBe('failed');
+      expect(refused.error).toBe('upload: nothing was asked of defaulted: encryption is "rclone-crypt" but the app has no passphrase and ' +
+        'DEFAULT_ENCRYPTION_PASSPHRASE is not set: give the app one');
+      expect(contract.exports.length).toBe(exports);
+      const { body: again } = await orchestrator.api.post(`/api/apps/${app.id}/verify`, { backup: next.backupName }).expect(202);
+      expect((await waitForRunEnd(orchestrator, again.runId)).status).toBe('succeeded');
     } finally {
       await orchestrator.close();
       await contract.close();

@@ -116,16 +116,22 @@ export class AppsService {
   encryptionFor(app: AppEntity): { sealed: string; passphrase: string } | null {
     if (app.encryption !== 'rclone-crypt') return null;
     if (app.encryptionPassphraseEncrypted !== null) {
-      return { sealed: app.encryptionPassphraseEncrypted, passphrase: this.cipher.decrypt(app.encryptionPassphraseEncrypted) };
+      return { sealed: app.encryptionPassphraseEncrypted, passphrase: this.unseal(app.encryptionPassphraseEncrypted) };
     }
     const fallback = this.config.defaultEncryptionPassphrase;
-    if (fallback === null) throw new Error(NO_PASSPHRASE);
+    if (fallback === null) {
+      throw new Error('encryption is "rclone-crypt" but the app has no passphrase and DEFAULT_ENCRYPTION_PASSPHRASE is not set: give the app one');
+    }
     return { sealed: this.cipher.encrypt(fallback), passphrase: fallback };
   }
 
-  /** A passphrase sealed by encryptionFor, in clear. */
+  /** A passphrase sealed by encryptionFor (or stored with the app), in clear. */
   unseal(sealed: string): string {
-    return this.cipher.decrypt(sealed);
+    try {
+      return this.cipher.decrypt(sealed);
+    } catch {
+      throw new Error('the stored encryption passphrase cannot be decrypted: was SECRET_KEY changed since it was saved?');
+    }
   }
 
   /**

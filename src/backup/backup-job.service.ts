@@ -182,7 +182,7 @@ export class BackupJob {
     try {
       return this.apps.encryptionFor(app);
     } catch (error) {
-      throw new BackupFailure('upload', `${app.name} has encryption "rclone-crypt" but no passphrase can be used: ${(error as Error).message}`);
+      throw new BackupFailure('upload', `nothing was asked of ${app.name}: ${(error as Error).message}`);
     }
   }
 

@@ -79,7 +79,13 @@ export class StoredBackups {
       const path = this.locations.fileIn(folder, name);
       return { name, path, storedPath: path, encrypted: false, bytes: made.bytes, sha256: made.sha256 };
     }
-    const crypt = cryptFolder(folder, this.apps.unseal(sealed));
+    let passphrase: string;
+    try {
+      passphrase = this.apps.unseal(sealed);
+    } catch (error) {
+      throw new InvalidBackupError(`"${name}" is encrypted and ${(error as Error).message} Decrypt it by hand with its passphrase (README).`);
+    }
+    const crypt = cryptFolder(folder, passphrase);
     return { name, path: { crypt, name }, storedPath: this.locations.fileIn(folder, `${name}${CRYPT_SUFFIX}`), encrypted: true, bytes: made.bytes, sha256: made.sha256 };
   }
 
