@@ -61,9 +61,9 @@ export class BackupJob {
       // Uploads go through crypt when encryption is on; renaming, checking and deleting see the stored names.
       const crypt = encryption && cryptFolder(folder, encryption.passphrase);
       const storedName = (plain: string) => (crypt ? `${plain}${CRYPT_SUFFIX}` : plain);
-      const upload: RclonePath = crypt ? { crypt, name: temporaryName(name, run.id) } : this.locations.fileIn(folder, temporaryName(name, run.id));
+      const target: RclonePath = crypt ? { crypt, name: temporaryName(name, run.id) } : this.locations.fileIn(folder, temporaryName(name, run.id));
       const temporary = this.locations.fileIn(folder, storedName(temporaryName(name, run.id)));
-      const sent = await this.upload(run, dump, upload, temporary, watchdog);
+      const sent = await this.upload(run, dump, target, temporary, watchdog);
       const final = this.locations.fileIn(folder, storedName(name));
       const after = await this.finish(temporary, final, storedName(name), sent.bytes, crypt !== null);
       await this.runs.log(run, `stored ${sent.bytes} bytes as ${final}${crypt ? ' (encrypted)' : ''}, sha256 ${sent.sha256}`);
@@ -129,7 +129,8 @@ export class BackupJob {
     const holds = stored && (encrypted ? plaintextSize(stored.size) : stored.size);
     if (holds !== bytes) {
       await this.removeQuietly(final);
-      const found = stored ? `${stored.size} bytes${encrypted ? ` (${holds ?? 'not a crypt file of any'} bytes decrypted)` : ''}` : 'no file';
+      const decrypted = holds === null ? 'not a whole crypt file' : `${holds} bytes decrypted`;
+      const found = stored ? `${stored.size} bytes${encrypted ? ` (${decrypted})` : ''}` : 'no file';
       throw new BackupFailure('finish', `the remote holds ${found} under ${name}, but ${bytes} bytes were sent; the file was removed`);
     }
     return listing;
