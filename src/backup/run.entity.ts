@@ -67,6 +67,13 @@ export class RunEntity {
   @Column({ type: 'datetime', nullable: true })
   backupRemovedAt!: Date | null;
 
+  /**
+   * For a backup stored through crypt: the passphrase it was encrypted with, sealed with SECRET_KEY, so
+   * that it stays readable whatever later becomes of the app's passphrase. Never loaded unless asked for.
+   */
+  @Column({ type: 'text', nullable: true, select: false })
+  encryptionPassphraseEncrypted!: string | null;
+
   /** Timestamped lines, one per step; appended as the run goes. */
   @Column({ type: 'text', default: '' })
   log!: string;

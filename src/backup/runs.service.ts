@@ -47,6 +47,8 @@ export interface RunOutcome {
   sha256: string;
   remotePath: string;
   backupName: string;
+  /** A backup made through crypt: its passphrase, sealed (see RunEntity). */
+  encryptionPassphraseEncrypted?: string | null;
 }
 
 /** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
@@ -113,7 +115,8 @@ export class RunsService {
 
   /** The successful backup run that made this file: its recorded size and SHA-256. */
   madeBy(appId: number, backupName: string): Promise<RunEntity | null> {
-    return this.runs.findOne({ where: { appId, backupName, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
+    return this.runs.createQueryBuilder('run').addSelect('run.encryptionPassphraseEncrypted')
+      .where({ appId, backupName, kind: 'backup', status: 'succeeded' }).orderBy('run.id', 'DESC').getOne();
   }
 
   /** Names of the app's backups that runs recorded as succeeded and retention has not deleted. */

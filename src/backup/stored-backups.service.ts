@@ -6,6 +6,7 @@ import { AppsService } from '../apps/apps.service';
 import { InvalidBackupError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
+import { CRYPT_SUFFIX, cryptFolder, RclonePath } from '../storage/rclone-crypt';
 import { RcloneAdapter, RcloneError } from '../storage/rclone.adapter';
 import { BackupFailure, BackupStep } from './backup-failure';
 import { backupsOf, isBackupOf } from './backup-names';
@@ -18,10 +19,17 @@ import { Watchdog } from './watchdog';
 /** A stored backup with what was recorded when it was made. */
 export interface StoredBackup {
   name: string;
-  path: string;
+  /** Where to read it: through crypt, with the passphrase its run recorded, when it was stored encrypted. */
+  path: RclonePath;
+  /** Its path in the remote, for the run's record. */
+  storedPath: string;
+  encrypted: boolean;
   bytes: number;
   sha256: string;
 }
+
+/** What rclone's crypt says when a file does not decrypt: another passphrase, or altered bytes. */
+const UNDECRYPTABLE = /bad password|failed to authenticate|not an encrypted file|too short to be encrypted/i;
 
 /**
  * Reading backups back: restore into the app, verify against the recorded SHA-256, download. Every read
@@ -66,7 +74,19 @@ export class StoredBackups {
   private async recorded(app: AppEntity, name: string, folder: string): Promise<StoredBackup> {
     const made = await this.runs.madeBy(app.id, name);
     if (!made?.sha256) throw new InvalidBackupError(`no recorded checksum for "${name}": it was not made by app-orquestador`);
-    return { name, path: this.locations.fileIn(folder, name), bytes: made.bytes, sha256: made.sha256 };
+    const sealed = made.encryptionPassphraseEncrypted;
+    if (sealed === null) {
+      const path = this.locations.fileIn(folder, name);
+      return { name, path, storedPath: path, encrypted: false, bytes: made.bytes, sha256: made.sha256 };
+    }
+    let passphrase: string;
+    try {
+      passphrase = this.apps.unseal(sealed);
+    } catch (error) {
+      throw new InvalidBackupError(`"${name}" is encrypted and ${(error as Error).message} Decrypt it by hand with its passphrase (README).`);
+    }
+    const crypt = cryptFolder(folder, passphrase);
+    return { name, path: { crypt, name }, storedPath: this.locations.fileIn(folder, `${name}${CRYPT_SUFFIX}`), encrypted: true, bytes: made.bytes, sha256: made.sha256 };
   }
 
   /** Refuses apps whose capabilities do not announce restore, before any run is recorded. */
@@ -157,7 +177,7 @@ export class StoredBackups {
       const failed = results.find((result) => result.status === 'rejected') as PromiseRejectedResult | undefined;
       // The first failure aborted the others, whose errors only echo it: the abort reason is the cause.
       if (failed) throw this.explain(watchdog.signal.aborted ? watchdog.signal.reason : failed.reason, backup, step);
-      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: backup.path, backupName: backup.name };
+      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: backup.storedPath, backupName: backup.name };
     } finally {
       watchdog.stop();
     }
@@ -166,7 +186,12 @@ export class StoredBackups {
   private explain(cause: Error, backup: StoredBackup, step: BackupStep): BackupFailure {
     if (cause instanceof BackupFailure) return cause;
     if (cause instanceof RcloneError) {
-      return new BackupFailure('read', cause.notFound ? `${backup.name} is missing from the remote` : cause.message);
+      if (cause.notFound) return new BackupFailure('read', `${backup.name} is missing from the remote`);
+      if (backup.encrypted && UNDECRYPTABLE.test(cause.stderrTail)) {
+        return new BackupFailure('read', `${backup.name} cannot be decrypted with the passphrase it was encrypted with (wrong passphrase, ` +
+          `or the stored file was replaced or altered); nothing was passed on: ${cause.message}`);
+      }
+      return new BackupFailure('read', cause.message);
     }
     return new BackupFailure(step, cause.message);
   }

@@ -131,7 +131,8 @@ export class PagesService {
         (error: Error) => ({ files: [], error: error.message }),
       ),
     ]);
-    return { app: { ...app, ...activity.get(app.id)! }, runs: runs.map(withDuration), backups, chart: chartOf(runs) };
+    const { tokenEncrypted, encryptionPassphraseEncrypted, ...visible } = app; // sealed secrets never reach a view
+    return { app: { ...visible, ...activity.get(app.id)! }, runs: runs.map(withDuration), backups, chart: chartOf(runs) };
   }
 
   async runPage(id: number) {

@@ -113,6 +113,11 @@ function* chunksOf(size, chunkSize = CHUNK) {
   }
 }
 
+/** The whole export of `size` bytes, for tests that look for it elsewhere. */
+export function exportBytes(size) {
+  return Buffer.concat([...chunksOf(size)]);
+}
+
 const digests = new Map();
 
 /** SHA-256 of the export of `size` bytes (memoised: the benchmark asks for 1 GiB more than once). */

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Encryption, ENCRYPTIONS } from '../app.entity';
 import { IsCronExpression, IsDestinationFolder } from '../app.validators';
 
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -87,4 +88,32 @@ export class CreateAppDto {
   @IsBoolean()
   @ValidateIf((_, value) => value !== undefined) // omitted means true; null is refused: there is no third state
   enabled?: boolean;
+
+  @ApiPropertyOptional({
+    enum: ENCRYPTIONS,
+    default: 'none',
+    example: 'rclone-crypt',
+    description:
+      'rclone-crypt: backups are encrypted in the stream by rclone\'s crypt backend (file names stay readable, with ".bin" ' +
+      'appended) with encryptionPassphrase, or DEFAULT_ENCRYPTION_PASSPHRASE when the app has none. Changing it affects new backups only.',
+  })
+  @IsIn(ENCRYPTIONS, { message: `must be one of ${ENCRYPTIONS.join(', ')}` })
+  @ValidateIf((_, value) => value !== undefined) // omitted means none; null is refused
+  encryption?: Encryption;
+
+  @ApiPropertyOptional({
+    example: 'correct horse battery staple',
+    writeOnly: true,
+    nullable: true,
+    type: String,
+    description:
+      'Passphrase for rclone-crypt. Never returned (hasEncryptionPassphrase says whether one is stored); omitted keeps the ' +
+      'stored one, null removes it (DEFAULT_ENCRYPTION_PASSPHRASE then applies). A change applies to new backups only: each ' +
+      'backup stays readable with the passphrase it was made with.',
+  })
+  @MaxLength(1024)
+  @IsNotEmpty()
+  @IsString()
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  encryptionPassphrase?: string | null;
 }
