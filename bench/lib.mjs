@@ -1,7 +1,7 @@
 // Shared by the benchmarks: start the built service on a free port and talk to its API.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export const PASSWORD = 'bench-password';
@@ -84,8 +84,47 @@ export async function barePipeline(url, size, destination, { hashed }) {
   const curl = `curl -sf -X POST -H 'Authorization: Bearer ${TOKEN}' -H 'Content-Type: application/json' -d '{"version":"v1"}' ${url}/backup/export`;
   const tee = hashed ? ' | tee >(openssl dgst -sha256 >/dev/null)' : '';
   const started = process.hrtime.bigint();
-  const shell = spawn('bash', ['-o', 'pipefail', '-c', `${curl}${tee} | rclone rcat -q --size ${size} ${destination}`], { stdio: 'inherit' });
+  const shell = spawn('bash', ['-o', 'pipefail', '-c', `${curl}${tee} | rclone rcat -q --size ${size} "${destination}"`], { stdio: 'inherit' });
   const code = await new Promise((resolve) => shell.once('close', resolve));
   if (code !== 0) throw new Error(`bare pipeline failed with exit ${code}`);
   return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** Seconds from the API call to the run's end, and from its export start to its "stored" line. */
+export async function timedRun(orchestrator, appId, size) {
+  const { child, api } = orchestrator;
+  const baseline = rssOf(child.pid);
+  let peak = baseline;
+  const called = Date.now();
+  const { runId } = await api('POST', `/api/apps/${appId}/run`);
+  let run;
+  do {
+    await sleep(50); // the end time comes from the run record, so polling slowly costs no precision
+    peak = Math.max(peak, rssOf(child.pid));
+    run = await api('GET', `/api/runs/${runId}`);
+  } while (run.status === 'queued' || run.status === 'running');
+  if (run.status !== 'succeeded' || run.bytes !== size) throw new Error(`orchestrator run did not succeed: ${JSON.stringify(run.error)}`);
+  // Removed outside the timings, as the bare pipelines' files are, so that every pipeline writes into the
+  // memory the previous one freed: on this VM, tmpfs pages that were not just freed are up to 50 % slower.
+  rmSync(run.remotePath);
+  const at = (line) => Date.parse(run.log.find((entry) => entry.includes(` ${line}`)).split(' ')[0]);
+  return {
+    whole: (Date.parse(run.finishedAt) - called) / 1000,
+    transfer: (at('stored ') - at('export started')) / 1000,
+    rssGrowth: peak - baseline,
+  };
+}
+
+/** Prints rates (MiB/s, median and best over the rounds) and ratios of two lists of seconds for `size` bytes. */
+export function rateReport(size) {
+  const rates = (list) => list.map((s) => size / 1024 / 1024 / s).sort((a, b) => a - b);
+  const median = (list) => rates(list)[Math.floor(list.length / 2)];
+  const best = (list) => rates(list).at(-1);
+  return {
+    line: (label, list) =>
+      console.log(`${label.padEnd(44)} ${median(list).toFixed(0).padStart(4)} MiB/s median, ${best(list).toFixed(0).padStart(4)} best  ` +
+        `(${rates(list).map((v) => v.toFixed(0)).join(', ')})`),
+    ratio: (label, service, reference) =>
+      console.log(`${label.padEnd(44)} ${(median(service) / median(reference)).toFixed(2)} median, ${(best(service) / best(reference)).toFixed(2)} best`),
+  };
 }

@@ -79,3 +79,66 @@ if (schedule && preview) {
   }));
   show();
 }
+
+// Restore: one Bootstrap dialog for every backup row; the row's button brings its backup's action and sentence.
+const restoreDialog = document.querySelector('[data-restore-dialog]');
+if (restoreDialog) {
+  const form = restoreDialog.querySelector('[data-restore-form]');
+  const typed = form.elements.confirm;
+  const submit = form.querySelector('[data-restore-submit]');
+  restoreDialog.addEventListener('show.bs.modal', (event) => {
+    form.action = event.relatedTarget.dataset.restoreAction;
+    restoreDialog.querySelector('[data-restore-text]').textContent = event.relatedTarget.dataset.restoreText;
+    typed.value = '';
+    submit.disabled = true;
+  });
+  restoreDialog.addEventListener('shown.bs.modal', () => typed.focus());
+  // The server refuses any other text; the button says so before the post.
+  typed.addEventListener('input', () => { submit.disabled = typed.value !== restoreDialog.dataset.appName; });
+}
+
+// The app page's chart of recent backups: size as bars, duration as a line, each on its own axis with its unit.
+// Every text (dates, units, tooltips) comes formatted by the server in the page's language and time zone.
+const chartCanvas = document.querySelector('canvas[data-chart]');
+if (chartCanvas && window.Chart) {
+  const data = JSON.parse(chartCanvas.dataset.chart);
+  const style = getComputedStyle(document.documentElement);
+  const colour = (name) => style.getPropertyValue(name).trim();
+  // Text and grid in the colour mode's own colours (set above, before the chart is drawn).
+  window.Chart.defaults.color = colour('--bs-secondary-color');
+  window.Chart.defaults.borderColor = colour('--bs-border-color-translucent');
+  const axis = (title, position) => ({ position, beginAtZero: true, title: { display: true, text: title } });
+  new window.Chart(chartCanvas, {
+    data: {
+      labels: data.labels,
+      datasets: [
+        { type: 'bar', label: data.size.title, data: data.size.values, yAxisID: 'size', backgroundColor: colour('--bs-primary'), order: 2 },
+        { type: 'line', label: data.duration.title, data: data.duration.values, yAxisID: 'duration', borderColor: colour('--bs-orange'), backgroundColor: colour('--bs-orange'), order: 1 },
+      ],
+    },
+    options: {
+      locale: data.locale,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        x: { title: { display: true, text: data.x.title }, grid: { display: false } },
+        size: axis(data.size.title, 'left'),
+        duration: { ...axis(data.duration.title, 'right'), grid: { drawOnChartArea: false } },
+      },
+      plugins: {
+        // Datasets are drawn line on top (order), but listed size first, as the axes read left to right.
+        legend: { labels: { sort: (a, b) => a.datasetIndex - b.datasetIndex } },
+        tooltip: {
+          itemSort: (a, b) => a.datasetIndex - b.datasetIndex,
+          callbacks: {
+            title: (items) => data.times[items[0].dataIndex],
+            label: (item) => (item.datasetIndex === 0 ? data.size : data.duration).labels[item.dataIndex],
+          },
+        },
+      },
+      // A bar leads to its run.
+      onClick: (_event, elements) => { if (elements.length > 0) window.location.assign(`/runs/${data.runs[elements[0].index]}`); },
+    },
+  });
+}

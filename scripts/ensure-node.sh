@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Prints the folder of a Node.js 24 `node` binary, installing one from the npm registry (the package
-# `node@24`, with its headers, into NODE24_HOME, default ~/.cache/app-orquestador/node24) when the
-# machine's own node is another version. Usage, in a script:
-#   node_bin="$(bash scripts/ensure-node.sh)"; export PATH="$node_bin:$PATH"
-#   export npm_config_nodedir="$node_bin/.."   # headers, so better-sqlite3 builds against Node 24
+# `node@24` into NODE24_HOME, default ~/.cache/app-orquestador/node24) when the machine's own node is
+# another version. Usage, in a script: node_bin="$(bash scripts/ensure-node.sh)"; export PATH="$node_bin:$PATH"
 set -euo pipefail
 if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)" = 24 ]; then
   dirname "$(command -v node)"

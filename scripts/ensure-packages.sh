@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs, with apt, each named Debian package whose command is missing (rclone, chromium);
+# Installs, with apt, each named Debian package whose command is missing (rclone, chromium, python3, openssl);
 # where apt-get is not available, says how to get them. Usage: bash scripts/ensure-packages.sh rclone [chromium]
 set -euo pipefail
 missing=()

@@ -75,6 +75,7 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
   });
   // Every asset is served from here (no CDN): the pages work on a machine with no internet.
   app.useStaticAssets(join(process.cwd(), 'node_modules/bootstrap/dist'), { prefix: '/assets/bootstrap' });
+  app.useStaticAssets(join(process.cwd(), 'node_modules/chart.js/dist'), { prefix: '/assets/chart.js' });
   app.useStaticAssets(join(process.cwd(), 'public'), { prefix: '/assets' });
 
   const views = join(process.cwd(), 'views');

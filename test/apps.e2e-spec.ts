@@ -18,8 +18,8 @@ describe('app registry API', () => {
     expect(created.body).toMatchObject({ name: 'crud', url: 'http://127.0.0.1:9', schedule: '0 3 * * *', driveFolderId: 'billing',
       retention: 3, enabled: true, hasToken: true, scheduleError: null });
     expect(Object.keys(created.body).sort()).toEqual(
-      ['createdAt', 'driveFolderId', 'enabled', 'hasToken', 'id', 'lastRun', 'lastSuccessAt', 'name', 'nextRunAt', 'pingUrl',
-        'retention', 'schedule', 'scheduleError', 'stale', 'timezone', 'updatedAt', 'url'],
+      ['createdAt', 'driveFolderId', 'enabled', 'encryption', 'hasEncryptionPassphrase', 'hasToken', 'id', 'lastRun', 'lastSuccessAt', 'name',
+        'nextRunAt', 'pingUrl', 'retention', 'schedule', 'scheduleError', 'stale', 'timezone', 'updatedAt', 'url'],
     );
     const id = created.body.id as number;
 

@@ -48,8 +48,11 @@ describe('basic auth, OpenAPI docs and health', () => {
     expect(Object.keys(body.paths).sort()).toEqual([
       '/api/apps', '/api/apps/{id}', '/api/apps/{id}/backups', '/api/apps/{id}/backups/{name}/download', '/api/apps/{id}/check',
       '/api/apps/{id}/restore', '/api/apps/{id}/run', '/api/apps/{id}/runs', '/api/apps/{id}/verify', '/api/health', '/api/runs', '/api/runs/{id}',
-      '/api/schedule-preview',
+      '/api/runs/{id}/cancel', '/api/schedule-preview',
     ]);
+    expect(Object.keys(body.paths['/api/runs/{id}/cancel'].post.responses)).toEqual(expect.arrayContaining(['202', '404', '409']));
+    expect(body.components.schemas.RunResponse.properties.status.enum).toContain('cancelled');
+    expect(body.paths['/api/runs'].get.parameters.find((parameter: { name: string }) => parameter.name === 'status').schema.enum).toContain('cancelled');
     expect(Object.keys(body.paths['/api/apps'].post.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '409']));
     expect(body.components.schemas.CreateAppDto.properties.token.writeOnly).toBe(true);
     expect(JSON.stringify(body.components.schemas.AppResponse)).not.toContain('"token"');

@@ -4,7 +4,7 @@ import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
-import { runBackup } from './support/backups';
+import { runBackup, waitForRunEnd } from './support/backups';
 import { ADMIN, appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -154,6 +154,35 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('Spanish pages show no
     expect(filtered.text).toMatch(/data-error-for="status"><code>status<\/code>: debe ser uno de ok, failed, /);
     const missing = await spanish.get('/runs/999999').expect(404);
     expect(missing.text).toContain('Esta página no existe.');
+  });
+
+  it('an encrypted backup and a cancelled run log in Spanish (and join the sweep below)', async () => {
+    contract.setMode({ size: 4096, length: true, checksum: true });
+    const input = appInput({ name: 'sealed', url: contract.url, token: TOKEN, driveFolderId: 'sealed', encryption: 'rclone-crypt', encryptionPassphrase: 'i18n passphrase' });
+    const sealed = (await orchestrator.api.post('/api/apps', input).expect(201)).body;
+    const stored = await runBackup(orchestrator, sealed.id);
+    expect(stored.status).toBe('succeeded');
+    await page.goto(`${base}/runs/${stored.id}`);
+    const storedLog = await page.locator('[data-live="log"]').innerText();
+    expect(storedLog).toContain(`cifrada por rclone crypt (se guarda como ${stored.backupName}.bin)`);
+    expect(storedLog).toContain(`guardados 4096 bytes como ${stored.remotePath} (cifrada), sha256 ${stored.sha256}`);
+
+    contract.setMode({ size: 64 * 1024 * 1024, length: true, checksum: true, delayMs: 20 }); // over 20 s: cancelled long before
+    const app = (await orchestrator.api.post('/api/apps', appInput({ name: 'stopped', url: contract.url, token: TOKEN, driveFolderId: 'stopped' })).expect(201)).body;
+    const { runId } = (await orchestrator.api.post(`/api/apps/${app.id}/run`).expect(202)).body;
+    await expect.poll(async () => (await orchestrator.api.get(`/api/runs/${runId}`).expect(200)).body.bytes, { timeout: 10_000 }).toBeGreaterThan(0);
+    await orchestrator.api.post(`/api/runs/${runId}/cancel`).expect(202);
+    const cancelled = await waitForRunEnd(orchestrator, runId);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.log.at(-1)).toMatch(/ cancelled by an admin after \d+ bytes: stopped before the backup was stored/); // the API stays English
+    const late = await orchestrator.api.post(`/api/runs/${runId}/cancel`).expect(409);
+    expect(late.body.message).toBe(`run ${runId} has already finished (cancelled): only a queued or running run can be cancelled`);
+
+    await page.goto(`${base}/runs/${runId}`);
+    expect(await page.locator('[data-live="log"]').innerText()).toMatch(
+      /\S+Z cancelada por un administrador tras \d+ bytes: detenida antes de guardar la copia .*: no se guardó ni se borró nada$/m,
+    );
+    expect(await page.locator('[data-run-cancelled]').innerText()).toMatch(/^Cancelada antes de guardar la copia/);
   });
 
   it('no page in Spanish shows a piece of an English message', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,8 @@ import { registerApp, runBackup, waitForRunEnd } from './support/backups';
 import { bootOrchestrator } from './support/orchestrator';
 import { run, start, waitForHttp } from './support/processes';
 
-const checkApp = (url: string, token: string, ...extra: string[]) =>
-  run(process.execPath, ['scripts/check-app.mjs', '--url', url, '--token', token, ...extra]);
+const CHECK_APP = join(process.cwd(), 'scripts/check-app.mjs');
+const checkApp = (url: string, token: string, ...extra: string[]) => run(process.execPath, [CHECK_APP, '--url', url, '--token', token, ...extra]);
 
 describe('conformance checker (npm run check-app)', () => {
   let contract: Awaited<ReturnType<typeof startContractApp>>;
@@ -40,7 +40,7 @@ describe('conformance checker (npm run check-app)', () => {
     ['import-422', 'POST /backup/import accepts its own export (round trip) — answered 422'],
   ])('fails an app in mode %s and says which point', async (behaviour, point) => {
     contract.setMode({ size: 1024 * 1024, length: true, checksum: true, behaviour });
-    const { code, output } = await checkApp(contract.url, 'right');
+    const { code, output } = await checkApp(contract.url, 'right', '--restore-round-trip');
     expect(output).toContain(`FAIL  ${point}`);
     expect(code).toBe(1);
   });
@@ -61,6 +61,113 @@ describe('conformance checker (npm run check-app)', () => {
   });
 });
 
+describe('check-app: options and the opt-in round trip (#17)', () => {
+  let contract: Awaited<ReturnType<typeof startContractApp>>;
+  beforeAll(async () => {
+    contract = await startContractApp({ token: 'right' });
+  });
+  afterAll(() => contract.close());
+  const imports = () => contract.requests.filter((line) => line === 'POST /backup/import').length;
+
+  it('--help prints the usage, with the round trip and its warning, and exits 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const { code, output } = await run(process.execPath, [CHECK_APP, flag]);
+      expect(output).toContain('usage: npm run check-app -- --url URL --token TOKEN');
+      expect(output).toMatch(/--restore-round-trip[\s\S]*WARNING: this REPLACES THE APP'S LIVE DATA/);
+      expect(output).not.toContain('ERR_PARSE_ARGS');
+      expect(code).toBe(0);
+    }
+  });
+
+  it.each([
+    [['--url', 'http://127.0.0.1:9', '--token', 't', '--bogus'], "check-app: Unknown option '--bogus'"],
+    [['--url', 'http://127.0.0.1:9'], 'check-app: --url and --token are required'],
+    [['--url', 'not a url', '--token', 't'], 'check-app: --url is not a URL: "not a url"'],
+    [['--url', 'http://127.0.0.1:9', '--token', 't', '--idle-timeout-s', 'soon'], 'check-app: --idle-timeout-s must be a number above 0, not "soon"'],
+  ])('a wrong command line %j is a usage error (exit 2) that says why', async (args, message) => {
+    const { code, output } = await run(process.execPath, [CHECK_APP, ...args]);
+    expect(output).toContain(message);
+    expect(output).toContain('usage: npm run check-app');
+    expect(output).not.toMatch(/\n\s+at /); // no stack trace
+    expect(code).toBe(2);
+  });
+
+  it('without --restore-round-trip sends nothing to /backup/import, and says that it did not check it', async () => {
+    contract.setMode({ size: 1024 * 1024, length: true, checksum: true });
+    const before = imports();
+    const { code, output } = await checkApp(contract.url, 'right');
+    expect(output).toContain('INFO  restore announced, but POST /backup/import is not checked');
+    expect(output).toContain('--restore-round-trip');
+    expect(output).not.toContain('WARNING');
+    expect(imports()).toBe(before);
+    expect(code).toBe(0);
+  });
+
+  it('with --restore-round-trip warns, then sends the export back with its size and SHA-256', async () => {
+    contract.setMode({ size: 3 * 1024 * 1024 + 17, length: false, checksum: false });
+    contract.imports.length = 0;
+    const exportsBefore = contract.exports.length;
+    const { code, output } = await checkApp(contract.url, 'right', '--restore-round-trip');
+    expect(output).toMatch(/WARNING {2}--restore-round-trip: .*live data is REPLACED/);
+    expect(output).toContain('PASS  POST /backup/import accepts its own export (round trip) — answered 204');
+    expect(code).toBe(0);
+    expect(contract.exports.length - exportsBefore).toBe(1);
+    const sent = contract.exports.at(-1)!;
+    expect(contract.imports).toEqual([{ bytes: sent.bytes, sha256: sent.sha256, complete: true, announcedSha256: sent.sha256 }]);
+  });
+
+  it.each(['wrong-checksum', 'short-body'])('sends nothing to the import after an export that failed a check (%s)', async (behaviour) => {
+    contract.setMode({ size: 1024 * 1024, length: true, checksum: true, behaviour });
+    contract.imports.length = 0;
+    const { code, output } = await checkApp(contract.url, 'right', '--restore-round-trip');
+    expect(output).toContain('INFO  restore announced, but the round trip is skipped: the export failed a check');
+    expect(code).toBe(1);
+    expect(contract.imports).toEqual([]);
+  });
+
+  it('waits out an app still busy for a moment after its export (409), then imports once', async () => {
+    contract.setMode({ size: 1024 * 1024, length: true, checksum: true, behaviour: 'import-busy-once' });
+    contract.imports.length = 0;
+    const { code, output } = await checkApp(contract.url, 'right', '--restore-round-trip');
+    expect(output).toContain('PASS  POST /backup/import accepts its own export (round trip) — answered 204');
+    expect(code).toBe(0);
+    expect(contract.imports).toMatchObject([{ complete: true, bytes: 1024 * 1024 }]);
+  });
+
+  it('keeps at most --round-trip-max-mb of the export, and fails the round trip it could not check', async () => {
+    contract.setMode({ size: 2 * 1024 * 1024, length: true, checksum: true });
+    contract.imports.length = 0;
+    const { code, output } = await checkApp(contract.url, 'right', '--restore-round-trip', '--round-trip-max-mb', '1');
+    expect(output).toContain('PASS  SHA-256 matches X-Backup-Sha256');
+    expect(output).toContain('FAIL  POST /backup/import accepts its own export (round trip) — not checked: the export (2.0 MiB) is larger than --round-trip-max-mb 1');
+    expect(code).toBe(1);
+    expect(contract.imports).toEqual([]);
+  });
+
+  it('keeps no copy of the export in a file, in the temporary folder or under its working folder, even for the round trip', async () => {
+    contract.setMode({ size: 16 * 1024 * 1024, length: true, checksum: true });
+    const tmp = mkdtempSync(join(tmpdir(), 'check-app-tmp-'));
+    const cwd = mkdtempSync(join(tmpdir(), 'check-app-cwd-'));
+    const created: string[] = [];
+    const watchers = [tmp, cwd].map((dir) => watch(dir, { recursive: true }, (_event, name) => created.push(`${dir}/${name}`)));
+    try {
+      const { code, output } = await run(process.execPath, [CHECK_APP, '--url', contract.url, '--token', 'right', '--restore-round-trip'], {
+        cwd,
+        env: { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp },
+      });
+      expect(output).toContain('PASS  POST /backup/import accepts its own export (round trip)');
+      expect(code).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // late events
+      expect(created).toEqual([]);
+      expect([...readdirSync(tmp), ...readdirSync(cwd)]).toEqual([]);
+    } finally {
+      watchers.forEach((watcher) => watcher.close());
+      rmSync(tmp, { recursive: true, force: true });
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('example app (examples/sqlite-app)', () => {
   it('meets contract v1 and its backup is a working SQLite database', async () => {
     const port = await new Promise<number>((resolve) => {
@@ -76,7 +183,7 @@ describe('example app (examples/sqlite-app)', () => {
     const orchestrator = await bootOrchestrator();
     try {
       await waitForHttp(`http://127.0.0.1:${port}/notes`);
-      const check = await checkApp(`http://127.0.0.1:${port}`, 'demo-token');
+      const check = await checkApp(`http://127.0.0.1:${port}`, 'demo-token', '--restore-round-trip');
       expect(check.output).not.toContain('FAIL');
       expect(check.output).toContain('PASS  POST /backup/import accepts its own export (round trip)');
       expect(check.code).toBe(0);

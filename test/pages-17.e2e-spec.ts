@@ -56,7 +56,9 @@ describe('pages, as a new user finds them (#17)', () => {
 
     it('the chart of the app page draws the backups only; its history names each run\'s kind', async () => {
       const page = await browser.get(`/apps/${notes.id}`).expect(200);
-      expect(page.text.match(/<rect /g)).toHaveLength(1);
+      const entities: Record<string, string> = { '&quot;': '"', '&amp;': '&', '&#x27;': "'", '&#x3D;': '=', '&#x60;': '`', '&lt;': '<', '&gt;': '>' };
+      const chart = JSON.parse(/data-chart="([^"]+)"/.exec(page.text)![1].replace(/&[#\w]+;/g, (entity) => entities[entity]));
+      expect(chart.runs).toEqual([backup.id]);
       for (const [run, kind] of [[backup, 'backup'], [verify, 'verify'], [restore, 'restore']] as const) {
         const row = new RegExp(`<tr><td><a href="/runs/${run.id}">${run.id}</a></td>[\\s\\S]*?</tr>`).exec(page.text)![0];
         expect(row).toMatch(new RegExp(`<span class="badge [^"]+" data-kind="${kind}">`));

@@ -99,9 +99,12 @@ describe.each([
     await stopRemote?.();
   });
 
+  // 64 KiB fit in the socket buffers: the app's reset can reach us before or after we read its headers, so
+  // either words are right (the kernel drops the unread bytes when the reset arrives first).
+  const cutOff = /connection to the app broke after \d+ bytes|connection to 127\.0\.0\.1:\d+ was reset by the app/;
   it.each([
-    ['abort-mid-stream', /connection to the app broke after \d+ bytes/],
-    ['short-body', /connection to the app broke after \d+ bytes/],
+    ['abort-mid-stream', cutOff],
+    ['short-body', cutOff],
     ['wrong-checksum', /differs from X-Backup-Sha256/],
   ])('fails a 64 KiB export that breaks or lies (%s) at export, and stores nothing', async (behaviour, error) => {
     contract.setMode({ size: 64 * 1024, length: true, checksum: true, framing: 'chunked', chunkSize: 8 * 1024, behaviour });

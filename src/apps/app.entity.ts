@@ -1,6 +1,9 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-/** A registered application. The token is only ever stored encrypted (see TokenCipher). */
+export const ENCRYPTIONS = ['none', 'rclone-crypt'] as const;
+export type Encryption = (typeof ENCRYPTIONS)[number];
+
+/** A registered application. The token and the encryption passphrase are only ever stored encrypted (see TokenCipher). */
 @Entity('apps')
 export class AppEntity {
   @PrimaryGeneratedColumn()
@@ -34,6 +37,14 @@ export class AppEntity {
 
   @Column({ type: 'boolean', default: true })
   enabled!: boolean;
+
+  /** How its backups are stored: as sent, or through rclone's crypt backend. */
+  @Column({ type: 'varchar', length: 16, default: 'none' })
+  encryption!: Encryption;
+
+  /** The app's own passphrase, sealed; null: DEFAULT_ENCRYPTION_PASSPHRASE applies. */
+  @Column({ type: 'text', nullable: true })
+  encryptionPassphraseEncrypted!: string | null;
 
   @Column({ type: 'datetime' })
   createdAt!: Date;

@@ -11,6 +11,9 @@ import { cronProblem } from './app.validators';
 import { CreateAppDto } from './dto/create-app.dto';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { TokenCipher } from './token-cipher';
+import { english } from '../common/i18n';
+
+const NO_PASSPHRASE = english('invalid.passphraseRequired');
 
 export type AppChange = { kind: 'saved'; app: AppEntity } | { kind: 'removed'; app: AppEntity };
 
@@ -64,14 +67,16 @@ export class AppsService {
   }
 
   async create(input: CreateAppDto): Promise<AppEntity> {
-    const { token, ...fields } = input;
+    const { token, encryptionPassphrase, ...fields } = input;
     const now = new Date();
     const app = this.apps.create({
       ...fields,
       enabled: fields.enabled ?? true,
       timezone: fields.timezone ?? null,
       pingUrl: fields.pingUrl ?? null,
+      encryption: fields.encryption ?? 'none',
       tokenEncrypted: this.cipher.encrypt(token),
+      encryptionPassphraseEncrypted: encryptionPassphrase ? this.cipher.encrypt(encryptionPassphrase) : null,
       createdAt: now,
       updatedAt: now,
     });
@@ -81,9 +86,13 @@ export class AppsService {
 
   async update(id: number, changes: UpdateAppDto): Promise<AppEntity> {
     const app = await this.get(id);
-    const { token, ...fields } = changes;
+    const { token, encryptionPassphrase, ...fields } = changes;
     Object.assign(app, fields, { updatedAt: new Date() });
     if (token !== undefined) app.tokenEncrypted = this.cipher.encrypt(token);
+    // Older backups keep the passphrase they were made with (recorded on their runs): replacing it here is safe.
+    if (encryptionPassphrase !== undefined) {
+      app.encryptionPassphraseEncrypted = encryptionPassphrase === null ? null : this.cipher.encrypt(encryptionPassphrase);
+    }
     await this.refuseInvalid(app, changes);
     return this.saveUnique(app);
   }
@@ -101,6 +110,32 @@ export class AppsService {
   }
 
   /**
+   * The passphrase a new backup of this app is encrypted with, sealed (for its run's record) and in clear
+   * (for rclone); null when the app stores its backups unencrypted. Throws when encryption is on and there is
+   * no passphrase: DEFAULT_ENCRYPTION_PASSPHRASE was removed after the app was saved.
+   */
+  encryptionFor(app: AppEntity): { sealed: string; passphrase: string } | null {
+    if (app.encryption !== 'rclone-crypt') return null;
+    if (app.encryptionPassphraseEncrypted !== null) {
+      return { sealed: app.encryptionPassphraseEncrypted, passphrase: this.unseal(app.encryptionPassphraseEncrypted) };
+    }
+    const fallback = this.config.defaultEncryptionPassphrase;
+    if (fallback === null) {
+      throw new Error(english('failure.noPassphrase'));
+    }
+    return { sealed: this.cipher.encrypt(fallback), passphrase: fallback };
+  }
+
+  /** A passphrase sealed by encryptionFor (or stored with the app), in clear. */
+  unseal(sealed: string): string {
+    try {
+      return this.cipher.decrypt(sealed);
+    } catch {
+      throw new Error(english('failure.passphraseUndecryptable'));
+    }
+  }
+
+  /**
    * The rules the DTO cannot judge from the body alone: the schedule must fire in the app's own zone
    * (SCHEDULER_TIMEZONE when it has none), the folder must suit the remote's kind. Only what `changes`
    * touches is judged, so that an app already stored wrong can still be disabled or fixed field by field.
@@ -110,6 +145,10 @@ export class AppsService {
     if (changes.schedule !== undefined || changes.timezone !== undefined || changes.enabled === true) {
       const problem = cronProblem(app.schedule, app.timezone ?? this.config.scheduler.timezone);
       if (problem) problems.push({ field: 'schedule', reasons: [problem] });
+    }
+    const encryptionTouched = changes.encryption !== undefined || changes.encryptionPassphrase !== undefined;
+    if (encryptionTouched && app.encryption === 'rclone-crypt' && app.encryptionPassphraseEncrypted === null && this.config.defaultEncryptionPassphrase === null) {
+      problems.push({ field: 'encryptionPassphrase', reasons: [NO_PASSPHRASE] });
     }
     if (changes.driveFolderId !== undefined) {
       const problem = await this.locations.folderProblem(app.driveFolderId);

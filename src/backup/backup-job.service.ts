@@ -5,9 +5,10 @@ import { AppsService } from '../apps/apps.service';
 import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
+import { CRYPT_SUFFIX, cryptFolder, plaintextSize, RclonePath } from '../storage/rclone-crypt';
 import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
 import { BackupFailure } from './backup-failure';
-import { chooseBackupName, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
+import { chooseBackupName, chooseExtension, isExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
@@ -19,7 +20,8 @@ import { english } from '../common/i18n';
  * One backup, from the app's export to a verified file in the remote. The bytes go from the HTTP
  * response through one ByteMeter into `rclone rcat` under a temporary name, on a worker thread of the
  * run's own (ExportTransfer); only a complete, checked upload is renamed to its final name, and only then
- * does retention delete anything.
+ * does retention delete anything. With encryption on, that rclone rcat writes through an rclone crypt
+ * folder around the app's folder: the same one process encrypts, and crypt stores "{name}.bin".
  */
 @Injectable()
 export class BackupJob {
@@ -34,10 +36,18 @@ export class BackupJob {
     private readonly runs: RunsService,
   ) {}
 
-  async run(app: AppEntity, run: RunEntity, stop: AbortSignal): Promise<RunOutcome> {
-    const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+  /**
+   * `stop` ends the run early (shutdown, cancel); `commit` is called once, just before the rename to the
+   * final name: it throws when the run was cancelled, and from then on a cancel is refused (see BackupRunner).
+   */
+  async run(app: AppEntity, run: RunEntity, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
+    const endpoint = { url: app.url, token: this.apps.tokenOf(app), runId: run.id };
+    const encryption = this.encryptionOf(app);
     const capabilities = await this.contract.capabilities(endpoint, stop);
     await this.runs.log(run, english('log.capabilities', { versions: capabilities.versions.join(', '), type: capabilities.type ?? english('log.notGiven') }));
+    if (capabilities.extension !== undefined && !isExtension(capabilities.extension)) {
+      await this.runs.log(run, english('log.extensionIgnored', { extension: printable(capabilities.extension, 40) }));
+    }
 
     // Listing first proves the remote works before the app is asked for a dump, and tells which names are taken.
     const folder = await this.storageStep('upload', () => this.locations.folderOf(app.driveFolderId));
@@ -52,36 +62,50 @@ export class BackupJob {
       const { rclone, tmpDir } = this.config;
       await dump.open({ endpoint, rclone, tmpDir, maxBytes: this.config.backup.maxSizeBytes }, watchdog.signal);
       const name = chooseBackupName(app.name, run.startedAt!, chooseExtension(capabilities.extension, dump.contentDisposition), before);
-      await this.runs.log(run, english('log.exportStarted', {
+      await this.runs.log(run, english(encryption ? 'log.exportStartedEncrypted' : 'log.exportStarted', {
         size: dump.contentLength === undefined ? english('log.sizeUnknown') : english('log.sizeAnnounced', { bytes: dump.contentLength }),
         checksum: english(dump.sha256 ? 'log.checksumAnnounced' : 'log.checksumNotAnnounced'),
         name,
+        stored: `${name}${CRYPT_SUFFIX}`,
       }));
 
-      const temporary = this.locations.fileIn(folder, temporaryName(name, run.id));
-      const sent = await this.upload(run, dump, temporary, watchdog);
-      const final = this.locations.fileIn(folder, name);
-      const after = await this.finish(temporary, final, name, sent.bytes);
-      await this.runs.log(run, english('log.stored', { bytes: sent.bytes, path: final, sha256: sent.sha256 }));
+      // Uploads go through crypt when encryption is on; renaming, checking and deleting see the stored names.
+      const crypt = encryption && cryptFolder(folder, encryption.passphrase);
+      const storedName = (plain: string) => (crypt ? `${plain}${CRYPT_SUFFIX}` : plain);
+      const target: RclonePath = crypt ? { crypt, name: temporaryName(name, run.id) } : this.locations.fileIn(folder, temporaryName(name, run.id));
+      const temporary = this.locations.fileIn(folder, storedName(temporaryName(name, run.id)));
+      const sent = await this.upload(run, dump, target, temporary, watchdog);
+      try {
+        commit();
+      } catch (cancelled) {
+        await this.removeQuietly(temporary);
+        throw cancelled;
+      }
+      const final = this.locations.fileIn(folder, storedName(name));
+      const after = await this.finish(temporary, final, storedName(name), sent.bytes, crypt !== null);
+      await this.runs.log(run, english(crypt ? 'log.storedEncrypted' : 'log.stored', { bytes: sent.bytes, path: final, sha256: sent.sha256 }));
       watchdog.stop();
 
       await this.applyRetention(app, run, folder, after, name);
-      return { bytes: sent.bytes, sha256: sent.sha256!, remotePath: final, backupName: name };
+      return { bytes: sent.bytes, sha256: sent.sha256!, remotePath: final, backupName: name, encryptionPassphraseEncrypted: encryption?.sealed ?? null };
     } finally {
       watchdog.stop();
       dump.close();
     }
   }
 
-  /** Streams the export into rcat; on any failure rclone is killed and the temporary file removed. */
-  private async upload(run: RunEntity, dump: ExportTransfer, temporary: string, watchdog: Watchdog): Promise<UploadOutcome> {
+  /**
+   * Streams the export into rcat at `target` (stored as `temporary`); on any failure rclone is killed and
+   * the temporary file removed.
+   */
+  private async upload(run: RunEntity, dump: ExportTransfer, target: RclonePath, temporary: string, watchdog: Watchdog): Promise<UploadOutcome> {
     // Bytes still waiting in the meter after the idle time mean rclone stopped taking them, not the app.
     const appStall = watchdog.explainStall;
     watchdog.explainStall = () =>
       dump.waiting
         ? new BackupFailure('upload', english('failure.remoteStalled', { seconds: this.config.backup.idleTimeoutMs / 1000 }))
         : appStall();
-    const sent = await dump.upload(temporary, (bytes) => {
+    const sent = await dump.upload(target, (bytes) => {
       watchdog.touch();
       this.runs.progress(run.id, bytes);
     });
@@ -89,7 +113,10 @@ export class BackupJob {
     let { stored } = sent;
     if (sent.collected && received.status === 'fulfilled') {
       const collected = sent.collected;
-      stored = await this.rclone.rcat(temporary, Readable.from([collected]), { size: collected.length, signal: watchdog.signal }).then(
+      // Only a stall stops this upload half-way: a request dropped once the daemon has read the body can still
+      // be stored after the removal ran (measured). A shutdown or cancel lets it finish (under 1 MiB); the commit
+      // then refuses the run and the file is removed.
+      stored = await this.rclone.rcat(target, Readable.from([collected]), { size: collected.length, signal: watchdog.limits }).then(
         () => ({ status: 'fulfilled', value: undefined }),
         (reason: unknown) => ({ status: 'rejected', reason }),
       );
@@ -108,15 +135,26 @@ export class BackupJob {
     throw new BackupFailure('export', english('failure.connectionBroke', { bytes: sent.bytes, reason: reason.message }));
   }
 
-  /** Renames the upload to its final name and checks that the remote holds every byte under it. */
-  private async finish(temporary: string, final: string, name: string, bytes: number): Promise<RemoteEntry[]> {
+  /**
+   * Renames the upload to its final name and checks that the remote holds every byte under it: for an
+   * encrypted file, that what is stored decrypts to exactly `bytes` (crypt's size arithmetic, which is what
+   * a listing through the crypt remote reports), from the same listing retention then uses for both kinds.
+   */
+  private async finish(temporary: string, final: string, name: string, bytes: number, encrypted: boolean): Promise<RemoteEntry[]> {
     await this.storageStep('finish', () => this.rclone.moveTo(temporary, final), () => this.removeQuietly(temporary));
     const folder = final.slice(0, final.length - name.length);
     const listing = await this.storageStep('finish', () => this.rclone.list(folder), () => this.removeQuietly(final));
     const stored = listing.find((entry) => entry.name === name);
-    if (stored?.size !== bytes) {
+    const holds = stored && (encrypted ? plaintextSize(stored.size) : stored.size);
+    if (holds !== bytes) {
       await this.removeQuietly(final);
-      const held = stored ? english('failure.remoteSizeDiffers', { size: stored.size, name, bytes }) : english('failure.remoteNoFile', { name, bytes });
+      const held = !stored
+        ? english('failure.remoteNoFile', { name, bytes })
+        : encrypted
+          ? english('failure.remoteSizeDiffersEncrypted', {
+            size: stored.size, name, bytes, decrypted: holds === null ? english('failure.notWholeCrypt') : english('failure.bytesDecrypted', { bytes: holds }),
+          })
+          : english('failure.remoteSizeDiffers', { size: stored.size, name, bytes });
       throw new BackupFailure('finish', held);
     }
     return listing;
@@ -137,8 +175,8 @@ export class BackupJob {
       await this.runs.log(run, english('log.retentionSpared', { name, keep: app.retention }));
     }
     const leftovers = temporaryFilesOf(app.name, listing).filter((file) => file.runId < run.id).map((file) => file.entry.name);
-    for (const { name } of plan.expired) {
-      await this.deleteFor(run, folder, name, () => this.runs.deleted(run, name));
+    for (const { name, storedName } of plan.expired) {
+      await this.deleteFor(run, folder, storedName, () => this.runs.deleted(run, name));
     }
     for (const name of leftovers) {
       await this.deleteFor(run, folder, name, () => this.runs.log(run, english('log.leftoverRemoved', { name })));
@@ -160,6 +198,15 @@ export class BackupJob {
     const folder = await this.locations.folderOf(app.driveFolderId);
     const files = temporaryFilesOf(app.name, await this.rclone.list(folder)).filter((file) => runIds.includes(file.runId));
     for (const file of files) await this.removeQuietly(this.locations.fileIn(folder, file.entry.name));
+  }
+
+  /** The passphrase for this run, refused before the app is asked for anything. */
+  private encryptionOf(app: AppEntity): ReturnType<AppsService['encryptionFor']> {
+    try {
+      return this.apps.encryptionFor(app);
+    } catch (error) {
+      throw new BackupFailure('upload', english('failure.nothingAsked', { name: app.name, reason: (error as Error).message }));
+    }
   }
 
   private async storageStep<T>(step: 'upload' | 'finish', action: () => Promise<T>, undo?: () => Promise<void>): Promise<T> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RemoteEntry } from '../storage/rclone.adapter';
-import { backupsOf, chooseBackupName, isBackupOf, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
+import { backupsOf, chooseBackupName, isBackupOf, chooseExtension, planRetention, takenAtOf, temporaryFilesOf, temporaryName } from './backup-names';
 
 const file = (name: string, isDir = false): RemoteEntry => ({ name, size: 1, modifiedAt: '2026-01-01T00:00:00Z', isDir });
 
@@ -32,6 +32,25 @@ describe('backup names', () => {
     expect(backupsOf('billing', entries).map((e) => e.name)).toEqual(['billing-20250301T000000Z.tar.gz', 'billing-20250101T000000Z.db']);
   });
 
+  it('reads what rclone crypt stored (".bin" appended) as the backup it holds, and never a plain name as encrypted', () => {
+    const entries = [
+      'billing-20250101T000000Z.db', 'billing-20250201T000000Z.db.bin', 'billing-20250301T000000Z.tar.gz.bin', 'billing-20250401T000000Z.bin',
+      'billing-20250501T000000Z.bin.bin', 'billing-2-20250601T000000Z.db.bin', 'billing-20250701T000000Z.db.bak.bin', 'billing-20250801T000000Z.bin.bin.bin',
+    ].map((name) => file(name));
+    expect(backupsOf('billing', entries).map(({ name, storedName, encrypted }) => [name, storedName, encrypted])).toEqual([
+      ['billing-20250501T000000Z.bin', 'billing-20250501T000000Z.bin.bin', true],
+      ['billing-20250401T000000Z.bin', 'billing-20250401T000000Z.bin', false],
+      ['billing-20250301T000000Z.tar.gz', 'billing-20250301T000000Z.tar.gz.bin', true],
+      ['billing-20250201T000000Z.db', 'billing-20250201T000000Z.db.bin', true],
+      ['billing-20250101T000000Z.db', 'billing-20250101T000000Z.db', false],
+    ]);
+    // A stored name is not a backup name: restore and verify take the name without ".bin".
+    expect(isBackupOf('billing', 'billing-20250201T000000Z.db.bin')).toBe(false);
+    // Names taken by either kind are taken.
+    expect(chooseBackupName('billing', new Date('2025-02-01T00:00:00Z'), 'db', entries)).toBe('billing-20250201T000001Z.db');
+    expect(temporaryFilesOf('billing', [file('.billing-20250701T000000Z.db.run12.partial.bin')])).toHaveLength(1);
+  });
+
   describe('retention', () => {
     const names = (entries: RemoteEntry[]) => entries.map((entry) => entry.name);
     const current = 'billing-20260601T000000Z.db';
@@ -42,6 +61,14 @@ describe('backup names', () => {
       const result = plan(['billing-20250101T000000Z.db', 'billing-20250301T000000Z.tar.gz', 'billing-2-20250401T000000Z.db', 'notes.txt'], 2);
       expect(names(result.expired)).toEqual(['billing-20250101T000000Z.db']);
       expect(plan(['billing-20250101T000000Z.db'], 5).expired).toEqual([]);
+    });
+
+    it('rotates both kinds as one series and names what to delete by its stored name', () => {
+      const result = plan(['billing-20260501T000000Z.db.bin', 'billing-20260401T000000Z.db', 'billing-20260301T000000Z.db.bin', 'billing-2-20250101T000000Z.db.bin'], 2);
+      expect(result.expired.map(({ name, storedName }) => [name, storedName])).toEqual([
+        ['billing-20260401T000000Z.db', 'billing-20260401T000000Z.db'],
+        ['billing-20260301T000000Z.db', 'billing-20260301T000000Z.db.bin'],
+      ]);
     });
 
     it('never deletes the current file, nor counts or deletes one named later than it', () => {
@@ -68,5 +95,13 @@ describe('backup names', () => {
     expect(isBackupOf('billing', temp)).toBe(false);
     expect(isBackupOf('billing', 'billing-20250701T000000Z.db')).toBe(true);
     expect(isBackupOf('billing', '../billing-20250701T000000Z.db')).toBe(false);
+  });
+});
+
+describe('takenAtOf', () => {
+  it('reads when a backup was taken from its name, and nothing from a name that is not one of the app\'s backups', () => {
+    expect(takenAtOf('billing', 'billing-20261128T030005Z.tar.gz')).toEqual(new Date('2026-11-28T03:00:05Z'));
+    expect(takenAtOf('billing', 'billing-2-20261128T030005Z.db')).toBeNull();
+    expect(takenAtOf('billing', '.billing-20261128T030005Z.db.run4.partial')).toBeNull();
   });
 });

@@ -1,9 +1,13 @@
+import { CRYPT_SUFFIX } from '../storage/rclone-crypt';
 import type { RemoteEntry } from '../storage/rclone.adapter';
 
 /**
  * Backup files are `{app}-{YYYYMMDD}T{HHMMSS}Z.{extension}` (UTC). App names are lowercase slugs, so
  * "billing-20261128T030000Z.db" can only belong to "billing", never to "billing-2" or anyone else.
  * In-flight uploads are `.{final name}.run{id}.partial` and never match the final pattern.
+ * An encrypted backup is stored by rclone's crypt as `{name}.bin`; its name stays `{name}` everywhere
+ * else (runs, API, restore), and both kinds are one series for naming and retention. No plain name ends
+ * in ".{extension}.bin" (an extension is one word and an optional compression suffix), so the two never mix up.
  */
 // One extension, optionally followed by a compression or encryption suffix ("tar.gz", "sql.zst"), and
 // nothing else: a person's "billing-20261128T030000Z.db.bak" beside the backups is never taken for one.
@@ -17,13 +21,30 @@ function stampOf(at: Date): string {
   return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
-function finalPattern(appName: string): RegExp {
-  return new RegExp(`^${appName}-${STAMP}\\.${EXT}$`);
+const SUFFIX = CRYPT_SUFFIX.replace('.', '\\.');
+
+/** The app's backup names; `stored` also matches what crypt stores (".bin" appended). */
+function finalPattern(appName: string, stored = false): RegExp {
+  return new RegExp(`^${appName}-${STAMP}\\.${EXT}${stored ? `(${SUFFIX})?` : ''}$`);
+}
+
+/** A backup file in the remote, under its backup name (without crypt's ".bin"). */
+export interface BackupFile extends RemoteEntry {
+  /** The name in the remote: `name`, or `name` + ".bin" when encrypted. */
+  storedName: string;
+  encrypted: boolean;
+  /** The file's size in the remote (for an encrypted one, more than the backup's). */
+  size: number;
+}
+
+/** Whether capabilities' `extension` can name backup files (a leading dot is tolerated). */
+export function isExtension(value: string): boolean {
+  return EXTENSION.test(value.replace(/^\./, ''));
 }
 
 /** The extension from capabilities, else from a Content-Disposition file name, else "bin". */
 export function chooseExtension(fromCapabilities?: unknown, contentDisposition?: string): string {
-  if (typeof fromCapabilities === 'string' && EXTENSION.test(fromCapabilities.replace(/^\./, ''))) {
+  if (typeof fromCapabilities === 'string' && isExtension(fromCapabilities)) {
     return fromCapabilities.replace(/^\./, '');
   }
   const fileName = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(contentDisposition ?? '')?.[1];
@@ -37,7 +58,7 @@ export function chooseExtension(fromCapabilities?: unknown, contentDisposition?:
  * their order true.
  */
 export function chooseBackupName(appName: string, startedAt: Date, extension: string, existing: RemoteEntry[]): string {
-  const taken = new Set(existing.map((entry) => finalPattern(appName).exec(entry.name)?.[1]).filter(Boolean));
+  const taken = new Set(existing.map((entry) => finalPattern(appName, true).exec(entry.name)?.[1]).filter(Boolean));
   let at = new Date(Math.floor(startedAt.getTime() / 1000) * 1000);
   while (taken.has(stampOf(at))) at = new Date(at.getTime() + 1000);
   return `${appName}-${stampOf(at)}.${extension}`;
@@ -52,21 +73,32 @@ export function isBackupOf(appName: string, fileName: string): boolean {
   return finalPattern(appName).test(fileName);
 }
 
-/** This app's backups, newest first (by the time in the name, which is when the run started). */
-export function backupsOf(appName: string, entries: RemoteEntry[]): RemoteEntry[] {
-  const pattern = finalPattern(appName);
+/** When the backup was taken: the start of its run, in its name (null for a name that is not one of the app's backups). */
+export function takenAtOf(appName: string, fileName: string): Date | null {
+  const stamp = finalPattern(appName).exec(fileName)?.[1];
+  return stamp ? new Date(stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')) : null;
+}
+
+/** This app's backups of both kinds, newest first (by the time in the name, which is when the run started). */
+export function backupsOf(appName: string, entries: RemoteEntry[]): BackupFile[] {
+  const pattern = finalPattern(appName, true);
   return entries
-    .filter((entry) => !entry.isDir && pattern.test(entry.name))
+    .flatMap((entry) => {
+      const match = entry.isDir ? null : pattern.exec(entry.name);
+      if (!match) return [];
+      const encrypted = match[3] !== undefined;
+      return [{ ...entry, name: encrypted ? entry.name.slice(0, -CRYPT_SUFFIX.length) : entry.name, storedName: entry.name, encrypted }];
+    })
     .sort((a, b) => pattern.exec(b.name)![1].localeCompare(pattern.exec(a.name)![1]));
 }
 
 export interface RetentionPlan {
   /** What retention deletes. */
-  expired: RemoteEntry[];
+  expired: BackupFile[];
   /** Named later than the current run (a clock that was ahead, or stepped back): neither counted nor deleted. */
-  future: RemoteEntry[];
+  future: BackupFile[];
   /** Beyond the newest, but kept so that `keep` backups the run history recorded as succeeded remain. */
-  spared: RemoteEntry[];
+  spared: BackupFile[];
 }
 
 /**
@@ -98,7 +130,7 @@ export function planRetention(appName: string, entries: RemoteEntry[], keep: num
 
 /** Temporary files this app's runs left behind, with the run id each belongs to. */
 export function temporaryFilesOf(appName: string, entries: RemoteEntry[]): { entry: RemoteEntry; runId: number }[] {
-  const pattern = new RegExp(`^\\.${appName}-${STAMP}\\.${EXT}\\.run(\\d+)\\.partial$`);
+  const pattern = new RegExp(`^\\.${appName}-${STAMP}\\.${EXT}\\.run(\\d+)\\.partial(?:${SUFFIX})?$`);
   return entries.flatMap((entry) => {
     const match = pattern.exec(entry.name);
     return match && !entry.isDir ? [{ entry, runId: Number(match[3]) }] : [];

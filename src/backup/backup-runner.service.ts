@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
-import { RunInProgressError, ShuttingDownError } from '../common/errors';
+import { RunInProgressError, RunNotCancellableError, ShuttingDownError } from '../common/errors';
 import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
 import { BackupFailure } from './backup-failure';
@@ -17,7 +17,12 @@ import { inRun } from '../common/run-context';
 const RECORD_RETRY_FIRST_MS = 1000;
 const RECORD_RETRY_MAX_MS = 30_000;
 
-type RunWork = (app: AppEntity, run: RunEntity, stop: AbortSignal) => Promise<RunOutcome>;
+/**
+ * One run's work. `stop` aborts on shutdown or cancel; `commit` is called once, at the last moment the run can
+ * still end without effect (before the rename to the final name, before an import body's end): it throws
+ * when the run was stopped, and from then on the run can no longer be cancelled.
+ */
+type RunWork = (app: AppEntity, run: RunEntity, stop: AbortSignal, commit: () => void) => Promise<RunOutcome>;
 
 interface PreparedRun {
   backupName: string | null;
@@ -30,9 +35,16 @@ interface ActiveRun {
   kind: RunKind;
   /** It holds a slot of MAX_CONCURRENT_BACKUPS (until then it waits, queued). */
   started: boolean;
+  /** Until it commits (see RunWork) or its work ends: a cancel then still ends it with no effect. */
+  cancellable: boolean;
+  /** Shutdown. */
   stop: AbortController;
+  cancel: AbortController;
   finished: Promise<void>;
 }
+
+/** Who cancels: every cancel comes from the one admin, through the API or a page. */
+const CANCELLED_BY = english('log.byAdmin');
 
 /**
  * Starts runs: one at a time per app, at most MAX_CONCURRENT_BACKUPS at once (the rest wait queued),
@@ -62,7 +74,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   start(appId: number, trigger: RunTrigger): Promise<RunEntity> {
     return this.launch(appId, trigger, 'backup', async () => ({
       backupName: null,
-      work: (app, run, stop) => this.job.run(app, run, stop),
+      work: (app, run, stop, commit) => this.job.run(app, run, stop, commit),
     }));
   }
 
@@ -71,7 +83,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     return this.launch(appId, 'manual', 'restore', async (app) => {
       const backup = await this.stored.find(app, name);
       await this.stored.checkRestorable(app);
-      return { backupName: backup.name, work: (app, run, stop) => this.stored.restore(app, run, backup, stop) };
+      return { backupName: backup.name, work: (app, run, stop, commit) => this.stored.restore(app, run, backup, stop, commit) };
     });
   }
 
@@ -79,7 +91,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   startVerify(appId: number, trigger: RunTrigger, name?: string): Promise<RunEntity> {
     return this.launch(appId, trigger, 'verify', async (app) => {
       const backup = await this.stored.findRecorded(app, name);
-      return { backupName: backup.name, work: (_app, run, stop) => this.stored.verify(run, backup, stop) };
+      return { backupName: backup.name, work: (_app, run, stop, commit) => this.stored.verify(run, backup, stop, commit) };
     });
   }
 
@@ -94,15 +106,14 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     if (current) {
       if (trigger === 'manual') throw new RunInProgressError(app.name);
       // A backup still waiting for a slot has not read anything yet: it serves this firing too.
-      if (kind === 'backup' && current.kind === 'backup' && current.run && !current.started) {
+      if (kind === 'backup' && current.kind === 'backup' && current.run && !current.started && current.cancellable) {
         await this.runs.log(current.run, english('log.servesFiring'));
         return current.run;
       }
       return this.runs.skip(app, trigger, english('failure.previousStillRunning'));
     }
-    const stop = new AbortController();
     // Claimed before the first await, so two simultaneous triggers cannot both start.
-    const claim: ActiveRun = { run: null, kind, started: false, stop, finished: Promise.resolve() };
+    const claim: ActiveRun = { run: null, kind, started: false, cancellable: true, stop: new AbortController(), cancel: new AbortController(), finished: Promise.resolve() };
     this.active.set(app.id, claim);
     try {
       const { backupName, work } = await prepare(app);
@@ -120,21 +131,58 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     return this.active.has(appId);
   }
 
+  /**
+   * Stops a queued or running run: it ends `cancelled` (see execute). A queued one leaves the queue and is
+   * recorded before this returns; a running one is aborted (rclone killed, temporary file removed) and recorded
+   * moments later. RunNotCancellableError once it ended or committed: then it ends as it would have.
+   */
+  async cancel(runId: number): Promise<RunEntity> {
+    const run = await this.runs.get(runId);
+    const claim = this.active.get(run.appId);
+    if (claim?.run?.id !== runId || !claim.cancellable) {
+      // Read again: the run may have ended since the first read.
+      const now = await this.runs.get(runId);
+      if (!['queued', 'running'].includes(now.status)) {
+        throw new RunNotCancellableError(english('failure.cancelFinished', { id: runId, status: now.status }));
+      }
+      throw new RunNotCancellableError(claim?.run?.id === runId && claim.cancel.signal.aborted
+        ? english('failure.cancelUnderWay', { id: runId })
+        : english('failure.cancelCommitted', { id: runId }));
+    }
+    // Checked and claimed without an await in between: the run cannot commit in the meantime.
+    claim.cancellable = false;
+    claim.cancel.abort(new Error(english('failure.cancelledBy', { by: CANCELLED_BY })));
+    if (!claim.started) await claim.finished;
+    return run;
+  }
+
   private async execute(app: AppEntity, run: RunEntity, claim: ActiveRun, work: RunWork): Promise<void> {
     const stop = claim.stop.signal;
-    const release = await this.limit.acquire();
-    claim.started = true;
+    const signal = AbortSignal.any([stop, claim.cancel.signal]);
+    const commit = () => {
+      signal.throwIfAborted();
+      claim.cancellable = false;
+    };
+    let release: (() => void) | undefined;
     try {
-      if (stop.aborted) throw stop.reason;
+      release = await this.limit.acquire(signal);
+      claim.started = true;
+      signal.throwIfAborted();
       await this.recordUntilStored(run, stop, () => this.runs.start(run));
-      const outcome = await work(app, run, stop);
+      const outcome = await work(app, run, signal, commit);
       await this.recordUntilStored(run, stop, () => this.runs.succeed(run, outcome));
     } catch (error) {
+      claim.cancellable = false;
+      if (claim.cancel.signal.aborted) {
+        // Whatever the work then threw (an aborted request, a killed rclone) was the cancel's doing.
+        await this.recordUntilStored(run, stop, () => this.runs.cancel(run, CANCELLED_BY)).catch(() => undefined);
+        return;
+      }
       const message = error instanceof BackupFailure ? error.toString() : english('failure.unexpected', { reason: (error as Error).message });
       if (!(error instanceof BackupFailure)) this.logger.error(printable((error as Error).stack ?? String(error), 8192));
       await this.recordUntilStored(run, stop, () => this.runs.fail(run, message)).catch(() => undefined);
     } finally {
-      release();
+      release?.();
     }
   }
 

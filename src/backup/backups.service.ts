@@ -2,15 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
 import { StorageUnavailableError } from '../common/errors';
 import { BackupLocations } from '../storage/backup-locations.service';
-import { RcloneAdapter, RemoteEntry } from '../storage/rclone.adapter';
-import { backupsOf } from './backup-names';
+import { plaintextSize } from '../storage/rclone-crypt';
+import { RcloneAdapter } from '../storage/rclone.adapter';
+import { BackupFile, backupsOf } from './backup-names';
 import { Capabilities, ContractClient } from './contract-client';
 import { RunsService } from './runs.service';
 import { english } from '../common/i18n';
 
 export interface StoredBackupView {
   name: string;
+  /** The backup's own size: what restore and download give. */
   size: number;
+  encrypted: boolean;
   modifiedAt: string;
   /** Outcome of the latest verification; null when never verified. */
   verified: boolean | null;
@@ -50,16 +53,24 @@ export class BackupsService {
   /** This app's backups in the remote, newest first, with the outcome of each one's latest verification. */
   async list(appId: number): Promise<StoredBackupView[]> {
     const app = await this.apps.get(appId);
-    let files: RemoteEntry[];
+    let files: BackupFile[];
     try {
       files = backupsOf(app.name, await this.rclone.list(await this.locations.folderOf(app.driveFolderId)));
     } catch (error) {
       throw new StorageUnavailableError(english('failure.listBackups', { name: app.name, reason: (error as Error).message }));
     }
     const verifications = await this.runs.verifications(app.id);
-    return files.map(({ name, size, modifiedAt }) => {
+    return files.map(({ name, size, encrypted, modifiedAt }) => {
       const check = verifications.get(name);
-      return { name, size, modifiedAt, verified: check ? check.status === 'succeeded' : null, verifiedAt: check?.finishedAt ?? null };
+      return {
+        name,
+        // A ".bin" that is not a whole crypt file shows its stored size; reading it will say what is wrong.
+        size: (encrypted ? plaintextSize(size) : null) ?? size,
+        encrypted,
+        modifiedAt,
+        verified: check ? check.status === 'succeeded' : null,
+        verifiedAt: check?.finishedAt ?? null,
+      };
     });
   }
 }

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AxiosError, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { printable } from '../common/printable';
@@ -10,10 +12,22 @@ import { english } from '../common/i18n';
 
 export const CONTRACT_VERSION = 'v1';
 const ERROR_BODY_BYTES = 1024;
+/** Names this service in the app's access log. package.json sits two folders up from both src/backup and dist/backup. */
+const USER_AGENT = `app-orquestador/${JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')).version}`;
 
 export interface AppEndpoint {
   url: string;
   token: string;
+  /** Sent as X-Backup-Run-Id, so the app can tie its own logs to the run; absent outside a run (a connection check). */
+  runId?: number;
+}
+
+/** The contract path under the app's URL: a path prefix is kept whether or not it ends in "/", and so is a query. */
+export function contractUrl(base: string, path: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+  url.hash = '';
+  return url.toString();
 }
 
 export interface ExportStream {
@@ -38,7 +52,7 @@ export interface AppRequest {
 
 /** One request to an app as contract v1 wants it; a failure or an answer other than 2xx becomes a BackupFailure of `step`. */
 export async function requestApp(http: HttpClient, step: BackupStep, app: AppEndpoint, options: AppRequest): Promise<AxiosResponse> {
-  const url = new URL(options.path.slice(1), app.url.endsWith('/') ? app.url : `${app.url}/`).toString();
+  const url = contractUrl(app.url, options.path);
   let response: AxiosResponse;
   try {
     response = await http({
@@ -52,6 +66,8 @@ export async function requestApp(http: HttpClient, step: BackupStep, app: AppEnd
         Authorization: `Bearer ${app.token}`,
         Accept: 'application/json, application/octet-stream',
         'Accept-Encoding': 'identity',
+        'User-Agent': USER_AGENT,
+        ...(app.runId === undefined ? {} : { 'X-Backup-Run-Id': String(app.runId) }),
         ...options.headers,
       },
       maxBodyLength: Infinity,
@@ -107,12 +123,16 @@ function describeStatus(response: AxiosResponse, body: string): string {
   const said = body.trim() ? `: ${printable(body.trim(), ERROR_BODY_BYTES)}` : '';
   if (status === 401 || status === 403) return english('failure.answeredAuth', { status, said });
   if (status === 409) return english('failure.answeredBusy', { said });
+  if (status === 503) return english('failure.answeredUnavailable', { said });
   if (status === 422) return english('failure.answeredRefused', { said });
   if (status >= 300 && status < 400) {
     return english('failure.answeredRedirect', { status, location: printable(String(response.headers.location ?? '(no location)'), 200) });
   }
   return english('failure.answered', { status, said });
 }
+
+/** OpenSSL's codes (passed through by Node) for a certificate chain that leads to no CA this process trusts. */
+const UNTRUSTED_CERTIFICATE = /^(?:UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT)$/;
 
 function describeRequestError(error: unknown, url: string, timeoutMs?: number): string {
   const code = (error as AxiosError).code;
@@ -123,6 +143,8 @@ function describeRequestError(error: unknown, url: string, timeoutMs?: number): 
   if (code === 'ECONNREFUSED') return english('failure.connectionRefused', { host });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return english('failure.hostNotFound', { host });
   if (code === 'ECONNRESET') return english('failure.connectionReset', { host });
+  if (code && UNTRUSTED_CERTIFICATE.test(code)) return english('failure.certificateUntrusted', { host, code, reason: (error as Error).message });
+  if (code && /^(?:CERT_|ERR_TLS_CERT_)/.test(code)) return english('failure.certificateRefused', { host, code, reason: (error as Error).message });
   return english('failure.requestFailed', { host, reason: (error as Error).message });
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { RcloneError } from '../storage/rclone.adapter';
+import type { RclonePath } from '../storage/rclone-crypt';
 import type { RcloneSettings } from '../storage/rclone-process';
 import { BackupFailure, BackupStep } from './backup-failure';
 import type { AppEndpoint } from './contract-http';
@@ -31,7 +32,7 @@ export type WireError =
 
 export type WireOutcome = { status: 'fulfilled' } | { status: 'rejected'; error: WireError };
 
-export type ToWorker = { type: 'open'; settings: TransferSettings } | { type: 'upload'; target: string } | { type: 'abort' };
+export type ToWorker = { type: 'open'; settings: TransferSettings } | { type: 'upload'; target: RclonePath } | { type: 'abort' };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'opened'; contentLength?: number; sha256?: string; contentDisposition?: string }
@@ -166,7 +167,7 @@ export class ExportTransfer {
   }
 
   /** Streams the export into rclone at `target`; resolves with how each side ended, never rejects. */
-  upload(target: string, onProgress: (bytes: number) => void): Promise<UploadOutcome> {
+  upload(target: RclonePath, onProgress: (bytes: number) => void): Promise<UploadOutcome> {
     this.send({ type: 'upload', target });
     return new Promise((resolve) => {
       this.onMessage = (message) => {

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
 import axios from 'axios';
 import { SMALL_UPLOAD_BYTES } from '../storage/rclone-daemon';
+import type { RclonePath } from '../storage/rclone-crypt';
 import { rcat } from '../storage/rclone-process';
 import { ByteMeter } from './byte-meter';
 import { ExportStream, openExport } from './contract-http';
@@ -36,7 +37,7 @@ async function open(settings: TransferSettings): Promise<void> {
   post({ type: 'opened', contentLength, sha256, contentDisposition });
 }
 
-async function upload({ settings, stop, dump }: { settings: TransferSettings; stop: AbortController; dump: ExportStream }, target: string): Promise<void> {
+async function upload({ settings, stop, dump }: { settings: TransferSettings; stop: AbortController; dump: ExportStream }, target: RclonePath): Promise<void> {
   // Progress is sampled by the reporter below rather than per chunk.
   const meter = new ByteMeter(
     { maxBytes: settings.maxBytes, expectedBytes: dump.contentLength, expectedSha256: dump.sha256, refuseEmpty: true },

@@ -1,6 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'skipped'] as const;
+/** `cancelled`: an admin stopped it (POST /api/runs/:id/cancel); neither a failure nor a success. */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const RUN_TRIGGERS = ['manual', 'schedule'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
@@ -65,6 +66,13 @@ export class RunEntity {
   /** When retention deleted the backup this run made; until then the run is never pruned (it holds the checksum). */
   @Column({ type: 'datetime', nullable: true })
   backupRemovedAt!: Date | null;
+
+  /**
+   * For a backup stored through crypt: the passphrase it was encrypted with, sealed with SECRET_KEY, so
+   * that it stays readable whatever later becomes of the app's passphrase. Never loaded unless asked for.
+   */
+  @Column({ type: 'text', nullable: true, select: false })
+  encryptionPassphraseEncrypted!: string | null;
 
   /** Timestamped lines, one per step; appended as the run goes. */
   @Column({ type: 'text', default: '' })

@@ -1,18 +1,22 @@
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiErrorResponses, ErrorResponse } from '../common/api-docs';
 import { RunIdPipe } from '../common/id.pipe';
 import { announceNext } from '../common/pagination';
 import { RunListQuery } from './dto/run-list.query';
-import { RunResponse } from './dto/run.response';
+import { BackupRunner } from './backup-runner.service';
+import { RunResponse, StartedRunResponse } from './dto/run.response';
 import { RunsService } from './runs.service';
 
 @ApiTags('backups')
 @ApiErrorResponses()
 @Controller('api/runs')
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly runner: BackupRunner,
+  ) {}
 
   @Get()
   @ApiOkResponse({
@@ -35,5 +39,21 @@ export class RunsController {
   @ApiNotFoundResponse({ type: ErrorResponse, description: 'No run with that id.' })
   async get(@Param('id', RunIdPipe) id: number): Promise<RunResponse> {
     return RunResponse.from(await this.runs.get(id));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Cancel a queued or running run',
+    description: 'The run ends `cancelled`. A queued run leaves the queue and never starts (already recorded when this answers). ' +
+      'A running one is stopped: a backup kills rclone before the end of the export, removes its temporary file, stores ' +
+      'nothing and deletes nothing (no retention); a restore aborts the import body, which the app must discard; a ' +
+      'verification stops reading. Follow it at /api/runs/{runId}.',
+  })
+  @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The run is cancelled (queued) or being stopped (running).' })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'The run has already finished, is storing its result and ends as it is, or is already being cancelled.' })
+  @ApiNotFoundResponse({ type: ErrorResponse, description: 'No run with that id.' })
+  async cancel(@Param('id', RunIdPipe) id: number): Promise<StartedRunResponse> {
+    return { runId: (await this.runner.cancel(id)).id };
   }
 }

@@ -8,7 +8,7 @@ import { Cursor, Page, toPage } from '../common/pagination';
 import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
-import { english } from '../common/i18n';
+import { english, MessageKey } from '../common/i18n';
 import { inRun } from '../common/run-context';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
@@ -22,6 +22,13 @@ export type RunEvent =
  * is escaped to a single line, so no text from outside can forge an entry (see printable()).
  */
 const MAX_LINE = 4096;
+
+/** What a cancelled run that had started left behind, by kind (its last log line). */
+const CANCELLED_EFFECT: Record<RunKind, MessageKey> = {
+  backup: 'log.cancelledEffect.backup',
+  restore: 'log.cancelledEffect.restore',
+  verify: 'log.cancelledEffect.verify',
+};
 
 /** What a listing needs of an app's history: its newest run and newest success, never a log. */
 export interface RunActivity {
@@ -42,6 +49,8 @@ export interface RunOutcome {
   sha256: string;
   remotePath: string;
   backupName: string;
+  /** A backup made through crypt: its passphrase, sealed (see RunEntity). */
+  encryptionPassphraseEncrypted?: string | null;
 }
 
 /** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
@@ -108,7 +117,8 @@ export class RunsService {
 
   /** The successful backup run that made this file: its recorded size and SHA-256. */
   madeBy(appId: number, backupName: string): Promise<RunEntity | null> {
-    return this.runs.findOne({ where: { appId, backupName, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
+    return this.runs.createQueryBuilder('run').addSelect('run.encryptionPassphraseEncrypted')
+      .where({ appId, backupName, kind: 'backup', status: 'succeeded' }).orderBy('run.id', 'DESC').getOne();
   }
 
   /** Names of the app's backups that runs recorded as succeeded and retention has not deleted. */
@@ -186,10 +196,28 @@ export class RunsService {
     this.emit({ kind: 'finished', run });
   }
 
-  /** Writes the end of a run, with the log lines that could not be written before; memory is freed only once it is stored. */
-  private async finish(run: RunEntity, fields: Partial<RunEntity>): Promise<void> {
+  /**
+   * Records a cancellation, which is neither a failure nor a success, with who asked and what it left behind;
+   * throws when the database refuses, for the caller to try again.
+   */
+  async cancel(run: RunEntity, by: string): Promise<void> {
+    const bytes = this.liveBytes.get(run.id) ?? 0;
+    const line = run.startedAt
+      ? english('log.cancelled', { by, bytes, effect: english(CANCELLED_EFFECT[run.kind]) })
+      : english('log.cancelledBeforeStart', { by });
+    await this.finish(run, { status: 'cancelled', finishedAt: new Date(), bytes }, line);
+    this.logger.log(`run ${run.id} of ${run.appName} ${line}`);
+    this.emit({ kind: 'finished', run });
+  }
+
+  /**
+   * Writes the end of a run, with the log lines that could not be written before and its last line; memory is
+   * freed only once it is stored.
+   */
+  private async finish(run: RunEntity, fields: Partial<RunEntity>, lastLine?: string): Promise<void> {
+    const last = lastLine === undefined ? '' : `${new Date().toISOString()} ${printable(lastLine, MAX_LINE)}\n`;
     await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
-      .setParameter('unsaved', this.unsavedLog.get(run.id) ?? '').where('id = :id', { id: run.id }).execute();
+      .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id }).execute();
     Object.assign(run, fields);
     this.liveBytes.delete(run.id);
     this.unsavedLog.delete(run.id);

@@ -6,6 +6,7 @@ import { AppsService } from '../apps/apps.service';
 import { InvalidBackupError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
+import { CRYPT_SUFFIX, cryptFolder, RclonePath } from '../storage/rclone-crypt';
 import { RcloneAdapter, RcloneError } from '../storage/rclone.adapter';
 import { BackupFailure, BackupStep } from './backup-failure';
 import { backupsOf, isBackupOf } from './backup-names';
@@ -19,10 +20,17 @@ import { english } from '../common/i18n';
 /** A stored backup with what was recorded when it was made. */
 export interface StoredBackup {
   name: string;
-  path: string;
+  /** Where to read it: through crypt, with the passphrase its run recorded, when it was stored encrypted. */
+  path: RclonePath;
+  /** Its path in the remote, for the run's record. */
+  storedPath: string;
+  encrypted: boolean;
   bytes: number;
   sha256: string;
 }
+
+/** What rclone's crypt says when a file does not decrypt: another passphrase, or altered bytes. */
+const UNDECRYPTABLE = /bad password|failed to authenticate|not an encrypted file|too short to be encrypted/i;
 
 /**
  * Reading backups back: restore into the app, verify against the recorded SHA-256, download. Every read
@@ -67,7 +75,19 @@ export class StoredBackups {
   private async recorded(app: AppEntity, name: string, folder: string): Promise<StoredBackup> {
     const made = await this.runs.madeBy(app.id, name);
     if (!made?.sha256) throw new InvalidBackupError(english('failure.noChecksum', { backup: name }));
-    return { name, path: this.locations.fileIn(folder, name), bytes: made.bytes, sha256: made.sha256 };
+    const sealed = made.encryptionPassphraseEncrypted;
+    if (sealed === null) {
+      const path = this.locations.fileIn(folder, name);
+      return { name, path, storedPath: path, encrypted: false, bytes: made.bytes, sha256: made.sha256 };
+    }
+    let passphrase: string;
+    try {
+      passphrase = this.apps.unseal(sealed);
+    } catch (error) {
+      throw new InvalidBackupError(english('failure.encryptedUnsealable', { backup: name, reason: (error as Error).message }));
+    }
+    const crypt = cryptFolder(folder, passphrase);
+    return { name, path: { crypt, name }, storedPath: this.locations.fileIn(folder, `${name}${CRYPT_SUFFIX}`), encrypted: true, bytes: made.bytes, sha256: made.sha256 };
   }
 
   /** Refuses apps whose capabilities do not announce restore, before any run is recorded. */
@@ -78,19 +98,22 @@ export class StoredBackups {
     if (!capabilities.restore) throw new InvalidBackupError(english('failure.noRestore', { name: app.name }));
   }
 
-  /** Streams the stored file into the app's import; the app never gets a complete body unless it matches the record. */
-  async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
-    const endpoint = { url: app.url, token: this.apps.tokenOf(app) };
+  /**
+   * Streams the stored file into the app's import; the app never gets a complete body unless it matches the
+   * record. A run stopped before that (cancel, shutdown) leaves the app with an aborted import body.
+   */
+  async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
+    const endpoint = { url: app.url, token: this.apps.tokenOf(app), runId: run.id };
     await this.runs.log(run, english('log.restoring', { name: backup.name, bytes: backup.bytes, sha256: backup.sha256, url: app.url }));
-    const outcome = await this.read(run, backup, stop, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
+    const outcome = await this.read(run, backup, stop, commit, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
     await this.runs.log(run, english('log.accepted'));
     return outcome;
   }
 
   /** Reads the stored file back and compares it with what was recorded when it was made. */
-  async verify(run: RunEntity, backup: StoredBackup, stop: AbortSignal): Promise<RunOutcome> {
+  async verify(run: RunEntity, backup: StoredBackup, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
     const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-    const outcome = await this.read(run, backup, stop, 'verify', (meter) => pipeline(meter, discard));
+    const outcome = await this.read(run, backup, stop, commit, 'verify', (meter) => pipeline(meter, discard));
     await this.runs.log(run, english('log.verified', { name: backup.name, bytes: backup.bytes }));
     return outcome;
   }
@@ -106,6 +129,7 @@ export class StoredBackups {
     run: RunEntity,
     backup: StoredBackup,
     stop: AbortSignal,
+    commit: () => void,
     step: BackupStep,
     consume: (meter: ByteMeter, signal: AbortSignal) => Promise<unknown>,
   ): Promise<RunOutcome> {
@@ -118,6 +142,16 @@ export class StoredBackups {
       },
       STORED_WORDING,
     );
+    // Whose silence stopped it: the app, not taking bytes or not answering after the last one, or the remote.
+    let delivered = false;
+    meter.once('end', () => (delivered = true));
+    const idleS = this.config.backup.idleTimeoutMs / 1000;
+    watchdog.explainStall = () =>
+      new BackupFailure(step, delivered
+        ? english('failure.appSilentAfterLastByte', { seconds: idleS })
+        : meter.readableLength > 0
+          ? english('failure.appTookNoBytes', { seconds: idleS })
+          : english('failure.remoteSentNoData', { seconds: idleS }));
     const file = this.rclone.cat(backup.path, watchdog.signal);
     // The first failure stops everything else: a bad file aborts the import, a refusing app stops rclone.
     const stopAll = (error: unknown) => {
@@ -133,13 +167,18 @@ export class StoredBackups {
       file.stream.pipe(meter, { end: false });
       file.stream.once('error', (error) => meter.destroy(error));
       const results = await Promise.allSettled([
-        file.done.then(() => void meter.end(), stopAll),
+        // The meter's end releases the last chunk: from there the app may hold the whole backup, so a cancel
+        // is honoured up to here only (commit throws once the run was cancelled, and refuses cancels after).
+        file.done.then(() => {
+          commit();
+          meter.end();
+        }).catch(stopAll),
         consume(meter, watchdog.signal).catch(stopAll),
       ]);
       const failed = results.find((result) => result.status === 'rejected') as PromiseRejectedResult | undefined;
       // The first failure aborted the others, whose errors only echo it: the abort reason is the cause.
       if (failed) throw this.explain(watchdog.signal.aborted ? watchdog.signal.reason : failed.reason, backup, step);
-      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: backup.path, backupName: backup.name };
+      return { bytes: meter.bytes, sha256: meter.sha256!, remotePath: backup.storedPath, backupName: backup.name };
     } finally {
       watchdog.stop();
     }
@@ -148,7 +187,11 @@ export class StoredBackups {
   private explain(cause: Error, backup: StoredBackup, step: BackupStep): BackupFailure {
     if (cause instanceof BackupFailure) return cause;
     if (cause instanceof RcloneError) {
-      return new BackupFailure('read', cause.notFound ? english('failure.missingFromRemote', { name: backup.name }) : cause.message);
+      if (cause.notFound) return new BackupFailure('read', english('failure.missingFromRemote', { name: backup.name }));
+      if (backup.encrypted && UNDECRYPTABLE.test(cause.stderrTail)) {
+        return new BackupFailure('read', english('failure.undecryptable', { name: backup.name, reason: cause.message }));
+      }
+      return new BackupFailure('read', cause.message);
     }
     return new BackupFailure(step, cause.message);
   }

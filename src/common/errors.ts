@@ -56,6 +56,11 @@ export class RunInProgressError extends DomainError {
   }
 }
 
+/** A cancel that came too late: the run has ended, or is storing its result and will end as it is. */
+export class RunNotCancellableError extends DomainError {
+  readonly code = ErrorCode.Conflict;
+}
+
 /** The remote or rclone could not do what was asked (listing, reading). */
 export class StorageUnavailableError extends DomainError {
   readonly code = ErrorCode.Unavailable;

@@ -56,6 +56,8 @@ export class AppConfig {
   };
   readonly logFormat!: 'text' | 'json';
   readonly logLevel!: LogLevelName;
+  /** Passphrase of apps with `encryption: "rclone-crypt"` and none of their own; null: they must have one. */
+  readonly defaultEncryptionPassphrase!: string | null;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);

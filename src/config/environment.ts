@@ -61,11 +61,11 @@ export const ENVIRONMENT_VARIABLES = [
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
   'CATCH_UP_MISSED', 'RUN_HISTORY_DAYS', 'RUN_HISTORY_MAX', 'RUN_LOG_DAYS', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
-  'LOG_FORMAT', 'LOG_LEVEL',
+  'LOG_FORMAT', 'LOG_LEVEL', 'DEFAULT_ENCRYPTION_PASSPHRASE',
 ] as const;
 
 /** Secrets are checked like any variable but their values are never echoed in errors. */
-const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'SECRET_KEY']);
+const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'SECRET_KEY', 'DEFAULT_ENCRYPTION_PASSPHRASE']);
 
 /** The process environment as the service accepts it; defaults are the embedded ones. */
 export class Environment {
@@ -155,6 +155,9 @@ export class Environment {
 
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevelName = 'log';
+
+  @MaxLength(1024) @IsString() @IsOptional()
+  DEFAULT_ENCRYPTION_PASSPHRASE?: string;
 }
 
 export class InvalidConfigurationError extends Error {

@@ -65,6 +65,7 @@ export function loadConfig(
     },
     logFormat: env.LOG_FORMAT,
     logLevel: env.LOG_LEVEL,
+    defaultEncryptionPassphrase: env.DEFAULT_ENCRYPTION_PASSPHRASE ?? null,
   });
   return { config, generatedAdminPassword: password.created ? password.value : undefined };
 }

@@ -7,7 +7,9 @@ import { english } from '../common/i18n';
 
 /**
  * Healthchecks.io-style dead-man pings for apps with a pingUrl: `/start` when a run starts, the URL
- * itself on success, `/fail` on failure. A run that never finishes then still alerts at the monitor.
+ * itself on success, `/fail` on failure. A run that never finishes then still alerts at the monitor. A
+ * cancelled run sends no end ping: it is no failure, but no backup either, so the monitor treats it as a
+ * missing one (Healthchecks.io alerts once the grace time after `/start` passes without a success).
  */
 @Injectable()
 export class DeadManPinger {
@@ -23,9 +25,9 @@ export class DeadManPinger {
 
   private follow(event: RunEvent): void {
     if (event.kind === 'deleted' || event.run.status === 'skipped' || event.run.kind !== 'backup') return;
-    const suffix = event.kind === 'started' ? '/start' : event.run.status === 'succeeded' ? '' : '/fail';
+    const suffix = event.kind === 'started' ? '/start' : event.run.status === 'succeeded' ? '' : event.run.status === 'cancelled' ? null : '/fail';
     const previous = this.pending.get(event.run.id) ?? Promise.resolve();
-    const next = previous.then(() => this.ping(event.run, suffix));
+    const next = suffix === null ? previous : previous.then(() => this.ping(event.run, suffix));
     this.pending.set(event.run.id, next);
     if (event.kind === 'finished') void next.finally(() => this.pending.delete(event.run.id));
   }

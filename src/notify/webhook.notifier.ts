@@ -7,7 +7,8 @@ import { english } from '../common/i18n';
 
 /**
  * Posts a JSON message to NOTIFY_WEBHOOK_URL when a run fails (and, with NOTIFY_ON_SUCCESS, when one
- * succeeds). `text` makes it readable as it is by Slack-compatible webhooks.
+ * succeeds). `text` makes it readable as it is by Slack-compatible webhooks. A cancelled run is neither:
+ * an admin stopped it and knows, so nobody is woken up for it.
  */
 @Injectable()
 export class WebhookNotifier {

@@ -6,9 +6,9 @@ import { UpdateAppDto } from '../apps/dto/update-app.dto';
 import { InvalidFieldsError } from '../common/errors';
 import { reasonsOf } from '../common/validation.pipe';
 
-export const FORM_FIELDS = ['name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'pingUrl', 'enabled'] as const;
+export const FORM_FIELDS = ['name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'pingUrl', 'enabled', 'encryption', 'encryptionPassphrase'] as const;
 
-/** What the admin typed, to show again next to the errors (never the token). */
+/** What the admin typed, to show again next to the errors (never the token or the passphrase). */
 export type FormValues = Partial<Record<(typeof FORM_FIELDS)[number], string | boolean>>;
 
 export type FormResult<T> = { ok: true; input: T; values: FormValues } | { ok: false; values: FormValues; errors: Record<string, string> };
@@ -29,6 +29,7 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
     retention: text('retention'),
     pingUrl: text('pingUrl'),
     enabled: body.enabled === 'on' || body.enabled === 'true',
+    encryption: text('encryption') || 'none',
   };
   const plain: Record<string, unknown> = {
     ...values,
@@ -37,6 +38,10 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
     retention: /^-?\d+$/.test(text('retention')) ? Number(text('retention')) : text('retention'),
   };
   if (!editing || text('token') !== '') plain.token = text('token');
+  // Write-only like the token: blank keeps the stored one (or, for a new app, means DEFAULT_ENCRYPTION_PASSPHRASE).
+  // Not trimmed: spaces may be part of a passphrase.
+  const passphrase = typeof body.encryptionPassphrase === 'string' ? body.encryptionPassphrase : '';
+  if (passphrase !== '') plain.encryptionPassphrase = passphrase;
   const input = plainToInstance(editing ? UpdateAppDto : CreateAppDto, plain);
   const errors = await validate(input, { stopAtFirstError: true });
   if (errors.length === 0) return { ok: true, input, values };

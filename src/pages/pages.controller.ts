@@ -2,13 +2,15 @@ import { Body, Controller, Get, Param, Post, Query, Render, Req, Res, UseGuards 
 import { ApiExcludeController } from '@nestjs/swagger';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
+import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { BackupRunner } from '../backup/backup-runner.service';
 import { BackupsService } from '../backup/backups.service';
+import { RunNotCancellableError } from '../common/errors';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
 import { FormValues, submitAppForm } from './app-form';
 import { CsrfGuard } from './csrf';
-import { translate } from './i18n';
+import { MessageKey, translate } from './i18n';
 import { PageContext } from './page-context';
 import { DashboardQuery, PagesService } from './pages.service';
 
@@ -61,8 +63,9 @@ export class PagesController {
   @Render('apps/form')
   async edit(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const app = await this.apps.get(id);
-    const values: FormValues = { ...app, timezone: app.timezone ?? '', pingUrl: app.pingUrl ?? '', retention: String(app.retention) };
-    return { ...this.context.of(request, response), app, values, errors: {} };
+    const { name, url, schedule, driveFolderId, enabled, encryption } = app;
+    const values: FormValues = { name, url, schedule, driveFolderId, enabled, encryption, timezone: app.timezone ?? '', pingUrl: app.pingUrl ?? '', retention: String(app.retention) };
+    return { ...this.context.of(request, response), app: formApp(app), values, errors: {} };
   }
 
   @Post('apps/:id')
@@ -70,7 +73,7 @@ export class PagesController {
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
     const existing = await this.apps.get(id);
     const form = await submitAppForm(body, true, (input) => this.apps.update(id, input));
-    if (!form.ok) return this.renderForm(request, response, existing, form, body);
+    if (!form.ok) return this.renderForm(request, response, formApp(existing), form, body);
     this.context.flash(response, 'success', 'flash.updated', { name: form.app.name });
     response.redirect(303, `/apps/${form.app.id}`);
   }
@@ -126,6 +129,21 @@ export class PagesController {
     response.redirect(303, `/runs/${run.id}`);
   }
 
+  /** Cancels a queued or running run, then answers on the page the button was on (`from`: app, dashboard), else the run's. */
+  @Post('runs/:id/cancel')
+  @UseGuards(CsrfGuard)
+  async cancel(@Param('id', RunIdPipe) id: number, @Body() body: Record<string, unknown>, @Res() response: Response) {
+    try {
+      const run = await this.runner.cancel(id);
+      this.context.flash(response, 'info', 'flash.cancelRequested', { id, name: run.appName });
+      response.redirect(303, body.from === 'app' ? `/apps/${run.appId}` : body.from === 'dashboard' ? '/' : `/runs/${id}`);
+    } catch (error) {
+      if (!(error instanceof RunNotCancellableError)) throw error;
+      this.context.flash(response, 'danger', 'flash.cancelRefused', { id });
+      response.redirect(303, `/runs/${id}`);
+    }
+  }
+
   @Get('runs')
   @Render('runs/index')
   async runList(@Query() query: Record<string, unknown>, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -154,7 +172,14 @@ export class PagesController {
    */
   private renderForm(request: Request, response: Response, app: object | null, form: { values: FormValues; errors: Record<string, string> }, body: Record<string, unknown>) {
     const context = this.context.of(request, response);
-    const tokenNote = typeof body.token === 'string' && body.token !== '' ? translate(context.locale, 'form.tokenRetype') : null;
-    response.status(400).render('apps/form', { ...context, app, values: form.values, errors: form.errors, invalid: true, tokenNote });
+    const typed = (field: string, note: MessageKey) => (typeof body[field] === 'string' && body[field] !== '' ? translate(context.locale, note) : null);
+    const tokenNote = typed('token', 'form.tokenRetype');
+    const passphraseNote = typed('encryptionPassphrase', 'form.passphraseRetype');
+    response.status(400).render('apps/form', { ...context, app, values: form.values, errors: form.errors, invalid: true, tokenNote, passphraseNote });
   }
+}
+
+/** What the form shows of a stored app: never its sealed secrets, only whether it has a passphrase of its own. */
+function formApp({ id, name, encryptionPassphraseEncrypted }: AppEntity) {
+  return { id, name, hasEncryptionPassphrase: encryptionPassphraseEncrypted !== null };
 }

@@ -10,14 +10,16 @@ import { RunResponse } from '../backup/dto/run.response';
 import { decodeCursor, pageUrl } from '../common/pagination';
 import { reasonsOf } from '../common/validation.pipe';
 import { RunListQuery } from '../backup/dto/run-list.query';
+import { takenAtOf } from '../backup/backup-names';
 import { BackupsService } from '../backup/backups.service';
 import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../backup/run.entity';
 import { RunsService } from '../backup/runs.service';
+import { BackupPoint } from './backup-chart';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** One page of the dashboard renders at most this many rows, so its size and memory do not grow with the registry. */
 const DASHBOARD = { pageSize: 50, attention: 20, staleNames: 10 };
-const CHART = { width: 600, height: 160, runs: 20 };
+const CHART_BACKUPS = 20;
 
 type Timed = { startedAt: Date | null; finishedAt: Date | null };
 const durationOf = (run: Timed) => (run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null);
@@ -126,11 +128,13 @@ export class PagesService {
       this.activity.describe([app]),
       this.runs.listForApp(id, 50).then((page) => page.items),
       this.backups.list(id).then(
-        (files) => ({ files, error: null }),
+        // The restore dialog says when the backup was taken: the time in its name, not the file's modification time.
+        (files) => ({ files: files.map((file) => ({ ...file, takenAt: takenAtOf(app.name, file.name) })), error: null }),
         (error: Error) => ({ files: [], error: error.message }),
       ),
     ]);
-    return { app: { ...app, ...activity.get(app.id)! }, runs: runs.map(withDuration), backups, chart: chartOf(runs) };
+    const { tokenEncrypted, encryptionPassphraseEncrypted, ...visible } = app; // sealed secrets never reach a view
+    return { app: { ...visible, ...activity.get(app.id)! }, runs: runs.map(withDuration), backups, chart: chartOf(runs) };
   }
 
   async liveRun(id: number, locale: Locale) {
@@ -160,19 +164,11 @@ function retryAction(run: RunEntity): string | null {
   return null;
 }
 
-/** Bars for size and a line for duration of the recent successful backups (no restore, no verification), oldest first, as SVG coordinates. */
-function chartOf(runs: RunEntity[]) {
-  const done = runs.filter((run) => run.kind === 'backup' && run.status === 'succeeded').slice(0, CHART.runs).reverse();
-  if (done.length === 0) return null;
-  const maxBytes = Math.max(...done.map((run) => run.bytes), 1);
-  const maxDuration = Math.max(...done.map((run) => durationOf(run) ?? 0), 1);
-  const slot = CHART.width / done.length;
-  const bars = done.map((run, i) => {
-    const height = Math.max(2, (run.bytes / maxBytes) * (CHART.height - 10));
-    return { x: i * slot + slot * 0.15, y: CHART.height - height, width: slot * 0.7, height, bytes: run.bytes, id: run.id };
-  });
-  const line = done
-    .map((run, i) => `${(i * slot + slot / 2).toFixed(1)},${(CHART.height - ((durationOf(run) ?? 0) / maxDuration) * (CHART.height - 10)).toFixed(1)}`)
-    .join(' ');
-  return { ...CHART, bars, line, maxBytes, maxDuration };
+/** The recent successful backups (no restore, no verification), oldest first: the app page's chart. */
+function chartOf(runs: RunEntity[]): BackupPoint[] {
+  return runs
+    .filter((run) => run.kind === 'backup' && run.status === 'succeeded' && run.startedAt !== null)
+    .slice(0, CHART_BACKUPS)
+    .reverse()
+    .map((run) => ({ id: run.id, startedAt: run.startedAt!, bytes: run.bytes, durationMs: durationOf(run) ?? 0 }));
 }

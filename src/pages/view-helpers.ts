@@ -2,6 +2,8 @@ import cronstrue from 'cronstrue/i18n';
 import type { HelperOptions } from 'handlebars';
 import { formatByteSize } from '../config/byte-size';
 import { translateLogLine } from '../common/i18n';
+import { backupChart, BackupPoint } from './backup-chart';
+import { formatDateTime, formatDuration } from './format';
 import { isMessageKey, Locale, translate, translateText } from './i18n';
 
 const STATUS_CLASSES: Record<string, string> = {
@@ -10,18 +12,11 @@ const STATUS_CLASSES: Record<string, string> = {
   running: 'text-bg-primary',
   queued: 'text-bg-secondary',
   skipped: 'text-bg-warning',
+  cancelled: 'text-bg-secondary',
 };
 
 /** Every page renders with `locale` and `timezone` at its root; helpers format for them. */
 const root = (options: HelperOptions) => options.data.root as { locale: Locale; timezone: string };
-
-export function formatDuration(ms: number, locale: Locale): string {
-  const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
-  if (ms < 1000) return `${number.format(ms)} ms`;
-  if (ms < 60_000) return `${number.format(ms / 1000)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
 
 /** Handlebars helpers, registered once on the hbs instance that renders the views. */
 export const viewHelpers = {
@@ -41,8 +36,7 @@ export const viewHelpers = {
   datetime(value: Date | string | null | undefined, options: HelperOptions): string {
     if (!value) return '—';
     const { locale, timezone } = root(options);
-    const format = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' } as const;
-    return new Intl.DateTimeFormat(locale, { ...format, timeZone: timezone, timeZoneName: 'short' }).format(new Date(value));
+    return formatDateTime(value, locale, timezone);
   },
   duration(ms: number | null | undefined, options: HelperOptions): string {
     return typeof ms === 'number' ? formatDuration(ms, root(options).locale) : '—';
@@ -61,4 +55,9 @@ export const viewHelpers = {
   /** (concat 'status.' status): builds a message key; the last argument is Handlebars' options. */
   concat: (...parts: unknown[]) => parts.slice(0, -1).join(''),
   json: (value: unknown) => JSON.stringify(value),
+  /** The chart's data as JSON for a data attribute (the CSP runs no inline script); public/app.js draws it. */
+  chartJson(points: BackupPoint[], options: HelperOptions): string {
+    const { locale, timezone } = root(options);
+    return JSON.stringify(backupChart(points, locale, timezone));
+  },
 };

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { forChild, RclonePath } from './rclone-crypt';
 import { RcatOptions, RcloneAdapter, RcloneError, RemoteEntry } from './rclone.adapter';
 import { completion, rcat, spawnRclone } from './rclone-process';
 
@@ -12,12 +13,13 @@ export class RcloneCliAdapter extends RcloneAdapter {
     super();
   }
 
-  rcat(target: string, source: Readable, options?: RcatOptions): Promise<void> {
+  rcat(target: RclonePath, source: Readable, options?: RcatOptions): Promise<void> {
     return rcat(this.config, target, source, options);
   }
 
-  cat(path: string, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
-    const child = this.spawn(['cat', path], { stdin: false });
+  cat(path: RclonePath, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
+    const { arg, env } = forChild(path);
+    const child = this.spawn(['cat', arg], { stdin: false, env });
     const onAbort = () => child.kill('SIGKILL');
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = this.completion(child, 'cat').finally(() => signal?.removeEventListener('abort', onAbort));
@@ -28,7 +30,7 @@ export class RcloneCliAdapter extends RcloneAdapter {
     await this.run(['moveto', from, to]);
   }
 
-  async list(folder: string): Promise<RemoteEntry[]> {
+  async list(folder: RclonePath): Promise<RemoteEntry[]> {
     let output: string;
     try {
       output = await this.run(['lsjson', folder, '--no-mimetype']);
@@ -59,11 +61,14 @@ export class RcloneCliAdapter extends RcloneAdapter {
     return (await this.run(['version'])).split('\n')[0].trim();
   }
 
-  private async run(args: string[]): Promise<string> {
-    const child = this.spawn(args, { stdin: false });
+  /** Runs one command; a crypt path among the arguments is defined in the child's environment. */
+  private async run([command, ...args]: [string, ...RclonePath[]]): Promise<string> {
+    const paths = args.map(forChild);
+    const env = Object.assign({}, ...paths.map((path) => path.env)) as Record<string, string>;
+    const child = this.spawn([command, ...paths.map((path) => path.arg)], { stdin: false, env });
     const chunks: Buffer[] = [];
     child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
-    await this.completion(child, args[0]);
+    await this.completion(child, command);
     return Buffer.concat(chunks).toString('utf8');
   }
 

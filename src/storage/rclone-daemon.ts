@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { printable } from '../common/printable';
+import { redactPasswords } from './rclone-crypt';
 import { RcloneNotFoundError, STDERR_TAIL_BYTES } from './rclone-process';
 import { RcloneError } from './rclone.adapter';
 import { english } from '../common/i18n';
@@ -44,7 +45,7 @@ export class RcloneRcError extends RcloneError {
   ) {
     super(command, null, said);
     const how = status === null ? english('failure.rcdNoAnswer') : `HTTP ${status}`;
-    this.message = english('failure.rcloneFailed', { command, how, said: said || english('failure.rcloneNoMessage') });
+    this.message = english('failure.rcloneFailed', { command, how, said: this.stderrTail || english('failure.rcloneNoMessage') });
   }
 
   override get notFound(): boolean {
@@ -107,13 +108,13 @@ export class RcloneDaemon {
     return !this.stopping && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** What rclone last said on stderr, without the credentials. */
+  /** What rclone last said on stderr, without the credentials or a crypt password it quoted. */
   lastWords(): string {
     return printable(this.said().trim(), STDERR_TAIL_BYTES);
   }
 
   private said(): string {
-    return this.stderr.replaceAll(this.credentials.pass, '***');
+    return redactPasswords(this.stderr.replaceAll(this.credentials.pass, '***'));
   }
 
   /** Why the process ended: its exit status, and Go's last cry if it crashed (the rest of its log is per-request noise). */

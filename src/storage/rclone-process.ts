@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { forChild, RclonePath } from './rclone-crypt';
 import { RcatOptions, RcloneError } from './rclone.adapter';
 import { english } from '../common/i18n';
 
@@ -25,7 +26,7 @@ export class RcloneNotFoundError extends Error {
   }
 }
 
-export async function rcat(settings: RcloneSettings, target: string, source: Readable, { size, signal, started }: RcatOptions = {}): Promise<void> {
+export async function rcat(settings: RcloneSettings, target: RclonePath, source: Readable, { size, signal, started }: RcatOptions = {}): Promise<void> {
   // Backends that cannot stream an unknown size spool to TMPDIR: one folder per upload, inside the
   // service's own private tmp folder (emptied at boot), so a crash leaves nothing in the system's.
   await mkdir(settings.tmpDir, { recursive: true, mode: 0o700 });
@@ -35,8 +36,9 @@ export async function rcat(settings: RcloneSettings, target: string, source: Rea
     // would never fire, and rclone must never start on a stream that already ended short.
     signal?.throwIfAborted();
     if (source.destroyed && !source.readableEnded) throw source.errored ?? new Error(english('failure.streamClosedEarly'));
-    const args = ['rcat', target, ...(size === undefined ? [] : ['--size', String(size)])];
-    const child = spawnRclone(settings, args, { stdin: true, env: { TMPDIR: spool } });
+    const { arg, env } = forChild(target);
+    const args = ['rcat', arg, ...(size === undefined ? [] : ['--size', String(size)])];
+    const child = spawnRclone(settings, args, { stdin: true, env: { ...env, TMPDIR: spool } });
     if (child.pid !== undefined) started?.(child.pid);
     let killed = false;
     const kill = () => {

@@ -10,6 +10,7 @@ import { AppConfig } from '../config/app-config';
 import { RcloneCliAdapter } from './rclone-cli.adapter';
 import { RcloneDaemon, RcloneRcError } from './rclone-daemon';
 import { RcloneRcdAdapter, splitPath } from './rclone-rcd.adapter';
+import { cryptFolder } from './rclone-crypt';
 import { RcloneError } from './rclone.adapter';
 
 /** The `rclone rcd` processes this test process started. */
@@ -100,6 +101,21 @@ describe('RcloneRcdAdapter (a real rclone rcd)', () => {
       expect(source.destroyed).toBe(true);
       expect(readdirSync(root)).not.toContain('aborted');
     });
+  });
+
+  it('stores and lists through a crypt folder, and never shows its password in an error', async () => {
+    const crypt = cryptFolder(join(root, 'vault'), 'daemon passphrase');
+    await adapter.rcat({ crypt, name: 'small.db' }, Readable.from([Buffer.from('a small backup')]), { size: 14 });
+    expect(readdirSync(join(root, 'vault'))).toEqual(['small.db.bin']);
+    expect(await adapter.list({ crypt, name: '' })).toEqual([expect.objectContaining({ name: 'small.db', size: 14 })]);
+    // rclone's messages may quote the inline remote (the CLI's "Failed to create file system for …" does):
+    // whatever it says, the error keeps its words but not the password.
+    const said = `Failed to create file system for "${splitPath({ crypt, name: '' }).fs}": directory not found`;
+    for (const error of [new RcloneRcError('operations/list', 500, said), new RcloneError('cat', 1, said)]) {
+      expect(error.message).toContain('directory not found');
+      expect(error.message).toContain('password=***');
+      expect(error.message).not.toContain(crypt.password);
+    }
   });
 
   it('reports the version as `rclone version` does', async () => {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RcloneCliAdapter } from './rclone-cli.adapter';
+import { connectionString, RclonePath } from './rclone-crypt';
 import { RcloneDaemon, RcloneRcError, SMALL_UPLOAD_BYTES } from './rclone-daemon';
 import { RcatOptions, RcloneAdapter, RemoteEntry } from './rclone.adapter';
 import { english } from '../common/i18n';
@@ -39,7 +40,7 @@ export class RcloneRcdAdapter extends RcloneAdapter implements OnApplicationBoot
     await (await this.daemon?.catch(() => undefined))?.stop();
   }
 
-  async rcat(target: string, source: Readable, options: RcatOptions = {}): Promise<void> {
+  async rcat(target: RclonePath, source: Readable, options: RcatOptions = {}): Promise<void> {
     const { size, signal } = options;
     if (size === undefined || size >= SMALL_UPLOAD_BYTES) return this.cli.rcat(target, source, options);
     // Read whole before rclone hears of it: a source that fails or closes early never reaches rclone at all.
@@ -48,7 +49,7 @@ export class RcloneRcdAdapter extends RcloneAdapter implements OnApplicationBoot
     await this.call('operations/uploadfile', { fs, remote: '' }, { file: { name: remote, bytes }, signal });
   }
 
-  cat(path: string, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
+  cat(path: RclonePath, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
     return this.cli.cat(path, signal);
   }
 
@@ -57,11 +58,11 @@ export class RcloneRcdAdapter extends RcloneAdapter implements OnApplicationBoot
     return this.cli.remoteTypes();
   }
 
-  async list(folder: string): Promise<RemoteEntry[]> {
+  async list(folder: RclonePath): Promise<RemoteEntry[]> {
     try {
       const { list } = await this.call<{ list: { Name: string; Size: number; ModTime: string; IsDir: boolean }[] }>(
         'operations/list',
-        { fs: folder, remote: '', opt: { noMimeType: true } },
+        { ...(typeof folder === 'string' ? { fs: folder, remote: '' } : splitPath(folder)), opt: { noMimeType: true } },
       );
       return list.map((entry) => ({ name: entry.Name, size: entry.Size, modifiedAt: entry.ModTime, isDir: entry.IsDir }));
     } catch (error) {
@@ -140,8 +141,10 @@ async function readAll(source: Readable, signal?: AbortSignal): Promise<Buffer> 
 /**
  * "remote:folder/file" as rc's fs and remote: the folder and the file name. Backup file names never hold
  * "/" or ":", so the name is what follows the last of them, whatever quoting the remote's options use.
+ * A crypt path is the crypt folder's inline remote (the daemon's environment is fixed since it started).
  */
-export function splitPath(path: string): { fs: string; remote: string } {
+export function splitPath(path: RclonePath): { fs: string; remote: string } {
+  if (typeof path !== 'string') return { fs: connectionString(path.crypt), remote: path.name };
   const cut = Math.max(path.lastIndexOf('/'), path.lastIndexOf(':'));
   const folder = path.slice(0, cut + 1);
   return { fs: folder.length > 1 && folder.endsWith('/') ? folder.slice(0, -1) : folder, remote: path.slice(cut + 1) };

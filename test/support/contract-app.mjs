@@ -2,12 +2,13 @@
 // and X-Backup-Sha256, and misbehaves on demand. Plain ESM so the benchmark can run it without a build.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 /** Behaviours: what the app does instead of a clean answer. */
 export const MISBEHAVIOURS = [
   'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
   'never-answer', 'silent-export', 'redirect', 'short-body', 'no-auth',
-  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'no-restore',
+  'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'import-hang', 'import-stall', 'import-busy-once', 'no-restore', 'unavailable',
 ];
 
 const BLOCK = randomBytes(1 << 20);
@@ -15,42 +16,52 @@ const BLOCK = randomBytes(1 << 20);
 const CHUNK = 64 * 1024;
 
 /**
- * @param {{ token?: string, port?: number }} [options]
- * @returns {Promise<{ url: string, port: number, mode: object, setMode(m: object): void, exports: object[], requests: string[], close(): Promise<void> }>}
+ * @param {{ token?: string, port?: number, tls?: { key: string, cert: string } }} [options] tls: serve HTTPS with this key and certificate
+ * @returns {Promise<{ url: string, port: number, mode: object, setMode(m: object): void, exports: object[], imports: object[], requests: string[], headers: object[], close(): Promise<void> }>}
  */
-export async function startContractApp({ token = 'test-token', port = 0 } = {}) {
+export async function startContractApp({ token = 'test-token', port = 0, tls = undefined } = {}) {
   const state = {
     /**
      * size: bytes to send; length/checksum: announce them; behaviour: one of MISBEHAVIOURS or undefined;
      * framing 'close': without length, end the body by closing the connection (HTTP/1.0 style) instead of
-     * chunked encoding; type/versions: what capabilities say.
+     * chunked encoding; type/versions: what capabilities say, extraCapabilities: more fields in them;
+     * prefix: the path the endpoints sit under (an app behind a reverse proxy), e.g. '/tenant-a';
+     * importDelayMs: pause after each chunk an import receives (a slow restore).
      */
     mode: {
       size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0,
-      framing: 'chunked', type: 'sqlite', versions: ['v1'],
+      framing: 'chunked', type: 'sqlite', versions: ['v1'], extraCapabilities: {}, prefix: '', importDelayMs: 0,
     },
     /** What each finished export sent: { bytes, sha256 } */
     exports: [],
     /** What each import received: { bytes, sha256, complete, announcedSha256 } */
     imports: [],
     requests: [],
+    /** The headers of each request, beside `requests`: what the orchestrator sends. */
+    headers: [],
   };
   const sockets = new Set();
-  const server = createServer((request, response) => {
+  const handle = (request, response) => {
     state.requests.push(`${request.method} ${request.url}`);
+    state.headers.push(request.headers);
     const { behaviour } = state.mode;
     if (behaviour === 'never-answer') return; // the socket stays open, nothing is ever written
     const tokenOk = behaviour === 'no-auth' || request.headers.authorization === `Bearer ${token}`;
     if (!tokenOk || behaviour === 'unauthorized') {
       return send(response, 401, { error: 'invalid token' });
     }
-    if (request.method === 'GET' && request.url === '/backup/capabilities') {
+    const { prefix } = state.mode;
+    const [pathname] = request.url.split('?');
+    const path = pathname.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : undefined;
+    if (request.method === 'GET' && path === '/backup/capabilities') {
       const versions = behaviour === 'v2-only' ? ['v2'] : state.mode.versions;
-      return send(response, 200, { versions, type: state.mode.type, extension: state.mode.extension, restore: behaviour !== 'no-restore' });
+      const { type, extension, extraCapabilities } = state.mode;
+      return send(response, 200, { ...extraCapabilities, versions, type, extension, restore: behaviour !== 'no-restore' });
     }
-    if (request.method === 'POST' && request.url === '/backup/export') {
+    if (request.method === 'POST' && path === '/backup/export') {
       if (behaviour === 'silent-export') return; // capabilities fine, the export never starts answering
       if (behaviour === 'busy') return send(response, 409, { error: 'a backup is already running' });
+      if (behaviour === 'unavailable') return send(response, 503, { error: 'starting up' });
       if (behaviour === 'fail') return send(response, 500, { error: 'database is locked' });
       if (behaviour === 'redirect') {
         response.writeHead(302, { Location: 'http://127.0.0.1:1/steal-token' });
@@ -58,9 +69,10 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
       }
       return void streamExport(request, response, state);
     }
-    if (request.method === 'POST' && request.url === '/backup/import') return void receiveImport(request, response, state);
+    if (request.method === 'POST' && path === '/backup/import') return void receiveImport(request, response, state);
     send(response, 404, { error: 'not found' });
-  });
+  };
+  const server = tls ? createHttpsServer(tls, handle) : createServer(handle);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -68,7 +80,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   const actualPort = server.address().port;
   return {
-    url: `http://127.0.0.1:${actualPort}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${actualPort}`,
     port: actualPort,
     get mode() {
       return state.mode;
@@ -79,6 +91,7 @@ export async function startContractApp({ token = 'test-token', port = 0 } = {}) 
     exports: state.exports,
     imports: state.imports,
     requests: state.requests,
+    headers: state.headers,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -98,6 +111,11 @@ function* chunksOf(size, chunkSize = CHUNK) {
     const offset = sent % BLOCK.length;
     yield BLOCK.subarray(offset, offset + Math.min(chunkSize, size - sent, BLOCK.length - offset));
   }
+}
+
+/** The whole export of `size` bytes, for tests that look for it elsewhere. */
+export function exportBytes(size) {
+  return Buffer.concat([...chunksOf(size)]);
 }
 
 const digests = new Map();
@@ -142,10 +160,14 @@ async function streamExport(request, response, state) {
 async function receiveImport(request, response, state) {
   const { behaviour } = state.mode;
   const early = { 'import-401': 401, 'import-409': 409, 'import-500': 500 }[behaviour];
-  if (early) {
+  // 'import-busy-once': the first import comes while the app is still finishing something else.
+  const busyNow = behaviour === 'import-busy-once' && !state.mode.busyAnswered;
+  if (early || busyNow) {
+    if (busyNow) state.mode.busyAnswered = true;
     request.resume();
-    return send(response, early, { error: `import refused with ${early}` });
+    return send(response, early ?? 409, { error: `import refused with ${early ?? 409}` });
   }
+  if (behaviour === 'import-stall') return; // never reads the body, never answers
   const hash = createHash('sha256');
   const record = { bytes: 0, sha256: null, complete: false, announcedSha256: request.headers['x-backup-sha256'] ?? null };
   state.imports.push(record);
@@ -154,12 +176,14 @@ async function receiveImport(request, response, state) {
       hash.update(chunk);
       record.bytes += chunk.length;
       if (behaviour === 'import-close' && record.bytes > 64 * 1024) return void request.socket.destroy();
+      if (state.mode.importDelayMs) await new Promise((resolve) => setTimeout(resolve, state.mode.importDelayMs));
     }
   } catch {
     return; // the orchestrator aborted: the body never completed
   }
   record.complete = request.complete;
   record.sha256 = hash.digest('hex');
+  if (behaviour === 'import-hang') return; // took every byte, never answers
   if (behaviour === 'import-422') return send(response, 422, { error: 'schema version 7 is newer than this app' });
   response.writeHead(204).end();
 }

@@ -1,10 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { AppActivityInfo } from '../app-activity';
-import type { AppEntity } from '../app.entity';
+import { AppEntity, Encryption, ENCRYPTIONS } from '../app.entity';
 
 class LastRunResponse {
   @ApiProperty({ example: 42 }) id!: number;
-  @ApiProperty({ example: 'succeeded', enum: ['queued', 'running', 'succeeded', 'failed', 'skipped'] }) status!: string;
+  @ApiProperty({ example: 'succeeded', enum: ['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] }) status!: string;
   @ApiProperty({ example: '2026-11-28T03:00:00.120Z', nullable: true, type: Date }) startedAt!: Date | null;
   @ApiProperty({ example: '2026-11-28T03:00:09.480Z', nullable: true, type: Date }) finishedAt!: Date | null;
   @ApiProperty({ example: 104857600 }) bytes!: number;
@@ -22,6 +22,10 @@ export class AppResponse {
   @ApiProperty({ example: 7 }) retention!: number;
   @ApiProperty({ example: null, nullable: true, type: String, description: 'Dead-man switch URL, or null.' }) pingUrl!: string | null;
   @ApiProperty({ example: true }) enabled!: boolean;
+  @ApiProperty({ enum: ENCRYPTIONS, example: 'none', description: 'How new backups are stored: as sent, or encrypted by rclone crypt.' })
+  encryption!: Encryption;
+  @ApiProperty({ example: false, description: 'The app has a passphrase of its own (it is never returned); false: DEFAULT_ENCRYPTION_PASSPHRASE applies.' })
+  hasEncryptionPassphrase!: boolean;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) createdAt!: Date;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) updatedAt!: Date;
   @ApiProperty({ example: true, description: 'A token is stored (it is never returned).' }) hasToken!: boolean;
@@ -44,7 +48,10 @@ export class AppResponse {
   stale!: boolean;
 
   static from(app: AppEntity, activity: AppActivityInfo): AppResponse {
-    const { tokenEncrypted, ...visible } = app;
-    return Object.assign(new AppResponse(), visible, activity, { hasToken: tokenEncrypted.length > 0 });
+    const { tokenEncrypted, encryptionPassphraseEncrypted, ...visible } = app;
+    return Object.assign(new AppResponse(), visible, activity, {
+      hasToken: tokenEncrypted.length > 0,
+      hasEncryptionPassphrase: encryptionPassphraseEncrypted !== null,
+    });
   }
 }

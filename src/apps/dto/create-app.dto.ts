@@ -1,9 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
 import { english } from '../../common/i18n';
+import { Encryption, ENCRYPTIONS } from '../app.entity';
 import { IsCronExpression, IsDestinationFolder } from '../app.validators';
 
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** What an HTTP header carries unchanged: a space or line break would be trimmed or refused on the way, failing every run. */
+export const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 
 // Decorators apply bottom-up and only the first failing rule is reported: the type check sits nearest
 // the property so that "must be a string" wins over rules that cannot apply to a wrong type.
@@ -22,8 +25,14 @@ export class CreateAppDto {
   @IsString()
   url!: string;
 
-  @ApiProperty({ example: 's3cr3t-token', writeOnly: true, description: 'Bearer token the app expects. Never returned.' })
+  @ApiProperty({
+    example: 's3cr3t-token',
+    writeOnly: true,
+    pattern: TOKEN_PATTERN.source,
+    description: 'Bearer token the app expects: visible ASCII characters, no spaces. Never returned.',
+  })
   @MaxLength(4096)
+  @Matches(TOKEN_PATTERN, { message: english('invalid.token') })
   @IsNotEmpty()
   @IsString()
   token!: string;
@@ -80,4 +89,32 @@ export class CreateAppDto {
   @IsBoolean()
   @ValidateIf((_, value) => value !== undefined) // omitted means true; null is refused: there is no third state
   enabled?: boolean;
+
+  @ApiPropertyOptional({
+    enum: ENCRYPTIONS,
+    default: 'none',
+    example: 'rclone-crypt',
+    description:
+      'rclone-crypt: backups are encrypted in the stream by rclone\'s crypt backend (file names stay readable, with ".bin" ' +
+      'appended) with encryptionPassphrase, or DEFAULT_ENCRYPTION_PASSPHRASE when the app has none. Changing it affects new backups only.',
+  })
+  @IsIn(ENCRYPTIONS, { message: english('invalid.oneOf', { values: ENCRYPTIONS.join(', ') }) })
+  @ValidateIf((_, value) => value !== undefined) // omitted means none; null is refused
+  encryption?: Encryption;
+
+  @ApiPropertyOptional({
+    example: 'correct horse battery staple',
+    writeOnly: true,
+    nullable: true,
+    type: String,
+    description:
+      'Passphrase for rclone-crypt. Never returned (hasEncryptionPassphrase says whether one is stored); omitted keeps the ' +
+      'stored one, null removes it (DEFAULT_ENCRYPTION_PASSPHRASE then applies). A change applies to new backups only: each ' +
+      'backup stays readable with the passphrase it was made with.',
+  })
+  @MaxLength(1024)
+  @IsNotEmpty()
+  @IsString()
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  encryptionPassphrase?: string | null;
 }

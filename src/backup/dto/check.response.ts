@@ -9,8 +9,10 @@ export class CheckResponse {
 }
 
 export class BackupFileResponse {
-  @ApiProperty({ example: 'billing-20261128T030000Z.db' }) name!: string;
-  @ApiProperty({ example: 104857600 }) size!: number;
+  @ApiProperty({ example: 'billing-20261128T030000Z.db', description: 'The backup\'s name (an encrypted one is stored as this name + ".bin").' })
+  name!: string;
+  @ApiProperty({ example: 104857600, description: 'Bytes of the backup itself (decrypted, for an encrypted one).' }) size!: number;
+  @ApiProperty({ example: false, description: 'Stored encrypted by rclone crypt; restore, verify and download decrypt it.' }) encrypted!: boolean;
   @ApiProperty({ example: '2026-11-28T03:00:09.000Z' }) modifiedAt!: string;
   @ApiProperty({ example: true, nullable: true, type: Boolean, description: 'Outcome of the latest verification; null: never verified.' })
   verified!: boolean | null;

@@ -24,7 +24,8 @@ export class RunResponse {
   @ApiProperty({ type: [String], example: ['2026-11-28T03:00:00.130Z capabilities: contract v1, type sqlite'] }) log!: string[];
 
   static from(run: RunEntity): RunResponse {
-    return Object.assign(new RunResponse(), run, { log: run.log.split('\n').filter(Boolean) });
+    const { encryptionPassphraseEncrypted, ...visible } = run; // a secret, loaded only to read a backup
+    return Object.assign(new RunResponse(), visible, { log: run.log.split('\n').filter(Boolean) });
   }
 }
 
