@@ -1,4 +1,5 @@
 import type { RemoteEntry } from '../storage/rclone.adapter';
+import { keepReasons, KeepRule, RetentionPolicy } from './retention';
 
 /**
  * Backup files are `{app}-{YYYYMMDD}T{HHMMSS}Z.{extension}` (UTC). App names are lowercase slugs, so
@@ -65,28 +66,44 @@ export interface RetentionPlan {
   expired: RemoteEntry[];
   /** Named later than the current run (a clock that was ahead, or stepped back): neither counted nor deleted. */
   future: RemoteEntry[];
-  /** Beyond the newest, but kept so that `keep` backups the run history recorded as succeeded remain. */
+  /** Kept by no rule, but kept so that `last` backups the run history recorded as succeeded remain. */
   spared: RemoteEntry[];
+  /** The rules that keep each counted backup, by name (the current file and every other one not expired). */
+  keptBy: Map<string, KeepRule[]>;
+}
+
+/** Why a file stays, as the backups list shows it: the rules, or a guard (recorded: spared; future: named after now). */
+export type KeepReason = KeepRule | 'recorded' | 'future';
+
+/** When the backup was made: the UTC second in its name. */
+function madeAt(stamp: string): Date {
+  return new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
 }
 
 /**
- * Which of this app's backups the run that just stored `current` deletes to keep `keep` of them. The
- * current file always counts first and is never deleted; a name later than it says nothing about age, so
- * it is left alone rather than trusted as newer. Names alone can be planted or mistimed, so a deletion
- * that would leave fewer than `keep` of the `recorded` (succeeded in the history, `current` included)
- * is skipped: the newest recorded ones beyond the limit are spared.
+ * Which of this app's backups the run that just stored `current` deletes under `policy` (see retention.ts).
+ * The current file always counts first and is never deleted; a name later than it says nothing about age, so
+ * it is left alone rather than trusted as newer. Names alone can be planted or mistimed, so a deletion that
+ * would leave fewer than `policy.last` of the `recorded` (succeeded in the history, `current` included) is
+ * skipped: the newest recorded ones no rule keeps are spared.
  */
-export function planRetention(appName: string, entries: RemoteEntry[], keep: number, current: string, recorded: Set<string>): RetentionPlan {
+export function planRetention(appName: string, entries: RemoteEntry[], policy: RetentionPolicy, current: string, recorded: Set<string>): RetentionPlan {
   const pattern = finalPattern(appName);
+  const stamp = (entry: RemoteEntry) => pattern.exec(entry.name)![1];
   const currentStamp = pattern.exec(current)![1];
   const backups = backupsOf(appName, entries);
-  const future = backups.filter((entry) => pattern.exec(entry.name)![1] > currentStamp);
-  const older = backups.filter((entry) => entry.name !== current && !future.includes(entry));
-  const beyond = older.slice(Math.max(keep - 1, 0));
+  const future = backups.filter((entry) => stamp(entry) > currentStamp);
+  const counted = [
+    ...backups.filter((entry) => entry.name === current),
+    ...backups.filter((entry) => entry.name !== current && !future.includes(entry)),
+  ];
+  const reasons = keepReasons(counted.map((entry) => madeAt(stamp(entry))), policy);
+  const keptBy = new Map(counted.flatMap((entry, index) => (reasons[index].length > 0 || entry.name === current ? [[entry.name, reasons[index]]] : [])));
+  const beyond = counted.filter((entry) => !keptBy.has(entry.name));
   let recordedLeft = backups.filter((entry) => recorded.has(entry.name) && !beyond.includes(entry)).length;
-  const plan: RetentionPlan = { expired: [], future, spared: [] };
+  const plan: RetentionPlan = { expired: [], future, spared: [], keptBy };
   for (const entry of beyond) {
-    if (recorded.has(entry.name) && recordedLeft < keep) {
+    if (recorded.has(entry.name) && recordedLeft < policy.last) {
       plan.spared.push(entry);
       recordedLeft++;
     } else {
@@ -94,6 +111,24 @@ export function planRetention(appName: string, entries: RemoteEntry[], keep: num
     }
   }
   return plan;
+}
+
+/**
+ * What each of this app's backups is kept by today, newest first as listed: the newest one named no later than
+ * `now` stands for the run, as it would for a run now. A file kept by nothing is deleted by the next successful
+ * run; newer backups only push files out, never back in, so a kept file may still go later.
+ */
+export function previewRetention(appName: string, entries: RemoteEntry[], policy: RetentionPolicy, recorded: Set<string>, now: Date): Map<string, KeepReason[]> {
+  const pattern = finalPattern(appName);
+  const backups = backupsOf(appName, entries);
+  const newest = backups.find((entry) => pattern.exec(entry.name)![1] <= stampOf(now));
+  const reasons = new Map<string, KeepReason[]>(backups.map((entry) => [entry.name, ['future']]));
+  if (!newest) return reasons;
+  const plan = planRetention(appName, entries, policy, newest.name, recorded);
+  for (const [name, rules] of plan.keptBy) reasons.set(name, rules);
+  for (const { name } of plan.spared) reasons.set(name, ['recorded']);
+  for (const { name } of plan.expired) reasons.set(name, []);
+  return reasons;
 }
 
 /** Temporary files this app's runs left behind, with the run id each belongs to. */
