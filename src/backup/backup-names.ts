@@ -1,5 +1,5 @@
 import type { RemoteEntry } from '../storage/rclone.adapter';
-import { keepReasons, KeepRule, RetentionPolicy } from './retention';
+import { CALENDAR_RULES, keepReasons, KeepRule, RetentionPolicy } from './retention';
 
 /**
  * Backup files are `{app}-{YYYYMMDD}T{HHMMSS}Z.{extension}` (UTC). App names are lowercase slugs, so
@@ -73,7 +73,8 @@ export interface RetentionPlan {
 }
 
 /** Why a file stays, as the backups list shows it: the rules, or a guard (recorded: spared; future: named after now). */
-export type KeepReason = KeepRule | 'recorded' | 'future';
+export const KEEP_REASONS = ['last', ...CALENDAR_RULES, 'recorded', 'future'] as const;
+export type KeepReason = (typeof KEEP_REASONS)[number];
 
 /** When the backup was made: the UTC second in its name. */
 function madeAt(stamp: string): Date {

@@ -96,7 +96,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
         await this.runs.log(current.run, 'a scheduled firing came while this run waited for a free slot: this run serves it');
         return current.run;
       }
-      return this.runs.skip(app, trigger, 'the previous run of this app was still running');
+      return this.runs.skip(app, trigger, 'the previous run of this app was still running', kind);
     }
     const stop = new AbortController();
     // Claimed before the first await, so two simultaneous triggers cannot both start.

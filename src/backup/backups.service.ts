@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
 import { StorageUnavailableError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RemoteEntry } from '../storage/rclone.adapter';
-import { backupsOf } from './backup-names';
+import { backupsOf, KeepReason, previewRetention } from './backup-names';
+import { policyOf } from './retention';
 import { Capabilities, ContractClient } from './contract-client';
 import { RunsService } from './runs.service';
 
@@ -14,6 +16,8 @@ export interface StoredBackupView {
   /** Outcome of the latest verification; null when never verified. */
   verified: boolean | null;
   verifiedAt: Date | null;
+  /** What keeps it at the next successful run (see previewRetention); empty: that run deletes it. */
+  keptBy: KeepReason[];
 }
 
 export interface ConnectionCheck {
@@ -27,6 +31,7 @@ export interface ConnectionCheck {
 @Injectable()
 export class BackupsService {
   constructor(
+    private readonly config: AppConfig,
     private readonly apps: AppsService,
     private readonly contract: ContractClient,
     private readonly rclone: RcloneAdapter,
@@ -55,10 +60,11 @@ export class BackupsService {
     } catch (error) {
       throw new StorageUnavailableError(`could not list the backups of ${app.name}: ${(error as Error).message}`);
     }
-    const verifications = await this.runs.verifications(app.id);
+    const [verifications, recorded] = await Promise.all([this.runs.verifications(app.id), this.runs.recordedBackupNames(app.id)]);
+    const keptBy = previewRetention(app.name, files, policyOf(app, app.timezone ?? this.config.scheduler.timezone), recorded, new Date());
     return files.map(({ name, size, modifiedAt }) => {
       const check = verifications.get(name);
-      return { name, size, modifiedAt, verified: check ? check.status === 'succeeded' : null, verifiedAt: check?.finishedAt ?? null };
+      return { name, size, modifiedAt, verified: check ? check.status === 'succeeded' : null, verifiedAt: check?.finishedAt ?? null, keptBy: keptBy.get(name)! };
     });
   }
 }

@@ -35,6 +35,15 @@ export interface RunFilters {
   before?: number;
 }
 
+export interface FailedVerification {
+  id: number;
+  name: string;
+  /** The newest backup, which failed. */
+  backup: string;
+  runId: number;
+  verifiedAt: Date;
+}
+
 export interface RunOutcome {
   bytes: number;
   sha256: string;
@@ -127,10 +136,10 @@ export class RunsService {
   }
 
   /** A firing that could not start because the app was busy: recorded, never silently dropped. */
-  async skip(app: AppEntity, trigger: RunTrigger, reason: string): Promise<RunEntity> {
+  async skip(app: AppEntity, trigger: RunTrigger, reason: string, kind: RunKind = 'backup'): Promise<RunEntity> {
     const now = new Date();
     const run = await this.runs.save(
-      this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'skipped', queuedAt: now, startedAt: now, finishedAt: now, error: reason }),
+      this.runs.create({ appId: app.id, appName: app.name, kind, trigger, status: 'skipped', queuedAt: now, startedAt: now, finishedAt: now, error: reason }),
     );
     this.logger.warn(`run ${run.id} of ${app.name} skipped: ${reason}`);
     this.emit({ kind: 'finished', run });
@@ -202,10 +211,10 @@ export class RunsService {
   }
 
   /** A run that could not even start (the app vanished, the service is stopping): recorded as failed. */
-  async failToStart(app: Pick<AppEntity, 'id' | 'name'>, trigger: RunTrigger, reason: string): Promise<RunEntity> {
+  async failToStart(app: Pick<AppEntity, 'id' | 'name'>, trigger: RunTrigger, reason: string, kind: RunKind = 'backup'): Promise<RunEntity> {
     const now = new Date();
     const run = await this.runs.save(
-      this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: `start: ${reason}` }),
+      this.runs.create({ appId: app.id, appName: app.name, kind, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: `start: ${reason}` }),
     );
     this.logger.error(`run ${run.id} of ${app.name} could not start: ${reason}`);
     this.emit({ kind: 'finished', run });
@@ -243,6 +252,28 @@ export class RunsService {
    */
   latestSuccessfulBackups(appIds?: number[]): Promise<Map<number, RunEntity>> {
     return this.newestPerApp(`AND kind = 'backup' AND status = 'succeeded'`, appIds);
+  }
+
+  /** The newest successful verification of each registered app (for backup_last_verified_timestamp_seconds). */
+  latestSuccessfulVerifications(): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp(`AND kind = 'verify' AND status = 'succeeded'`);
+  }
+
+  /**
+   * Apps whose newest successful backup failed its latest verification, in name order: a stored copy nobody
+   * could restore. Per app, a seek for its newest backup and one on (appId, backupName) for that file's runs.
+   */
+  async failedVerifications(): Promise<FailedVerification[]> {
+    const rows: { id: number; name: string; backup: string; runId: number; verifiedAt: string }[] = await this.runs.query(
+      `SELECT app.id AS id, app.name AS name, newest.backupName AS backup, checked.id AS runId, checked.finishedAt AS verifiedAt
+       FROM apps app
+       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')
+       JOIN runs checked ON checked.id = (SELECT MAX(id) FROM runs INDEXED BY "IDX_runs_app_backupName"
+         WHERE appId = app.id AND backupName = newest.backupName AND kind = 'verify' AND status IN ('succeeded', 'failed'))
+       WHERE checked.status = 'failed'
+       ORDER BY app.name`,
+    );
+    return rows.map((row) => ({ ...row, verifiedAt: fromSqlite(row.verifiedAt) }));
   }
 
   /** The newest run of this kind of each of these apps, whatever its outcome: what a row shows as "last backup". */

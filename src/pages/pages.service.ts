@@ -11,6 +11,7 @@ import { RunListQuery } from '../backup/dto/run-list.query';
 import { BackupsService } from '../backup/backups.service';
 import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../backup/run.entity';
 import { RunsService } from '../backup/runs.service';
+import { VerifyScheduler } from '../backup/verify-scheduler.service';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** One page of the dashboard renders at most this many rows, so its size and memory do not grow with the registry. */
@@ -45,6 +46,7 @@ export class PagesService {
     private readonly activity: AppActivity,
     private readonly runs: RunsService,
     private readonly backups: BackupsService,
+    private readonly verifier: VerifyScheduler,
   ) {}
 
   /**
@@ -120,15 +122,21 @@ export class PagesService {
 
   async appPage(id: number) {
     const app = await this.apps.get(id);
-    const [activity, runs, backups] = await Promise.all([
+    const [activity, runs, backups, verifications] = await Promise.all([
       this.activity.describe([app]),
       this.runs.listForApp(id, 50).then((page) => page.items),
       this.backups.list(id).then(
         (files) => ({ files, error: null }),
         (error: Error) => ({ files: [], error: error.message }),
       ),
+      this.runs.latestOfKind('verify', [id]),
     ]);
-    return { app: { ...app, ...activity.get(app.id)! }, runs: runs.map(withDuration), backups, chart: chartOf(runs) };
+    return {
+      app: { ...app, ...activity.get(app.id)!, lastVerify: verifications.get(id) ?? null, verifyPlan: this.verifier.planOf(app) },
+      runs: runs.map(withDuration),
+      backups,
+      chart: chartOf(runs),
+    };
   }
 
   async runPage(id: number) {

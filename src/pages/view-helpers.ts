@@ -1,7 +1,8 @@
 import cronstrue from 'cronstrue/i18n';
 import type { HelperOptions } from 'handlebars';
 import { formatByteSize } from '../config/byte-size';
-import { isMessageKey, Locale, translate } from './i18n';
+import { CALENDAR_RULES, describeRetention } from '../backup/retention';
+import { isMessageKey, Locale, MessageKey, translate } from './i18n';
 
 const STATUS_CLASSES: Record<string, string> = {
   succeeded: 'text-bg-success',
@@ -20,6 +21,19 @@ export function formatDuration(ms: number, locale: Locale): string {
   if (ms < 60_000) return `${number.format(ms / 1000)} s`;
   const minutes = Math.floor(ms / 60_000);
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+type RetentionFields = { retention?: unknown; keepDaily?: unknown; keepWeekly?: unknown; keepMonthly?: unknown; keepYearly?: unknown };
+const RULES = ['last', ...CALENDAR_RULES] as const;
+const phraseKey = (rule: string, n: number) => `retention.${rule}.${n === 1 ? 'one' : 'other'}` as MessageKey;
+
+/** The retention rules in words ("7 newest, 1 a day for 14 days"); '' while the form holds no valid retention. */
+export function retentionWords(fields: RetentionFields, locale: Locale): string {
+  const count = (value: unknown) => (/^\d+$/.test(String(value ?? '').trim()) ? Number(String(value).trim()) : 0);
+  const last = count(fields.retention);
+  if (last < 1) return '';
+  const policy = { last, daily: count(fields.keepDaily), weekly: count(fields.keepWeekly), monthly: count(fields.keepMonthly), yearly: count(fields.keepYearly) };
+  return describeRetention(policy, (rule, n) => translate(locale, phraseKey(rule, n), { n }));
 }
 
 /** Handlebars helpers, registered once on the hbs instance that renders the views. */
@@ -46,6 +60,14 @@ export const viewHelpers = {
       return expression;
     }
   },
+  keepWords(fields: RetentionFields, options: HelperOptions): string {
+    return retentionWords(fields, root(options).locale);
+  },
+  /** The phrases of keepWords for app.js, which words the form's rules as they are typed: {rule: {one, other}}. */
+  keepPhrases(options: HelperOptions): string {
+    const { locale } = root(options);
+    return JSON.stringify(Object.fromEntries(RULES.map((rule) => [rule, { one: translate(locale, phraseKey(rule, 1), { n: 1 }), other: translate(locale, phraseKey(rule, 2), { n: '{n}' }) }])));
+  },
   statusClass: (status: string) => STATUS_CLASSES[status] ?? 'text-bg-light',
   short: (text: string | null | undefined) => (text ? text.slice(0, 12) : '—'),
   eq: (a: unknown, b: unknown) => a === b,
@@ -53,4 +75,5 @@ export const viewHelpers = {
   /** (concat 'status.' status): builds a message key; the last argument is Handlebars' options. */
   concat: (...parts: unknown[]) => parts.slice(0, -1).join(''),
   json: (value: unknown) => JSON.stringify(value),
+  join: (values: unknown[]) => (Array.isArray(values) ? values.join(' ') : ''),
 };
