@@ -116,13 +116,14 @@ export function planRetention(appName: string, entries: RemoteEntry[], policy: R
 
 /**
  * What each of this app's backups is kept by today, newest first as listed: the newest one named no later than
- * `now` stands for the run, as it would for a run now. A file kept by nothing is deleted by the next successful
+ * `now` (or recorded as made by a run) stands for the run, as it would for a run now. A file kept by nothing is deleted by the next successful
  * run; newer backups only push files out, never back in, so a kept file may still go later.
  */
 export function previewRetention(appName: string, entries: RemoteEntry[], policy: RetentionPolicy, recorded: Set<string>, now: Date): Map<string, KeepReason[]> {
   const pattern = finalPattern(appName);
   const backups = backupsOf(appName, entries);
-  const newest = backups.find((entry) => pattern.exec(entry.name)![1] <= stampOf(now));
+  // A recorded backup is named by this service: one named a second ahead (two runs in one second) is no clock error.
+  const newest = backups.find((entry) => pattern.exec(entry.name)![1] <= stampOf(now) || recorded.has(entry.name));
   const reasons = new Map<string, KeepReason[]>(backups.map((entry) => [entry.name, ['future']]));
   if (!newest) return reasons;
   const plan = planRetention(appName, entries, policy, newest.name, recorded);

@@ -167,6 +167,11 @@ describe('calendar retention (restic forget semantics)', () => {
       // Recorded as succeeded, kept by no rule, and the only recorded one: spared.
       [names[4]]: ['recorded'],
     });
+    // A recorded backup named a second ahead (two runs in one second) stands for the run: it is no clock error.
+    const ahead = nameAt('2026-06-01T12:00:01Z');
+    const withAhead = previewRetention('billing', [ahead, ...names].map(file), { last: 1, daily: 2, weekly: 0, monthly: 0, yearly: 0, timezone: 'UTC' }, new Set([ahead]), now);
+    expect(withAhead.get(ahead)).toEqual(['last', 'daily']);
+    expect(withAhead.get(names[1])).toEqual([]);
   });
 
   it('describes a policy in words, leaving out the rules that are off', () => {
