@@ -312,17 +312,20 @@ export class RunsService {
 
   /**
    * Bytes of the backups retention keeps, by the run history (no remote listing needed): per app, its
-   * `retention` newest successful backups. One query per distinct retention (SQLite's LIMIT cannot read the
-   * app's row), each an index seek per app reading at most that many runs.
+   * successful backups whose file retention has not deleted, at most as many as its rules can keep
+   * (`retention` plus each calendar rule's count). One query per distinct bound (SQLite's LIMIT cannot read
+   * the app's row), each an index seek per app reading about that many runs.
    */
   async keptBytes(): Promise<number> {
-    const retentions: { retention: number }[] = await this.runs.query('SELECT DISTINCT retention FROM apps');
+    const kept = 'retention + keepDaily + keepWeekly + keepMonthly + keepYearly';
+    const bounds: { bound: number }[] = await this.runs.query(`SELECT DISTINCT ${kept} AS bound FROM apps`);
     let total = 0;
-    for (const { retention } of retentions) {
+    for (const { bound } of bounds) {
       const [row] = await this.runs.query(
-        `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded' ORDER BY id DESC LIMIT ?))), 0) AS total
-         FROM apps app WHERE app.retention = ?`,
-        [retention, retention],
+        `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded'
+           AND backupRemovedAt IS NULL ORDER BY id DESC LIMIT ?))), 0) AS total
+         FROM apps app WHERE ${kept} = ?`,
+        [bound, bound],
       );
       total += Number(row.total);
     }
