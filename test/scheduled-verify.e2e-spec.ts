@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
+import { BackupRunner } from '../src/backup/backup-runner.service';
 import { registerApp, RunBody, runBackup, waitForRunEnd } from './support/backups';
 import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
 import { startReceiver } from './support/receiver';
@@ -170,5 +171,55 @@ describe('per-app verifySchedule', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect((await verifyRuns(orchestrator, own.id)).length).toBe(count);
     expect(await verifyRuns(orchestrator, follower.id)).toEqual([]);
+  });
+});
+
+describe('a scheduled verification waiting for a slot', () => {
+  let orchestrator: Orchestrator;
+  let slow: ContractApp;
+  let fast: ContractApp;
+
+  beforeAll(async () => {
+    [slow, fast] = await Promise.all([startContractApp(), startContractApp()]);
+    slow.setMode({ size: 1024 * 1024, delayMs: 150 }); // ~2.4 s: holds the only slot
+    fast.setMode({ size: 1000 });
+    orchestrator = await bootOrchestrator({ MAX_CONCURRENT_BACKUPS: '1' });
+  });
+  afterAll(async () => {
+    await orchestrator?.close();
+    await Promise.all([slow?.close(), fast?.close()]);
+  });
+
+  /** Starts a slow backup of `busy` and waits until it holds the slot. */
+  async function holdTheSlot(busyId: number): Promise<number> {
+    const { runId } = (await orchestrator.api.post(`/api/apps/${busyId}/run`).expect(202)).body;
+    await waitFor(async () => ((await orchestrator.api.get(`/api/runs/${runId}`).expect(200)).body.status === 'running' ? true : undefined));
+    return runId;
+  }
+
+  it('gives way to a scheduled backup of the same app (recorded as skipped); a manual one does not', async () => {
+    const busy = await registerApp(orchestrator, { name: 'busy', url: slow.url, driveFolderId: 'busy' });
+    const quick = await registerApp(orchestrator, { name: 'quick', url: fast.url, driveFolderId: 'quick' });
+    expect((await runBackup(orchestrator, quick.id)).status).toBe('succeeded');
+    // The scheduler's firings call exactly these.
+    const runner = orchestrator.app.get(BackupRunner);
+
+    let holder = await holdTheSlot(busy.id);
+    const verify = await runner.startVerify(quick.id, 'schedule');
+    expect(verify.status).toBe('queued');
+    const backup = await runner.start(quick.id, 'schedule');
+    expect(backup).toMatchObject({ kind: 'backup', trigger: 'schedule', status: 'queued' });
+    expect(await waitForRunEnd(orchestrator, verify.id)).toMatchObject({
+      kind: 'verify', status: 'skipped', error: 'a scheduled backup of this app came while this verification waited for a free slot: the backup goes first',
+    });
+    expect((await waitForRunEnd(orchestrator, backup.id)).status).toBe('succeeded');
+    expect((await waitForRunEnd(orchestrator, holder)).status).toBe('succeeded');
+
+    holder = await holdTheSlot(busy.id);
+    const manual = (await orchestrator.api.post(`/api/apps/${quick.id}/verify`).expect(202)).body.runId;
+    const firing = await runner.start(quick.id, 'schedule');
+    expect(firing).toMatchObject({ kind: 'backup', status: 'skipped', error: 'the previous run of this app was still running' });
+    expect((await waitForRunEnd(orchestrator, manual)).status).toBe('succeeded');
+    await waitForRunEnd(orchestrator, holder);
   });
 });

@@ -12,6 +12,13 @@ import type { RunEntity, RunKind, RunTrigger } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { StoredBackups } from './stored-backups.service';
 
+/** Why a queued scheduled verification was withdrawn before it read anything. */
+class GaveWay extends Error {
+  constructor() {
+    super('a scheduled backup of this app came while this verification waited for a free slot: the backup goes first');
+  }
+}
+
 const RECORD_RETRY_FIRST_MS = 1000;
 const RECORD_RETRY_MAX_MS = 30_000;
 
@@ -96,6 +103,13 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
         await this.runs.log(current.run, 'a scheduled firing came while this run waited for a free slot: this run serves it');
         return current.run;
       }
+      // A scheduled verification still waiting for a slot gives way: a missed backup costs more than a check
+      // postponed to its next firing. Withdrawn, it is recorded as skipped; then this backup is queued.
+      if (kind === 'backup' && current.kind === 'verify' && current.run?.trigger === 'schedule' && !current.started) {
+        current.stop.abort(new GaveWay());
+        await current.finished;
+        return this.launch(appId, trigger, kind, prepare);
+      }
       return this.runs.skip(app, trigger, 'the previous run of this app was still running', kind);
     }
     const stop = new AbortController();
@@ -120,19 +134,22 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
 
   private async execute(app: AppEntity, run: RunEntity, claim: ActiveRun, work: RunWork): Promise<void> {
     const stop = claim.stop.signal;
-    const release = await this.limit.acquire();
-    claim.started = true;
+    let release: (() => void) | undefined;
     try {
-      if (stop.aborted) throw stop.reason;
+      release = await this.limit.acquire(stop);
+      claim.started = true;
+      // Given a slot in the same turn as it was stopped (shutdown, or giving way): it has read nothing yet.
+      stop.throwIfAborted();
       await this.recordUntilStored(run, stop, () => this.runs.start(run));
       const outcome = await work(app, run, stop);
       await this.recordUntilStored(run, stop, () => this.runs.succeed(run, outcome));
     } catch (error) {
+      if (error instanceof GaveWay) return void (await this.runs.withdraw(run, error.message).catch(() => undefined));
       const message = error instanceof BackupFailure ? error.toString() : `unexpected error: ${(error as Error).message}`;
       if (!(error instanceof BackupFailure)) this.logger.error(printable((error as Error).stack ?? String(error), 8192));
       await this.recordUntilStored(run, stop, () => this.runs.fail(run, message)).catch(() => undefined);
     } finally {
-      release();
+      release?.();
     }
   }
 

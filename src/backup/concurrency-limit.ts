@@ -5,10 +5,24 @@ export class ConcurrencyLimit {
 
   constructor(private readonly max: number) {}
 
-  /** Resolves with the release function once a place is free. */
-  async acquire(): Promise<() => void> {
+  /** Resolves with the release function once a place is free; rejects with the signal's reason if it aborts first. */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     if (this.holders < this.max) this.holders++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // the releaser hands its place over
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const take = () => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        };
+        const leave = () => {
+          this.waiting.splice(this.waiting.indexOf(take), 1);
+          reject(signal!.reason);
+        };
+        signal?.addEventListener('abort', leave, { once: true });
+        this.waiting.push(take); // the releaser hands its place over
+      });
+    }
     let released = false;
     return () => {
       if (released) return;

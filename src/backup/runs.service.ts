@@ -146,6 +146,14 @@ export class RunsService {
     return run;
   }
 
+  /** A queued run withdrawn before it started (see BackupRunner): skipped, with the reason. */
+  async withdraw(run: RunEntity, reason: string): Promise<void> {
+    const now = new Date();
+    await this.finish(run, { status: 'skipped', startedAt: now, finishedAt: now, error: reason });
+    this.logger.warn(`run ${run.id} of ${run.appName} withdrawn: ${reason}`);
+    this.emit({ kind: 'finished', run });
+  }
+
   async start(run: RunEntity): Promise<void> {
     run.status = 'running';
     run.startedAt = new Date();
