@@ -96,12 +96,12 @@ export function planRetention(appName: string, entries: RemoteEntry[], policy: R
   const future = backups.filter((entry) => stamp(entry) > currentStamp);
   const counted = [
     ...backups.filter((entry) => entry.name === current),
-    ...backups.filter((entry) => entry.name !== current && !future.includes(entry)),
+    ...backups.filter((entry) => entry.name !== current && stamp(entry) <= currentStamp),
   ];
   const reasons = keepReasons(counted.map((entry) => madeAt(stamp(entry))), policy);
   const keptBy = new Map(counted.flatMap((entry, index) => (reasons[index].length > 0 || entry.name === current ? [[entry.name, reasons[index]]] : [])));
   const beyond = counted.filter((entry) => !keptBy.has(entry.name));
-  let recordedLeft = backups.filter((entry) => recorded.has(entry.name) && !beyond.includes(entry)).length;
+  let recordedLeft = backups.filter((entry) => recorded.has(entry.name)).length - beyond.filter((entry) => recorded.has(entry.name)).length;
   const plan: RetentionPlan = { expired: [], future, spared: [], keptBy };
   for (const entry of beyond) {
     if (recorded.has(entry.name) && recordedLeft < policy.last) {
@@ -115,9 +115,10 @@ export function planRetention(appName: string, entries: RemoteEntry[], policy: R
 }
 
 /**
- * What each of this app's backups is kept by today, newest first as listed: the newest one named no later than
- * `now` (or recorded as made by a run) stands for the run, as it would for a run now. A file kept by nothing is deleted by the next successful
- * run; newer backups only push files out, never back in, so a kept file may still go later.
+ * What each of this app's backups is kept by today, newest first as listed: the newest one named no later
+ * than `now` (or recorded as made by a run) stands for the run, as it would for a run now. A file kept by
+ * nothing is deleted by the next successful run; newer backups only push files out, never back in, so a kept
+ * file may still go later.
  */
 export function previewRetention(appName: string, entries: RemoteEntry[], policy: RetentionPolicy, recorded: Set<string>, now: Date): Map<string, KeepReason[]> {
   const pattern = finalPattern(appName);
