@@ -32,7 +32,8 @@ type Planted = keyof typeof PLANTED;
 
 const nameOf = (key: Planted) => `ledger-${PLANTED[key].replace(/[-:]/g, '')}.db`;
 const LATER = 'ledger-20990101T000000Z.db';
-const OTHERS = ['ledger-2-20250615T000000Z.db', 'ledger-20250101T000000Z.db.bak', 'notes.txt'];
+// Another app's, a look-alike, a name with an impossible time (13th month, 32nd day) and an unrelated file: never touched.
+const OTHERS = ['ledger-2-20250615T000000Z.db', 'ledger-20250101T000000Z.db.bak', 'ledger-20251332T250000Z.db', 'notes.txt'];
 const POLICY = { retention: 2, keepDaily: 4, keepWeekly: 3, keepMonthly: 4, keepYearly: 3, timezone: 'Europe/Madrid' };
 
 const remotes = {

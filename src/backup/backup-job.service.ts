@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
 import { BackupFailure } from './backup-failure';
-import { chooseBackupName, chooseExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
+import { chooseBackupName, chooseExtension, planRetention, RetentionPlan, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
 import { CALENDAR_RULES, describeRetention, policyOf } from './retention';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
@@ -128,7 +128,14 @@ export class BackupJob {
   private async applyRetention(app: AppEntity, run: RunEntity, folder: string, listing: RemoteEntry[], stored: string): Promise<void> {
     const recorded = await this.runs.recordedBackupNames(app.id);
     const policy = policyOf(app, app.timezone ?? this.config.scheduler.timezone);
-    const plan = planRetention(app.name, listing, policy, stored, recorded.add(stored));
+    let plan: RetentionPlan;
+    try {
+      plan = planRetention(app.name, listing, policy, stored, recorded.add(stored));
+    } catch (error) {
+      // The backup is stored and checked: a policy that cannot be worked out (a zone stored by hand that the
+      // runtime does not know) deletes nothing rather than failing it.
+      return this.runs.log(run, `retention: skipped, nothing deleted: ${(error as Error).message}`);
+    }
     for (const { name } of plan.future) {
       await this.runs.log(run, `retention: warning: ${name} is named later than this run (a clock that was ahead, or ` +
         'stepped back?): not counted as newer and left alone; delete it by hand if it is not wanted');

@@ -60,6 +60,15 @@ describe('backup names', () => {
     });
   });
 
+  it('takes no name with an impossible time for a backup: it is never counted, kept by a rule or deleted', () => {
+    const impossible = ['billing-20251332T250000Z.db', 'billing-20250229T000000Z.db', 'billing-20250101T236000Z.db'];
+    expect(backupsOf('billing', [...impossible, 'billing-20240229T235959Z.db'].map((name) => file(name))).map((e) => e.name)).toEqual(['billing-20240229T235959Z.db']);
+    for (const name of impossible) expect(isBackupOf('billing', name)).toBe(false);
+    const current = 'billing-20260601T000000Z.db';
+    const plan = planRetention('billing', [current, ...impossible].map((name) => file(name)), { ...NEWEST_ONLY, daily: 5 }, current, new Set([current]));
+    expect(plan).toMatchObject({ expired: [], future: [], spared: [] });
+  });
+
   it('recognises temporary uploads and the run they belong to', () => {
     const temp = temporaryName('billing-20250701T000000Z.db', 12);
     expect(temp).toBe('.billing-20250701T000000Z.db.run12.partial');

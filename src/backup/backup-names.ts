@@ -48,16 +48,23 @@ export function temporaryName(finalName: string, runId: number): string {
   return `.${finalName}.run${runId}.partial`;
 }
 
+/** The time in a name is a real UTC second: "20250229T000000Z" or "20251332T250000Z" is nobody's backup. */
+function isRealStamp(stamp: string): boolean {
+  const at = madeAt(stamp);
+  return !Number.isNaN(at.getTime()) && stampOf(at) === stamp;
+}
+
 /** Whether `fileName` is exactly one of this app's backup names (no paths, no look-alikes). */
 export function isBackupOf(appName: string, fileName: string): boolean {
-  return finalPattern(appName).test(fileName);
+  const stamp = finalPattern(appName).exec(fileName)?.[1];
+  return stamp !== undefined && isRealStamp(stamp);
 }
 
 /** This app's backups, newest first (by the time in the name, which is when the run started). */
 export function backupsOf(appName: string, entries: RemoteEntry[]): RemoteEntry[] {
   const pattern = finalPattern(appName);
   return entries
-    .filter((entry) => !entry.isDir && pattern.test(entry.name))
+    .filter((entry) => !entry.isDir && isBackupOf(appName, entry.name))
     .sort((a, b) => pattern.exec(b.name)![1].localeCompare(pattern.exec(a.name)![1]));
 }
 
