@@ -172,6 +172,16 @@ describe('per-app verifySchedule', () => {
     expect((await verifyRuns(orchestrator, own.id)).length).toBe(count);
     expect(await verifyRuns(orchestrator, follower.id)).toEqual([]);
   });
+
+  it('registers the apps\' own schedules again at the next boot', async () => {
+    const [own] = (await orchestrator.api.get('/api/apps?q=own').expect(200)).body;
+    await orchestrator.api.patch(`/api/apps/${own.id}`, { verifySchedule: EVERY_SECOND }).expect(200);
+    await orchestrator.close();
+    orchestrator = await bootOrchestrator({ DATA_DIR: orchestrator.dataDir, SCHEDULER_TIMEZONE: 'Europe/Madrid' });
+    const bootedAt = Date.now();
+    const run = await waitForVerification(orchestrator, own.id, (candidate) => Date.parse(candidate.queuedAt) >= bootedAt);
+    expect(run.status).not.toBe('failed');
+  });
 });
 
 describe('a scheduled verification waiting for a slot', () => {

@@ -262,6 +262,11 @@ export class RunsService {
     return this.newestPerApp(`AND kind = 'backup' AND status = 'succeeded'`, appIds);
   }
 
+  /** The newest finished verification (passed or failed) of each of these apps: its last verification, shown beside its last backup. */
+  latestVerifications(appIds: number[]): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp(`AND kind = 'verify' AND status IN ('succeeded', 'failed')`, appIds);
+  }
+
   /** The newest successful verification of each registered app (for backup_last_verified_timestamp_seconds). */
   latestSuccessfulVerifications(): Promise<Map<number, RunEntity>> {
     return this.newestPerApp(`AND kind = 'verify' AND status = 'succeeded'`);

@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
@@ -14,8 +14,10 @@ import { RunsService } from './runs.service';
 /** The job of VERIFY_SCHEDULE: on each firing it queues a verification of every app that follows it. */
 const GLOBAL_JOB = 'verify:global';
 const jobName = (appId: number) => `verify:${appId}`;
-/** Queuing thousands of runs on one firing yields to requests every so many apps. */
+/** Queuing thousands of runs on one firing (or registering thousands of jobs) yields to requests every so many apps. */
 const YIELD_EVERY = 100;
+/** How long the boot waits for the per-app jobs before listening. */
+const BOOT_WAIT_MS = 300;
 
 /** Where an app's scheduled verification comes from, for its page. */
 export interface VerifyPlan {
@@ -35,6 +37,8 @@ export interface VerifyPlan {
 export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(VerifyScheduler.name);
   private closing = false;
+  /** Apps read at boot whose job is not registered yet. */
+  private readonly pending = new Set<number>();
 
   constructor(
     private readonly config: AppConfig,
@@ -50,10 +54,18 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
     const global = this.config.scheduler.verifySchedule;
     // Validated at boot (VERIFY_SCHEDULE must fire in SCHEDULER_TIMEZONE): a failure here is a bug, not a bad value.
     if (global) this.register(GLOBAL_JOB, global, this.config.scheduler.timezone, () => this.verifyFollowers());
+    // Like the backup jobs: a few are registered before the service listens, thousands do not hold it up.
+    const registration = this.registerOwn().catch((error: Error) => this.logger.error(`verification schedules not registered: ${error.message}`));
+    await Promise.race([registration, sleep(BOOT_WAIT_MS)]);
+  }
+
+  private async registerOwn(): Promise<void> {
     const own = await this.apps.withOwnVerifySchedule();
+    for (const app of own) this.pending.add(app.id);
     for (const [index, app] of own.entries()) {
       if (this.closing) return;
-      this.schedule(app);
+      // An app changed meanwhile was already followed (its job replaced or removed): its row from the boot is stale.
+      if (this.pending.delete(app.id)) this.schedule(app);
       if (index % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
     }
   }
@@ -76,6 +88,7 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private follow(change: AppChange): void {
+    this.pending.delete(change.app.id);
     const name = jobName(change.app.id);
     if (this.registry.doesExist('cron', name)) this.registry.deleteCronJob(name);
     if (change.kind === 'saved' && !this.closing) this.schedule(change.app);

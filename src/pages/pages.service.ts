@@ -91,7 +91,7 @@ export class PagesService {
    */
   private async rowsWithLastBackup(rows: ListedApp[]) {
     const ids = rows.map((row) => row.app.id);
-    const [backups, verifications] = await Promise.all([this.runs.latestOfKind('backup', ids), this.runs.latestOfKind('verify', ids)]);
+    const [backups, verifications] = await Promise.all([this.runs.latestOfKind('backup', ids), this.runs.latestVerifications(ids)]);
     return ({ app, activity }: ListedApp) => {
       const backup = backups.get(app.id);
       return { ...app, ...activity, lastBackup: backup && withDuration(backup), lastVerify: verifications.get(app.id) };
@@ -129,7 +129,7 @@ export class PagesService {
         (files) => ({ files, error: null }),
         (error: Error) => ({ files: [], error: error.message }),
       ),
-      this.runs.latestOfKind('verify', [id]),
+      this.runs.latestVerifications([id]),
     ]);
     return {
       app: { ...app, ...activity.get(app.id)!, lastVerify: verifications.get(id) ?? null, verifyPlan: this.verifier.planOf(app) },
