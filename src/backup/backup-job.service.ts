@@ -8,8 +8,9 @@ import { BackupLocations } from '../storage/backup-locations.service';
 import { CRYPT_SUFFIX, cryptFolder, plaintextSize, RclonePath } from '../storage/rclone-crypt';
 import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
 import { BackupFailure } from './backup-failure';
-import { chooseBackupName, chooseExtension, isExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
+import { chooseBackupName, chooseExtension, isExtension, planRetention, RetentionPlan, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
+import { CALENDAR_RULES, describeRetention, policyOf } from './retention';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
@@ -154,17 +155,28 @@ export class BackupJob {
   }
 
   /**
-   * Keeps this app's `retention` newest backups, never the file this run stored, never fewer than
-   * `retention` that the run history records as succeeded; never touches anybody else's files.
+   * Keeps this app's `retention` newest backups and what its calendar rules keep, never the file this run
+   * stored, never fewer than `retention` that the run history records as succeeded; never touches anybody
+   * else's files.
    */
   private async applyRetention(app: AppEntity, run: RunEntity, folder: string, listing: RemoteEntry[], stored: string): Promise<void> {
     const recorded = await this.runs.recordedBackupNames(app.id);
-    const plan = planRetention(app.name, listing, app.retention, stored, recorded.add(stored));
+    const policy = policyOf(app, app.timezone ?? this.config.scheduler.timezone);
+    let plan: RetentionPlan;
+    try {
+      plan = planRetention(app.name, listing, policy, stored, recorded.add(stored));
+    } catch (error) {
+      // The backup is stored and checked: a policy that cannot be worked out (a zone stored by hand that the
+      // runtime does not know) deletes nothing rather than failing it.
+      return this.runs.log(run, `retention: skipped, nothing deleted: ${(error as Error).message}`);
+    }
     for (const { name } of plan.future) {
       await this.runs.log(run, `retention: warning: ${name} is named later than this run (a clock that was ahead, or ` +
         'stepped back?): not counted as newer and left alone; delete it by hand if it is not wanted');
     }
-    await this.runs.log(run, `retention: keeping the ${app.retention} newest, ${plan.expired.length} to delete`);
+    const rules = describeRetention(policy, (rule, n) => (rule === 'last' ? `the ${n} newest` : `${rule} ${n}`));
+    const zone = CALENDAR_RULES.some((rule) => policy[rule] > 0) ? ` (calendar in ${policy.timezone})` : '';
+    await this.runs.log(run, `retention: keeping ${rules}${zone}, ${plan.expired.length} to delete`);
     for (const { name } of plan.spared) {
       await this.runs.log(run, `retention: kept ${name}: deleting it would leave fewer than ${app.retention} backups ` +
         'that the run history records as succeeded');

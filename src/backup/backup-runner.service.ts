@@ -12,6 +12,13 @@ import type { RunEntity, RunKind, RunTrigger } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { StoredBackups } from './stored-backups.service';
 
+/** Why a queued scheduled verification was withdrawn before it read anything. */
+class GaveWay extends Error {
+  constructor() {
+    super('a scheduled backup of this app came while this verification waited for a free slot: the backup goes first');
+  }
+}
+
 const RECORD_RETRY_FIRST_MS = 1000;
 const RECORD_RETRY_MAX_MS = 30_000;
 
@@ -108,7 +115,14 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
         await this.runs.log(current.run, 'a scheduled firing came while this run waited for a free slot: this run serves it');
         return current.run;
       }
-      return this.runs.skip(app, trigger, 'the previous run of this app was still running');
+      // A scheduled verification still waiting for a slot gives way: a missed backup costs more than a check
+      // postponed to its next firing. Withdrawn, it is recorded as skipped; then this backup is queued.
+      if (kind === 'backup' && current.kind === 'verify' && current.run?.trigger === 'schedule' && !current.started) {
+        current.stop.abort(new GaveWay());
+        await current.finished;
+        return this.launch(appId, trigger, kind, prepare);
+      }
+      return this.runs.skip(app, trigger, 'the previous run of this app was still running', kind);
     }
     // Claimed before the first await, so two simultaneous triggers cannot both start.
     const claim: ActiveRun = { run: null, kind, started: false, cancellable: true, stop: new AbortController(), cancel: new AbortController(), finished: Promise.resolve() };
@@ -165,6 +179,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     try {
       release = await this.limit.acquire(signal);
       claim.started = true;
+      // Given a slot in the same turn as it was stopped (shutdown, cancel, or giving way): it has read nothing yet.
       signal.throwIfAborted();
       await this.recordUntilStored(run, stop, () => this.runs.start(run));
       const outcome = await work(app, run, signal, commit);
@@ -176,6 +191,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
         await this.recordUntilStored(run, stop, () => this.runs.cancel(run, CANCELLED_BY)).catch(() => undefined);
         return;
       }
+      if (error instanceof GaveWay) return void (await this.runs.withdraw(run, error.message).catch(() => undefined));
       const message = error instanceof BackupFailure ? error.toString() : `unexpected error: ${(error as Error).message}`;
       if (!(error instanceof BackupFailure)) this.logger.error(printable((error as Error).stack ?? String(error), 8192));
       await this.recordUntilStored(run, stop, () => this.runs.fail(run, message)).catch(() => undefined);
