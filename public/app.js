@@ -142,3 +142,21 @@ if (chartCanvas && window.Chart) {
     },
   });
 }
+
+// App form: the retention rules in words as they are typed ("7 newest, 1 a day for 14 days"), from the page's phrases.
+const retentionWords = document.querySelector('[data-retention-words]');
+if (retentionWords) {
+  const phrases = JSON.parse(retentionWords.dataset.phrases);
+  const fields = { last: 'retention', daily: 'keepDaily', weekly: 'keepWeekly', monthly: 'keepMonthly', yearly: 'keepYearly' };
+  const count = (rule) => {
+    const value = (document.getElementById(`field-${fields[rule]}`)?.value ?? '').trim();
+    return /^\d+$/.test(value) ? Number(value) : 0;
+  };
+  const phrase = (rule, n) => (n === 1 ? phrases[rule].one : phrases[rule].other.replace('{n}', String(n)));
+  const show = () => {
+    if (count('last') < 1) return (retentionWords.textContent = '');
+    const parts = Object.keys(fields).filter((rule) => rule === 'last' || count(rule) > 0).map((rule) => phrase(rule, count(rule)));
+    retentionWords.textContent = retentionWords.dataset.template.replace('{words}', parts.join(', '));
+  };
+  for (const id of Object.values(fields)) document.getElementById(`field-${id}`)?.addEventListener('input', show);
+}

@@ -16,10 +16,11 @@ describe('app registry API', () => {
     const { api } = orchestrator;
     const created = await api.post('/api/apps', appInput({ name: 'crud', token: 'very-secret-token' })).expect(201);
     expect(created.body).toMatchObject({ name: 'crud', url: 'http://127.0.0.1:9', schedule: '0 3 * * *', driveFolderId: 'billing',
-      retention: 3, enabled: true, hasToken: true, scheduleError: null });
+      retention: 3, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepYearly: 0, verifySchedule: 'default', enabled: true, hasToken: true, scheduleError: null });
     expect(Object.keys(created.body).sort()).toEqual(
-      ['createdAt', 'driveFolderId', 'enabled', 'encryption', 'hasEncryptionPassphrase', 'hasToken', 'id', 'lastRun', 'lastSuccessAt', 'name',
-        'nextRunAt', 'pingUrl', 'retention', 'schedule', 'scheduleError', 'stale', 'timezone', 'updatedAt', 'url'],
+      ['createdAt', 'driveFolderId', 'enabled', 'encryption', 'hasEncryptionPassphrase', 'hasToken', 'id', 'keepDaily', 'keepMonthly', 'keepWeekly',
+        'keepYearly', 'lastRun', 'lastSuccessAt', 'name', 'nextRunAt', 'pingUrl', 'retention', 'schedule', 'scheduleError', 'stale', 'timezone',
+        'updatedAt', 'url', 'verifySchedule'],
     );
     const id = created.body.id as number;
 

@@ -36,6 +36,7 @@ describe('basic auth, OpenAPI docs and health', () => {
         rclone: { status: 'ok', version: expect.stringMatching(/^rclone v1\./) },
         scheduler: { status: 'ok', jobs: 0 },
         backups: { status: 'ok', total: 0, stale: 0, apps: [], more: 0 },
+        verification: { status: 'ok', failed: 0 },
       },
     });
   });

@@ -3,6 +3,9 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 export const ENCRYPTIONS = ['none', 'rclone-crypt'] as const;
 export type Encryption = (typeof ENCRYPTIONS)[number];
 
+/** The value of `verifySchedule` that follows the global VERIFY_SCHEDULE (also what an app created without one gets). */
+export const FOLLOW_VERIFY_SCHEDULE = 'default';
+
 /** A registered application. The token and the encryption passphrase are only ever stored encrypted (see TokenCipher). */
 @Entity('apps')
 export class AppEntity {
@@ -28,8 +31,26 @@ export class AppEntity {
   @Column({ type: 'varchar', length: 64, nullable: true })
   timezone!: string | null;
 
+  /** The N newest backups kept. */
   @Column({ type: 'integer' })
   retention!: number;
+
+  /** Calendar retention (see backup/retention.ts): the newest backup of each of the last N days, ISO weeks, months, years; 0: off. */
+  @Column({ type: 'integer', default: 0 })
+  keepDaily!: number;
+
+  @Column({ type: 'integer', default: 0 })
+  keepWeekly!: number;
+
+  @Column({ type: 'integer', default: 0 })
+  keepMonthly!: number;
+
+  @Column({ type: 'integer', default: 0 })
+  keepYearly!: number;
+
+  /** When the newest backup is verified: FOLLOW_VERIFY_SCHEDULE (VERIFY_SCHEDULE), a cron of its own, or null (never on a schedule). */
+  @Column({ type: 'varchar', length: 128, nullable: true, default: FOLLOW_VERIFY_SCHEDULE })
+  verifySchedule!: string | null;
 
   /** Dead-man switch: pinged at start (/start), on success and on failure (/fail). */
   @Column({ type: 'varchar', length: 2048, nullable: true })

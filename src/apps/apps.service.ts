@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, QueryFailedError, Repository } from 'typeorm';
+import { In, Not, QueryFailedError, Repository } from 'typeorm';
 import { AppNameTakenError, AppNotFoundError, FieldProblem, InvalidFieldsError } from '../common/errors';
 import type { Cursor } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import type { AppBrief } from './app-activity';
-import { AppEntity } from './app.entity';
+import { AppEntity, FOLLOW_VERIFY_SCHEDULE } from './app.entity';
 import { cronProblem } from './app.validators';
 import { CreateAppDto } from './dto/create-app.dto';
 import { UpdateAppDto } from './dto/update-app.dto';
@@ -56,6 +56,16 @@ export class AppsService {
     return this.apps.find({ select: { id: true, name: true, enabled: true, createdAt: true }, order: { name: 'ASC' } });
   }
 
+  /** Enabled apps whose newest backup is verified on VERIFY_SCHEDULE (a few columns: it may be every app). */
+  followingVerifySchedule(): Promise<Pick<AppEntity, 'id' | 'name'>[]> {
+    return this.apps.find({ select: { id: true, name: true }, where: { enabled: true, verifySchedule: FOLLOW_VERIFY_SCHEDULE }, order: { name: 'ASC' } });
+  }
+
+  /** Enabled apps with a verification schedule of their own (SQL's NOT IN also leaves out the NULLs: opted out). */
+  withOwnVerifySchedule(): Promise<AppEntity[]> {
+    return this.apps.find({ where: { enabled: true, verifySchedule: Not(In([FOLLOW_VERIFY_SCHEDULE])) } });
+  }
+
   findByIds(ids: number[]): Promise<AppEntity[]> {
     return this.apps.findBy({ id: In(ids) });
   }
@@ -75,6 +85,11 @@ export class AppsService {
       timezone: fields.timezone ?? null,
       pingUrl: fields.pingUrl ?? null,
       encryption: fields.encryption ?? 'none',
+      keepDaily: fields.keepDaily ?? 0,
+      keepWeekly: fields.keepWeekly ?? 0,
+      keepMonthly: fields.keepMonthly ?? 0,
+      keepYearly: fields.keepYearly ?? 0,
+      verifySchedule: fields.verifySchedule === undefined ? FOLLOW_VERIFY_SCHEDULE : fields.verifySchedule,
       tokenEncrypted: this.cipher.encrypt(token),
       encryptionPassphraseEncrypted: encryptionPassphrase ? this.cipher.encrypt(encryptionPassphrase) : null,
       createdAt: now,
@@ -136,7 +151,7 @@ export class AppsService {
   }
 
   /**
-   * The rules the DTO cannot judge from the body alone: the schedule must fire in the app's own zone
+   * The rules the DTO cannot judge from the body alone: the schedules must fire in the app's own zone
    * (SCHEDULER_TIMEZONE when it has none), the folder must suit the remote's kind. Only what `changes`
    * touches is judged, so that an app already stored wrong can still be disabled or fixed field by field.
    */
@@ -149,6 +164,11 @@ export class AppsService {
     const encryptionTouched = changes.encryption !== undefined || changes.encryptionPassphrase !== undefined;
     if (encryptionTouched && app.encryption === 'rclone-crypt' && app.encryptionPassphraseEncrypted === null && this.config.defaultEncryptionPassphrase === null) {
       problems.push({ field: 'encryptionPassphrase', reasons: [NO_PASSPHRASE] });
+    }
+    const ownVerifySchedule = app.verifySchedule !== null && app.verifySchedule !== FOLLOW_VERIFY_SCHEDULE;
+    if (ownVerifySchedule && (changes.verifySchedule !== undefined || changes.timezone !== undefined || changes.enabled === true)) {
+      const problem = cronProblem(app.verifySchedule!, app.timezone ?? this.config.scheduler.timezone);
+      if (problem) problems.push({ field: 'verifySchedule', reasons: [problem] });
     }
     if (changes.driveFolderId !== undefined) {
       const problem = await this.locations.folderProblem(app.driveFolderId);

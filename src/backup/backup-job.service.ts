@@ -8,13 +8,14 @@ import { BackupLocations } from '../storage/backup-locations.service';
 import { CRYPT_SUFFIX, cryptFolder, plaintextSize, RclonePath } from '../storage/rclone-crypt';
 import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapter';
 import { BackupFailure } from './backup-failure';
-import { chooseBackupName, chooseExtension, isExtension, planRetention, temporaryFilesOf, temporaryName } from './backup-names';
+import { chooseBackupName, chooseExtension, isExtension, planRetention, RetentionPlan, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
+import { CALENDAR_RULES, describeRetention, policyOf } from './retention';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { Watchdog } from './watchdog';
-import { english } from '../common/i18n';
+import { english, MessageKey } from '../common/i18n';
 
 /**
  * One backup, from the app's export to a verified file in the remote. The bytes go from the HTTP
@@ -161,16 +162,29 @@ export class BackupJob {
   }
 
   /**
-   * Keeps this app's `retention` newest backups, never the file this run stored, never fewer than
-   * `retention` that the run history records as succeeded; never touches anybody else's files.
+   * Keeps this app's `retention` newest backups and what its calendar rules keep, never the file this run
+   * stored, never fewer than `retention` that the run history records as succeeded; never touches anybody
+   * else's files.
    */
   private async applyRetention(app: AppEntity, run: RunEntity, folder: string, listing: RemoteEntry[], stored: string): Promise<void> {
     const recorded = await this.runs.recordedBackupNames(app.id);
-    const plan = planRetention(app.name, listing, app.retention, stored, recorded.add(stored));
+    const policy = policyOf(app, app.timezone ?? this.config.scheduler.timezone);
+    let plan: RetentionPlan;
+    try {
+      plan = planRetention(app.name, listing, policy, stored, recorded.add(stored));
+    } catch (error) {
+      // The backup is stored and checked: a policy that cannot be worked out (a zone stored by hand that the
+      // runtime does not know) deletes nothing rather than failing it.
+      return this.runs.log(run, english('log.retentionSkipped', { reason: (error as Error).message }));
+    }
     for (const { name } of plan.future) {
       await this.runs.log(run, english('log.retentionFuture', { name }));
     }
-    await this.runs.log(run, english('log.retentionPlan', { keep: app.retention, expired: plan.expired.length }));
+    const calendar = CALENDAR_RULES.some((rule) => policy[rule] > 0);
+    const rules = describeRetention(policy, (rule, n) => english(`retention.${rule}.${n === 1 ? 'one' : 'other'}` as MessageKey, { n }));
+    await this.runs.log(run, calendar
+      ? english('log.retentionPlanCalendar', { rules, zone: policy.timezone, expired: plan.expired.length })
+      : english('log.retentionPlan', { keep: app.retention, expired: plan.expired.length }));
     for (const { name } of plan.spared) {
       await this.runs.log(run, english('log.retentionSpared', { name, keep: app.retention }));
     }

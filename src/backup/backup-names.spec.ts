@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RemoteEntry } from '../storage/rclone.adapter';
 import { backupsOf, chooseBackupName, isBackupOf, chooseExtension, planRetention, takenAtOf, temporaryFilesOf, temporaryName } from './backup-names';
 
+const NEWEST_ONLY = { last: 1, daily: 0, weekly: 0, monthly: 0, yearly: 0, timezone: 'UTC' };
 const file = (name: string, isDir = false): RemoteEntry => ({ name, size: 1, modifiedAt: '2026-01-01T00:00:00Z', isDir });
 
 describe('backup names', () => {
@@ -55,7 +56,7 @@ describe('backup names', () => {
     const names = (entries: RemoteEntry[]) => entries.map((entry) => entry.name);
     const current = 'billing-20260601T000000Z.db';
     const plan = (existing: string[], keep: number, recorded: string[] = []) =>
-      planRetention('billing', [current, ...existing].map((name) => file(name)), keep, current, new Set([current, ...recorded]));
+      planRetention('billing', [current, ...existing].map((name) => file(name)), { ...NEWEST_ONLY, last: keep }, current, new Set([current, ...recorded]));
 
     it("deletes this app's backups beyond the `keep` newest, and nothing else", () => {
       const result = plan(['billing-20250101T000000Z.db', 'billing-20250301T000000Z.tar.gz', 'billing-2-20250401T000000Z.db', 'notes.txt'], 2);
@@ -84,6 +85,15 @@ describe('backup names', () => {
       expect(names(result.spared)).toEqual(['billing-20250301T000000Z.db', 'billing-20250201T000000Z.db']);
       expect(names(result.expired)).toEqual(['billing-20250101T000000Z.db']);
     });
+  });
+
+  it('takes no name with an impossible time for a backup: it is never counted, kept by a rule or deleted', () => {
+    const impossible = ['billing-20251332T250000Z.db', 'billing-20250229T000000Z.db', 'billing-20250101T236000Z.db'];
+    expect(backupsOf('billing', [...impossible, 'billing-20240229T235959Z.db'].map((name) => file(name))).map((e) => e.name)).toEqual(['billing-20240229T235959Z.db']);
+    for (const name of impossible) expect(isBackupOf('billing', name)).toBe(false);
+    const current = 'billing-20260601T000000Z.db';
+    const plan = planRetention('billing', [current, ...impossible].map((name) => file(name)), { ...NEWEST_ONLY, daily: 5 }, current, new Set([current]));
+    expect(plan).toMatchObject({ expired: [], future: [], spared: [] });
   });
 
   it('recognises temporary uploads and the run they belong to', () => {

@@ -1,5 +1,6 @@
 import { CRYPT_SUFFIX } from '../storage/rclone-crypt';
 import type { RemoteEntry } from '../storage/rclone.adapter';
+import { CALENDAR_RULES, keepReasons, KeepRule, RetentionPolicy } from './retention';
 
 /**
  * Backup files are `{app}-{YYYYMMDD}T{HHMMSS}Z.{extension}` (UTC). App names are lowercase slugs, so
@@ -68,15 +69,22 @@ export function temporaryName(finalName: string, runId: number): string {
   return `.${finalName}.run${runId}.partial`;
 }
 
+/** The time in a name is a real UTC second: "20250229T000000Z" or "20251332T250000Z" is nobody's backup. */
+function isRealStamp(stamp: string): boolean {
+  const at = madeAt(stamp);
+  return !Number.isNaN(at.getTime()) && stampOf(at) === stamp;
+}
+
 /** Whether `fileName` is exactly one of this app's backup names (no paths, no look-alikes). */
 export function isBackupOf(appName: string, fileName: string): boolean {
-  return finalPattern(appName).test(fileName);
+  const stamp = finalPattern(appName).exec(fileName)?.[1];
+  return stamp !== undefined && isRealStamp(stamp);
 }
 
 /** When the backup was taken: the start of its run, in its name (null for a name that is not one of the app's backups). */
 export function takenAtOf(appName: string, fileName: string): Date | null {
   const stamp = finalPattern(appName).exec(fileName)?.[1];
-  return stamp ? new Date(stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')) : null;
+  return stamp !== undefined && isRealStamp(stamp) ? madeAt(stamp) : null;
 }
 
 /** This app's backups of both kinds, newest first (by the time in the name, which is when the run started). */
@@ -85,7 +93,7 @@ export function backupsOf(appName: string, entries: RemoteEntry[]): BackupFile[]
   return entries
     .flatMap((entry) => {
       const match = entry.isDir ? null : pattern.exec(entry.name);
-      if (!match) return [];
+      if (!match || !isRealStamp(match[1])) return [];
       const encrypted = match[3] !== undefined;
       return [{ ...entry, name: encrypted ? entry.name.slice(0, -CRYPT_SUFFIX.length) : entry.name, storedName: entry.name, encrypted }];
     })
@@ -97,28 +105,45 @@ export interface RetentionPlan {
   expired: BackupFile[];
   /** Named later than the current run (a clock that was ahead, or stepped back): neither counted nor deleted. */
   future: BackupFile[];
-  /** Beyond the newest, but kept so that `keep` backups the run history recorded as succeeded remain. */
+  /** Kept by no rule, but kept so that `last` backups the run history recorded as succeeded remain. */
   spared: BackupFile[];
+  /** The rules that keep each counted backup, by name (the current file and every other one not expired). */
+  keptBy: Map<string, KeepRule[]>;
+}
+
+/** Why a file stays, as the backups list shows it: the rules, or a guard (recorded: spared; future: named after now). */
+export const KEEP_REASONS = ['last', ...CALENDAR_RULES, 'recorded', 'future'] as const;
+export type KeepReason = (typeof KEEP_REASONS)[number];
+
+/** When the backup was made: the UTC second in its name. */
+function madeAt(stamp: string): Date {
+  return new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
 }
 
 /**
- * Which of this app's backups the run that just stored `current` deletes to keep `keep` of them. The
- * current file always counts first and is never deleted; a name later than it says nothing about age, so
- * it is left alone rather than trusted as newer. Names alone can be planted or mistimed, so a deletion
- * that would leave fewer than `keep` of the `recorded` (succeeded in the history, `current` included)
- * is skipped: the newest recorded ones beyond the limit are spared.
+ * Which of this app's backups the run that just stored `current` deletes under `policy` (see retention.ts).
+ * The current file always counts first and is never deleted; a name later than it says nothing about age, so
+ * it is left alone rather than trusted as newer. Names alone can be planted or mistimed, so a deletion that
+ * would leave fewer than `policy.last` of the `recorded` (succeeded in the history, `current` included) is
+ * skipped: the newest recorded ones no rule keeps are spared.
  */
-export function planRetention(appName: string, entries: RemoteEntry[], keep: number, current: string, recorded: Set<string>): RetentionPlan {
+export function planRetention(appName: string, entries: RemoteEntry[], policy: RetentionPolicy, current: string, recorded: Set<string>): RetentionPlan {
   const pattern = finalPattern(appName);
+  const stamp = (entry: RemoteEntry) => pattern.exec(entry.name)![1];
   const currentStamp = pattern.exec(current)![1];
   const backups = backupsOf(appName, entries);
-  const future = backups.filter((entry) => pattern.exec(entry.name)![1] > currentStamp);
-  const older = backups.filter((entry) => entry.name !== current && !future.includes(entry));
-  const beyond = older.slice(Math.max(keep - 1, 0));
-  let recordedLeft = backups.filter((entry) => recorded.has(entry.name) && !beyond.includes(entry)).length;
-  const plan: RetentionPlan = { expired: [], future, spared: [] };
+  const future = backups.filter((entry) => stamp(entry) > currentStamp);
+  const counted = [
+    ...backups.filter((entry) => entry.name === current),
+    ...backups.filter((entry) => entry.name !== current && stamp(entry) <= currentStamp),
+  ];
+  const reasons = keepReasons(counted.map((entry) => madeAt(stamp(entry))), policy);
+  const keptBy = new Map(counted.flatMap((entry, index) => (reasons[index].length > 0 || entry.name === current ? [[entry.name, reasons[index]]] : [])));
+  const beyond = counted.filter((entry) => !keptBy.has(entry.name));
+  let recordedLeft = backups.filter((entry) => recorded.has(entry.name)).length - beyond.filter((entry) => recorded.has(entry.name)).length;
+  const plan: RetentionPlan = { expired: [], future, spared: [], keptBy };
   for (const entry of beyond) {
-    if (recorded.has(entry.name) && recordedLeft < keep) {
+    if (recorded.has(entry.name) && recordedLeft < policy.last) {
       plan.spared.push(entry);
       recordedLeft++;
     } else {
@@ -126,6 +151,26 @@ export function planRetention(appName: string, entries: RemoteEntry[], keep: num
     }
   }
   return plan;
+}
+
+/**
+ * What each of this app's backups is kept by today, newest first as listed: the newest one named no later
+ * than `now` (or recorded as made by a run) stands for the run, as it would for a run now. A file kept by
+ * nothing is deleted by the next successful run; newer backups only push files out, never back in, so a kept
+ * file may still go later.
+ */
+export function previewRetention(appName: string, entries: RemoteEntry[], policy: RetentionPolicy, recorded: Set<string>, now: Date): Map<string, KeepReason[]> {
+  const pattern = finalPattern(appName);
+  const backups = backupsOf(appName, entries);
+  // A recorded backup is named by this service: one named a second ahead (two runs in one second) is no clock error.
+  const newest = backups.find((entry) => pattern.exec(entry.name)![1] <= stampOf(now) || recorded.has(entry.name));
+  const reasons = new Map<string, KeepReason[]>(backups.map((entry) => [entry.name, ['future']]));
+  if (!newest) return reasons;
+  const plan = planRetention(appName, entries, policy, newest.name, recorded);
+  for (const [name, rules] of plan.keptBy) reasons.set(name, rules);
+  for (const { name } of plan.spared) reasons.set(name, ['recorded']);
+  for (const { name } of plan.expired) reasons.set(name, []);
+  return reasons;
 }
 
 /** Temporary files this app's runs left behind, with the run id each belongs to. */

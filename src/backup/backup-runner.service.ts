@@ -14,6 +14,13 @@ import { StoredBackups } from './stored-backups.service';
 import { english } from '../common/i18n';
 import { inRun } from '../common/run-context';
 
+/** Why a queued scheduled verification was withdrawn before it read anything. */
+class GaveWay extends Error {
+  constructor() {
+    super(english('failure.gaveWay'));
+  }
+}
+
 const RECORD_RETRY_FIRST_MS = 1000;
 const RECORD_RETRY_MAX_MS = 30_000;
 
@@ -110,7 +117,14 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
         await this.runs.log(current.run, english('log.servesFiring'));
         return current.run;
       }
-      return this.runs.skip(app, trigger, english('failure.previousStillRunning'));
+      // A scheduled verification still waiting for a slot gives way: a missed backup costs more than a check
+      // postponed to its next firing. Withdrawn, it is recorded as skipped; then this backup is queued.
+      if (kind === 'backup' && current.kind === 'verify' && current.run?.trigger === 'schedule' && !current.started) {
+        current.stop.abort(new GaveWay());
+        await current.finished;
+        return this.launch(appId, trigger, kind, prepare);
+      }
+      return this.runs.skip(app, trigger, english('failure.previousStillRunning'), kind);
     }
     // Claimed before the first await, so two simultaneous triggers cannot both start.
     const claim: ActiveRun = { run: null, kind, started: false, cancellable: true, stop: new AbortController(), cancel: new AbortController(), finished: Promise.resolve() };
@@ -167,6 +181,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     try {
       release = await this.limit.acquire(signal);
       claim.started = true;
+      // Given a slot in the same turn as it was stopped (shutdown, cancel, or giving way): it has read nothing yet.
       signal.throwIfAborted();
       await this.recordUntilStored(run, stop, () => this.runs.start(run));
       const outcome = await work(app, run, signal, commit);
@@ -178,6 +193,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
         await this.recordUntilStored(run, stop, () => this.runs.cancel(run, CANCELLED_BY)).catch(() => undefined);
         return;
       }
+      if (error instanceof GaveWay) return void (await this.runs.withdraw(run, error.message).catch(() => undefined));
       const message = error instanceof BackupFailure ? error.toString() : english('failure.unexpected', { reason: (error as Error).message });
       if (!(error instanceof BackupFailure)) this.logger.error(printable((error as Error).stack ?? String(error), 8192));
       await this.recordUntilStored(run, stop, () => this.runs.fail(run, message)).catch(() => undefined);

@@ -6,6 +6,7 @@ import { AppsModule } from '../apps/apps.module';
 import { BackupAppActivity } from './app-activity.service';
 import { BackupScheduler } from './backup-scheduler.service';
 import { StoredBackups } from './stored-backups.service';
+import { VerifyScheduler } from './verify-scheduler.service';
 import { StorageModule } from '../storage/storage.module';
 import { BackupController } from './backup.controller';
 import { BackupJob } from './backup-job.service';
@@ -31,8 +32,9 @@ import { RunsService } from './runs.service';
     BackupScheduler,
     StoredBackups,
     RunHistoryPruner,
+    VerifyScheduler,
     { provide: AppActivity, useClass: BackupAppActivity },
   ],
-  exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler],
+  exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler, VerifyScheduler],
 })
 export class BackupModule {}

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
 import { StorageUnavailableError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { plaintextSize } from '../storage/rclone-crypt';
-import { RcloneAdapter } from '../storage/rclone.adapter';
-import { BackupFile, backupsOf } from './backup-names';
+import { RcloneAdapter, RemoteEntry } from '../storage/rclone.adapter';
+import { backupsOf, KeepReason, previewRetention } from './backup-names';
+import { policyOf } from './retention';
 import { Capabilities, ContractClient } from './contract-client';
 import { RunsService } from './runs.service';
 import { english } from '../common/i18n';
@@ -18,6 +20,8 @@ export interface StoredBackupView {
   /** Outcome of the latest verification; null when never verified. */
   verified: boolean | null;
   verifiedAt: Date | null;
+  /** What keeps it at the next successful run (see previewRetention); empty: that run deletes it. */
+  keptBy: KeepReason[];
 }
 
 export interface ConnectionCheck {
@@ -31,6 +35,7 @@ export interface ConnectionCheck {
 @Injectable()
 export class BackupsService {
   constructor(
+    private readonly config: AppConfig,
     private readonly apps: AppsService,
     private readonly contract: ContractClient,
     private readonly rclone: RcloneAdapter,
@@ -53,13 +58,15 @@ export class BackupsService {
   /** This app's backups in the remote, newest first, with the outcome of each one's latest verification. */
   async list(appId: number): Promise<StoredBackupView[]> {
     const app = await this.apps.get(appId);
-    let files: BackupFile[];
+    let listing: RemoteEntry[];
     try {
-      files = backupsOf(app.name, await this.rclone.list(await this.locations.folderOf(app.driveFolderId)));
+      listing = await this.rclone.list(await this.locations.folderOf(app.driveFolderId));
     } catch (error) {
       throw new StorageUnavailableError(english('failure.listBackups', { name: app.name, reason: (error as Error).message }));
     }
-    const verifications = await this.runs.verifications(app.id);
+    const files = backupsOf(app.name, listing);
+    const [verifications, recorded] = await Promise.all([this.runs.verifications(app.id), this.runs.recordedBackupNames(app.id)]);
+    const keptBy = previewRetention(app.name, listing, policyOf(app, app.timezone ?? this.config.scheduler.timezone), recorded, new Date());
     return files.map(({ name, size, encrypted, modifiedAt }) => {
       const check = verifications.get(name);
       return {
@@ -70,6 +77,7 @@ export class BackupsService {
         modifiedAt,
         verified: check ? check.status === 'succeeded' : null,
         verifiedAt: check?.finishedAt ?? null,
+        keptBy: keptBy.get(name)!,
       };
     });
   }

@@ -44,6 +44,15 @@ export interface RunFilters {
   before?: number;
 }
 
+export interface FailedVerification {
+  id: number;
+  name: string;
+  /** The newest backup, which failed. */
+  backup: string;
+  runId: number;
+  verifiedAt: Date;
+}
+
 export interface RunOutcome {
   bytes: number;
   sha256: string;
@@ -139,14 +148,22 @@ export class RunsService {
   }
 
   /** A firing that could not start because the app was busy: recorded, never silently dropped. */
-  async skip(app: AppEntity, trigger: RunTrigger, reason: string): Promise<RunEntity> {
+  async skip(app: AppEntity, trigger: RunTrigger, reason: string, kind: RunKind = 'backup'): Promise<RunEntity> {
     const now = new Date();
     const run = await this.runs.save(
-      this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'skipped', queuedAt: now, startedAt: now, finishedAt: now, error: reason }),
+      this.runs.create({ appId: app.id, appName: app.name, kind, trigger, status: 'skipped', queuedAt: now, startedAt: now, finishedAt: now, error: reason }),
     );
     this.logFor(run, 'warn', `run ${run.id} of ${app.name} skipped: ${reason}`);
     this.emit({ kind: 'finished', run });
     return run;
+  }
+
+  /** A queued run withdrawn before it started (see BackupRunner): skipped, with the reason. */
+  async withdraw(run: RunEntity, reason: string): Promise<void> {
+    const now = new Date();
+    await this.finish(run, { status: 'skipped', startedAt: now, finishedAt: now, error: reason });
+    this.logger.warn(`run ${run.id} of ${run.appName} withdrawn: ${reason}`);
+    this.emit({ kind: 'finished', run });
   }
 
   async start(run: RunEntity): Promise<void> {
@@ -237,10 +254,10 @@ export class RunsService {
   }
 
   /** A run that could not even start (the app vanished, the service is stopping): recorded as failed. */
-  async failToStart(app: Pick<AppEntity, 'id' | 'name'>, trigger: RunTrigger, reason: string): Promise<RunEntity> {
+  async failToStart(app: Pick<AppEntity, 'id' | 'name'>, trigger: RunTrigger, reason: string, kind: RunKind = 'backup'): Promise<RunEntity> {
     const now = new Date();
     const run = await this.runs.save(
-      this.runs.create({ appId: app.id, appName: app.name, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: english('failure.step.start', { reason }) }),
+      this.runs.create({ appId: app.id, appName: app.name, kind, trigger, status: 'failed', queuedAt: now, finishedAt: now, error: english('failure.step.start', { reason }) }),
     );
     this.logFor(run, 'error', `run ${run.id} of ${app.name} could not start: ${reason}`);
     this.emit({ kind: 'finished', run });
@@ -280,6 +297,33 @@ export class RunsService {
     return this.newestPerApp(`AND kind = 'backup' AND status = 'succeeded'`, appIds);
   }
 
+  /** The newest finished verification (passed or failed) of each of these apps: its last verification, shown beside its last backup. */
+  latestVerifications(appIds: number[]): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp(`AND kind = 'verify' AND status IN ('succeeded', 'failed')`, appIds);
+  }
+
+  /** The newest successful verification of each registered app (for backup_last_verified_timestamp_seconds). */
+  latestSuccessfulVerifications(): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp(`AND kind = 'verify' AND status = 'succeeded'`);
+  }
+
+  /**
+   * Apps whose newest successful backup failed its latest verification, in name order: a stored copy nobody
+   * could restore. Per app, a seek for its newest backup and one on (appId, backupName) for that file's runs.
+   */
+  async failedVerifications(): Promise<FailedVerification[]> {
+    const rows: { id: number; name: string; backup: string; runId: number; verifiedAt: string }[] = await this.runs.query(
+      `SELECT app.id AS id, app.name AS name, newest.backupName AS backup, checked.id AS runId, checked.finishedAt AS verifiedAt
+       FROM apps app
+       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')
+       JOIN runs checked ON checked.id = (SELECT MAX(id) FROM runs INDEXED BY "IDX_runs_app_backupName"
+         WHERE appId = app.id AND backupName = newest.backupName AND kind = 'verify' AND status IN ('succeeded', 'failed'))
+       WHERE checked.status = 'failed'
+       ORDER BY app.name`,
+    );
+    return rows.map((row) => ({ ...row, verifiedAt: fromSqlite(row.verifiedAt) }));
+  }
+
   /** The newest run of this kind of each of these apps, whatever its outcome: what a row shows as "last backup". */
   latestOfKind(kind: RunKind, appIds: number[]): Promise<Map<number, RunEntity>> {
     return this.newestPerApp(`AND kind = '${kind}'`, appIds);
@@ -316,17 +360,20 @@ export class RunsService {
 
   /**
    * Bytes of the backups retention keeps, by the run history (no remote listing needed): per app, its
-   * `retention` newest successful backups. One query per distinct retention (SQLite's LIMIT cannot read the
-   * app's row), each an index seek per app reading at most that many runs.
+   * successful backups whose file retention has not deleted, at most as many as its rules can keep
+   * (`retention` plus each calendar rule's count). One query per distinct bound (SQLite's LIMIT cannot read
+   * the app's row), each an index seek per app reading about that many runs.
    */
   async keptBytes(): Promise<number> {
-    const retentions: { retention: number }[] = await this.runs.query('SELECT DISTINCT retention FROM apps');
+    const kept = 'retention + keepDaily + keepWeekly + keepMonthly + keepYearly';
+    const bounds: { bound: number }[] = await this.runs.query(`SELECT DISTINCT ${kept} AS bound FROM apps`);
     let total = 0;
-    for (const { retention } of retentions) {
+    for (const { bound } of bounds) {
       const [row] = await this.runs.query(
-        `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded' ORDER BY id DESC LIMIT ?))), 0) AS total
-         FROM apps app WHERE app.retention = ?`,
-        [retention, retention],
+        `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded'
+           AND backupRemovedAt IS NULL ORDER BY id DESC LIMIT ?))), 0) AS total
+         FROM apps app WHERE ${kept} = ?`,
+        [bound, bound],
       );
       total += Number(row.total);
     }

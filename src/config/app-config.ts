@@ -35,6 +35,8 @@ export class AppConfig {
     readonly timezone: string;
     /** Run once at boot for each app whose last scheduled firing was missed while the service was down. */
     readonly catchUpMissed: boolean;
+    /** VERIFY_SCHEDULE: when apps that follow it get their newest backup verified (in `timezone`); null: off. */
+    readonly verifySchedule: string | null;
   };
   /** What the run history keeps; RunHistoryPruner enforces it. */
   readonly history!: {

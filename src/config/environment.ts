@@ -16,10 +16,12 @@ import {
   Min,
   MinLength,
   Validate,
+  ValidationArguments,
   ValidatorConstraint,
   ValidatorConstraintInterface,
   validateSync,
 } from 'class-validator';
+import { cronProblem } from '../apps/app.validators';
 import { reasonsOf } from '../common/validation.pipe';
 import { parseByteSize } from './byte-size';
 
@@ -55,12 +57,37 @@ class TrustProxyConstraint implements ValidatorConstraintInterface {
   }
 }
 
+/** A cron expression the scheduler accepts and that fires in SCHEDULER_TIMEZONE (same rules as an app's schedule). */
+@ValidatorConstraint({ name: 'cronSchedule' })
+class CronScheduleConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    return typeof value === 'string' && this.problem(value, args) === null;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return this.problem(String(args.value), args) ?? '';
+  }
+  private problem(value: string, args: ValidationArguments): string | null {
+    const zone = (args.object as Environment).SCHEDULER_TIMEZONE;
+    // A bad zone is reported on SCHEDULER_TIMEZONE itself; the expression is then judged in UTC.
+    return cronProblem(value, isValidTimeZone(zone) ? zone : 'UTC');
+  }
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Every variable the service reads; README and .env.example document each one. */
 export const ENVIRONMENT_VARIABLES = [
   'PORT', 'HOST', 'TRUST_PROXY', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
-  'CATCH_UP_MISSED', 'RUN_HISTORY_DAYS', 'RUN_HISTORY_MAX', 'RUN_LOG_DAYS', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
+  'CATCH_UP_MISSED', 'VERIFY_SCHEDULE', 'RUN_HISTORY_DAYS', 'RUN_HISTORY_MAX', 'RUN_LOG_DAYS', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
   'LOG_FORMAT', 'LOG_LEVEL', 'DEFAULT_ENCRYPTION_PASSPHRASE',
 ] as const;
 
@@ -125,6 +152,10 @@ export class Environment {
 
   @IsIn(['true', 'false'], { message: 'must be true or false' })
   CATCH_UP_MISSED: 'true' | 'false' = 'false';
+
+  /** Unset or empty: no scheduled verification (apps with a verifySchedule of their own still have it). */
+  @IsOptional() @Validate(CronScheduleConstraint)
+  VERIFY_SCHEDULE?: string;
 
   @Max(36500) @Min(1) @IsInt() @Type(() => Number)
   RUN_HISTORY_DAYS = 400;

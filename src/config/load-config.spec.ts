@@ -67,6 +67,16 @@ describe('loadConfig', () => {
     expect(error!.message).toContain('SCHEDULER_TIMEZONE: must be an IANA time zone');
     expect(error!.message).not.toContain('short');
   });
+
+  it('reads VERIFY_SCHEDULE as a cron expression that must fire, empty meaning off', () => {
+    const verifySchedule = (value?: string) => loadConfig({ DATA_DIR: tempDir(), ...(value === undefined ? {} : { VERIFY_SCHEDULE: value }) }, null).config.scheduler.verifySchedule;
+    expect(verifySchedule()).toBeNull();
+    expect(verifySchedule('  ')).toBeNull();
+    expect(verifySchedule('0 4 * * 0')).toBe('0 4 * * 0');
+    expect(verifySchedule('*/1 * * * * *')).toBe('*/1 * * * * *');
+    expect(() => verifySchedule('every night')).toThrow(/VERIFY_SCHEDULE: must have 5 fields .* \(got "every night"\)/);
+    expect(() => verifySchedule('0 0 30 2 *')).toThrow(/VERIFY_SCHEDULE: never fires/);
+  });
 });
 
 describe('parseByteSize', () => {

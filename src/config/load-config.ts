@@ -53,7 +53,7 @@ export function loadConfig(
       maxSizeBytes: env.MAX_BACKUP_SIZE ? parseByteSize(env.MAX_BACKUP_SIZE) : null,
       maxConcurrent: env.MAX_CONCURRENT_BACKUPS,
     },
-    scheduler: { timezone: env.SCHEDULER_TIMEZONE, catchUpMissed: env.CATCH_UP_MISSED === 'true' },
+    scheduler: { timezone: env.SCHEDULER_TIMEZONE, catchUpMissed: env.CATCH_UP_MISSED === 'true', verifySchedule: env.VERIFY_SCHEDULE ?? null },
     history: { maxAgeDays: env.RUN_HISTORY_DAYS, maxRunsPerApp: env.RUN_HISTORY_MAX, logDays: env.RUN_LOG_DAYS },
     shutdownGraceMs: env.SHUTDOWN_GRACE_S * 1000,
     uiLanguage: env.UI_LANGUAGE ?? null,

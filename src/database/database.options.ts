@@ -12,11 +12,12 @@ import { HealthProbe1764700000000 } from './migrations/1764700000000-health-prob
 import { RunHistoryIndexes1764800000000 } from './migrations/1764800000000-run-history-indexes';
 import { RunListIndexes1764910000000 } from './migrations/1764910000000-run-list-indexes';
 import { AppEncryption1765000000000 } from './migrations/1765000000000-app-encryption';
+import { AppRetentionVerify1765100000000 } from './migrations/1765100000000-app-retention-verify';
 
 export const ENTITIES = [AppEntity, RunEntity];
 export const MIGRATIONS = [
   Initial1764300000000, AppTimezone1764400000000, AppPingUrl1764500000000, RunKind1764600000000, HealthProbe1764700000000,
-  RunHistoryIndexes1764800000000, RunListIndexes1764910000000, AppEncryption1765000000000,
+  RunHistoryIndexes1764800000000, RunListIndexes1764910000000, AppEncryption1765000000000, AppRetentionVerify1765100000000,
 ];
 
 /** SQLite through better-sqlite3; the schema is owned by the migrations, which run at every start. */

@@ -13,9 +13,17 @@ class HealthResponse {
       rclone: { status: 'ok', version: 'rclone v1.60.1' },
       scheduler: { status: 'ok', jobs: 3 },
       backups: { status: 'ok', stale: 1, apps: [{ id: 1, name: 'billing', lastSuccessAt: '2026-11-20T03:00:09.000Z', stale: true }] },
+      verification: {
+        status: 'error',
+        error: 'newest backup failed verification: billing',
+        failed: 1,
+        apps: [{ id: 1, name: 'billing', backup: 'billing-20261128T030000Z.db', runId: 42, verifiedAt: '2026-11-29T04:00:02.000Z', status: 'degraded' }],
+        more: 0,
+      },
     },
     description:
-      'Only with the admin credentials. Each part: status ok or error (with the problem). An app is stale when its last success is older than twice its schedule period.',
+      'Only with the admin credentials. Each part: status ok or error (with the problem). An app is stale when its last success is older than twice its schedule period; ' +
+      'verification lists the apps (first 50, `more` not listed) whose newest backup failed its latest verification, each marked degraded.',
   })
   checks?: Record<string, unknown>;
 }
@@ -35,7 +43,7 @@ export class HealthController {
    */
   @Public()
   @Get()
-  @ApiOkResponse({ type: HealthResponse, description: 'Serving; status is "degraded" when rclone is unusable, an app cannot be scheduled or an app is stale.' })
+  @ApiOkResponse({ type: HealthResponse, description: 'Serving; status is "degraded" when rclone is unusable, an app cannot be scheduled, an app is stale or an app\'s newest backup failed verification.' })
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'The database is unusable.' })
   async check(@Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<HealthReport | Pick<HealthReport, 'status'>> {
     const report = await this.health.report();

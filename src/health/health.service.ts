@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppListing } from '../apps/app-listing.service';
 import { BackupScheduler, BrokenSchedule } from '../backup/backup-scheduler.service';
+import { FailedVerification, RunsService } from '../backup/runs.service';
 import { AppConfig } from '../config/app-config';
 import { RcloneAdapter } from '../storage/rclone.adapter';
 
@@ -30,6 +31,11 @@ export interface Freshness {
   more: number;
 }
 
+/** An app whose newest backup failed its latest verification: marked degraded. */
+export interface FailedVerificationReport extends FailedVerification {
+  status: 'degraded';
+}
+
 export interface HealthReport {
   status: 'ok' | 'degraded' | 'error';
   checks: {
@@ -37,6 +43,7 @@ export interface HealthReport {
     rclone: Check<{ version: string }>;
     scheduler: { status: 'ok'; jobs: number } | { status: 'error'; error: string; jobs: number; broken: BrokenSchedule[]; more: number };
     backups: Check<Freshness>;
+    verification: { status: 'ok'; failed: 0 } | { status: 'error'; error: string; failed: number; apps: FailedVerificationReport[]; more: number };
   };
 }
 
@@ -57,6 +64,7 @@ export class HealthService {
     private readonly rclone: RcloneAdapter,
     private readonly scheduler: BackupScheduler,
     private readonly listing: AppListing,
+    private readonly runs: RunsService,
   ) {
     const { dev, ino } = statSync(config.databasePath);
     this.databaseFile = { path: config.databasePath, dev, ino };
@@ -64,19 +72,21 @@ export class HealthService {
 
   /**
    * Without a database that takes writes nothing works (error, 503). Without rclone, with an app that cannot be scheduled,
-   * or with overdue apps, the service still answers but needs a look (degraded, 200): restarting the
+   * with overdue apps, or with an app whose newest backup failed verification, the service still answers but needs a look (degraded, 200): restarting the
    * container would not fix any of them.
    */
   async report(): Promise<HealthReport> {
-    const [database, rclone, backups] = await Promise.all([
+    const [database, rclone, backups, failedVerifications] = await Promise.all([
       probe(() => this.checkDatabase()),
       probe(async () => ({ version: await this.rclone.version() })),
       probe(() => this.freshness()),
+      this.runs.failedVerifications().catch(() => []),
     ]);
     const scheduler = this.schedulerCheck();
-    const degraded = rclone.status === 'error' || scheduler.status === 'error' || (backups.status === 'ok' && backups.stale > 0);
+    const verification = verificationCheck(failedVerifications);
+    const degraded = rclone.status === 'error' || scheduler.status === 'error' || (backups.status === 'ok' && backups.stale > 0) || verification.status === 'error';
     const status = database.status === 'error' ? 'error' : degraded ? 'degraded' : 'ok';
-    return { status, checks: { database, rclone, scheduler, backups } };
+    return { status, checks: { database, rclone, scheduler, backups, verification } };
   }
 
   /** Reads are not enough: a full disk or a deleted file still answers SELECT 1, while every run's outcome is lost. */
@@ -115,6 +125,15 @@ export class HealthService {
     const apps = first.stale!.map(({ id, name, lastSuccessAt }) => ({ id, name, lastSuccessAt, stale: true }));
     return { total, stale: counts.stale, apps, more: counts.stale - apps.length };
   }
+}
+
+/** A backup that failed verification cannot be trusted for a restore: someone must look (degraded, still 200). */
+function verificationCheck(failed: FailedVerification[]): HealthReport['checks']['verification'] {
+  if (failed.length === 0) return { status: 'ok', failed: 0 };
+  const apps = failed.slice(0, STALE_SHOWN).map((app) => ({ ...app, status: 'degraded' as const }));
+  const more = failed.length - apps.length;
+  const names = apps.map((app) => app.name).join(', ');
+  return { status: 'error', error: `newest backup failed verification: ${names}${more > 0 ? ` and ${more} more` : ''}`, failed: failed.length, apps, more };
 }
 
 async function probe<T extends object>(check: () => Promise<T>): Promise<Check<T>> {

@@ -22,6 +22,13 @@ export class MetricsService implements OnModuleInit {
   private readonly lastSize = new Gauge({ name: 'backup_last_size_bytes', help: 'Size of the last successful backup', labelNames: ['app'], registers: [this.registry] });
   private readonly running = new Gauge({ name: 'backup_running', help: 'Runs in progress', labelNames: ['app'], registers: [this.registry] });
   private readonly retentionDeleted = new Counter({ name: 'retention_deleted_total', help: 'Backups deleted by retention', labelNames: ['app'], registers: [this.registry] });
+  private readonly lastVerified = new Gauge({
+    name: 'backup_last_verified_timestamp_seconds',
+    help: 'When the last successful verification (stored file read back and matching its recorded SHA-256) finished',
+    labelNames: ['app'],
+    registers: [this.registry],
+  });
+  private readonly verifyFailures = new Counter({ name: 'backup_verify_failures_total', help: 'Verifications that failed (manual or scheduled)', labelNames: ['app'], registers: [this.registry] });
 
   constructor(private readonly runs: RunsService) {
     collectDefaultMetrics({ register: this.registry });
@@ -30,10 +37,12 @@ export class MetricsService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     for (const run of (await this.runs.latestSuccessfulBackups()).values()) this.recordState(run);
+    for (const run of (await this.runs.latestSuccessfulVerifications()).values()) this.lastVerified.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
   }
 
   private record(event: RunEvent): void {
-    // Restores and verifications have their own runs; these metrics describe backups.
+    if (event.run.kind === 'verify') return this.recordVerification(event);
+    // Restores have their own runs; these metrics describe backups.
     if (event.run.kind !== 'backup') return;
     const app = event.run.appName;
     if (event.kind === 'started') {
@@ -48,6 +57,12 @@ export class MetricsService implements OnModuleInit {
     this.bytesTotal.inc({ app }, run.bytes);
     this.duration.observe({ app }, (run.finishedAt!.getTime() - run.startedAt!.getTime()) / 1000);
     this.recordState(run);
+  }
+
+  private recordVerification({ kind, run }: RunEvent): void {
+    if (kind !== 'finished') return;
+    if (run.status === 'succeeded') this.lastVerified.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
+    if (run.status === 'failed') this.verifyFailures.inc({ app: run.appName });
   }
 
   private recordState(run: RunEntity): void {

@@ -6,10 +6,12 @@ import { deliver } from './deliver';
 import { english } from '../common/i18n';
 
 /**
- * Healthchecks.io-style dead-man pings for apps with a pingUrl: `/start` when a run starts, the URL
+ * Healthchecks.io-style dead-man pings for apps with a pingUrl: `/start` when a backup starts, the URL
  * itself on success, `/fail` on failure. A run that never finishes then still alerts at the monitor. A
  * cancelled run sends no end ping: it is no failure, but no backup either, so the monitor treats it as a
  * missing one (Healthchecks.io alerts once the grace time after `/start` passes without a success).
+ * A verification that fails pings `/fail` too (a stored backup that cannot be read back is an outage);
+ * it never pings start or success, which would tell the monitor that a backup ran.
  */
 @Injectable()
 export class DeadManPinger {
@@ -24,7 +26,9 @@ export class DeadManPinger {
   }
 
   private follow(event: RunEvent): void {
-    if (event.kind === 'deleted' || event.run.status === 'skipped' || event.run.kind !== 'backup') return;
+    if (event.kind === 'deleted' || event.run.status === 'skipped') return;
+    const failedVerification = event.run.kind === 'verify' && event.kind === 'finished' && event.run.status === 'failed';
+    if (event.run.kind !== 'backup' && !failedVerification) return;
     const suffix = event.kind === 'started' ? '/start' : event.run.status === 'succeeded' ? '' : event.run.status === 'cancelled' ? null : '/fail';
     const previous = this.pending.get(event.run.id) ?? Promise.resolve();
     const next = suffix === null ? previous : previous.then(() => this.ping(event.run, suffix));

@@ -1,12 +1,19 @@
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import type { AppEntity } from '../apps/app.entity';
+import { AppEntity, FOLLOW_VERIFY_SCHEDULE } from '../apps/app.entity';
 import { CreateAppDto } from '../apps/dto/create-app.dto';
 import { UpdateAppDto } from '../apps/dto/update-app.dto';
 import { InvalidFieldsError } from '../common/errors';
 import { reasonsOf } from '../common/validation.pipe';
 
-export const FORM_FIELDS = ['name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'pingUrl', 'enabled', 'encryption', 'encryptionPassphrase'] as const;
+export const FORM_FIELDS = [
+  'name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly',
+  'pingUrl', 'verifySchedule', 'enabled', 'encryption', 'encryptionPassphrase',
+] as const;
+
+const KEEP_FIELDS = ['keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
+/** What the form's verifySchedule field takes for "never on a schedule" (the API's null); blank follows VERIFY_SCHEDULE. */
+export const VERIFY_OFF = 'off';
 
 /** What the admin typed, to show again next to the errors (never the token or the passphrase). */
 export type FormValues = Partial<Record<(typeof FORM_FIELDS)[number], string | boolean>>;
@@ -16,7 +23,7 @@ export type FormResult<T> = { ok: true; input: T; values: FormValues } | { ok: f
 /**
  * Turns the posted form into the API's DTO (so the same rules apply) and validates it. Strings become
  * numbers and booleans as a form means them; a blank token on edit and a blank time zone mean "keep"
- * and "the default".
+ * and "the default"; a blank verification schedule follows VERIFY_SCHEDULE and "off" opts out.
  */
 export async function parseAppForm(body: Record<string, unknown>, editing: boolean): Promise<FormResult<CreateAppDto | UpdateAppDto>> {
   const text = (field: string) => (typeof body[field] === 'string' ? (body[field] as string).trim() : '');
@@ -28,14 +35,21 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
     driveFolderId: text('driveFolderId'),
     retention: text('retention'),
     pingUrl: text('pingUrl'),
+    verifySchedule: text('verifySchedule'),
+    ...Object.fromEntries(KEEP_FIELDS.map((field) => [field, text(field)])),
     enabled: body.enabled === 'on' || body.enabled === 'true',
     encryption: text('encryption') || 'none',
   };
+  const number = (field: string) => (/^-?\d+$/.test(text(field)) ? Number(text(field)) : text(field));
+  const verifySchedule = text('verifySchedule');
   const plain: Record<string, unknown> = {
     ...values,
     timezone: values.timezone || null,
     pingUrl: values.pingUrl || null,
-    retention: /^-?\d+$/.test(text('retention')) ? Number(text('retention')) : text('retention'),
+    retention: number('retention'),
+    // Blank calendar rules are off, like the API's omitted ones.
+    ...Object.fromEntries(KEEP_FIELDS.map((field) => [field, text(field) === '' ? 0 : number(field)])),
+    verifySchedule: verifySchedule === '' ? FOLLOW_VERIFY_SCHEDULE : verifySchedule.toLowerCase() === VERIFY_OFF ? null : verifySchedule,
   };
   if (!editing || text('token') !== '') plain.token = text('token');
   // Write-only like the token: blank keeps the stored one (or, for a new app, means DEFAULT_ENCRYPTION_PASSPHRASE).

@@ -26,6 +26,7 @@ export class PageContext {
     return {
       locale,
       timezone: this.config.scheduler.timezone,
+      verifyGlobal: this.config.scheduler.verifySchedule ?? translate(locale, 'verify.globalOff'),
       csrfToken: this.csrf.tokenFor(request, response),
       flash: this.takeFlash(request, response, locale),
       languageFixed: this.config.uiLanguage !== null,

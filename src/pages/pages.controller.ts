@@ -8,7 +8,8 @@ import { BackupRunner } from '../backup/backup-runner.service';
 import { BackupsService } from '../backup/backups.service';
 import { RunNotCancellableError } from '../common/errors';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
-import { FormValues, submitAppForm } from './app-form';
+import { FOLLOW_VERIFY_SCHEDULE } from '../apps/app.entity';
+import { FormValues, submitAppForm, VERIFY_OFF } from './app-form';
 import { CsrfGuard } from './csrf';
 import { MessageKey, translate } from './i18n';
 import { PageContext } from './page-context';
@@ -41,7 +42,8 @@ export class PagesController {
   @Get('apps/new')
   @Render('apps/form')
   newApp(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    return { ...this.context.of(request, response), values: { enabled: true, retention: '7' }, errors: {} };
+    const values: FormValues = { enabled: true, retention: '7', keepDaily: '0', keepWeekly: '0', keepMonthly: '0', keepYearly: '0' };
+    return { ...this.context.of(request, response), values, errors: {} };
   }
 
   @Post('apps')
@@ -64,7 +66,17 @@ export class PagesController {
   async edit(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const app = await this.apps.get(id);
     const { name, url, schedule, driveFolderId, enabled, encryption } = app;
-    const values: FormValues = { name, url, schedule, driveFolderId, enabled, encryption, timezone: app.timezone ?? '', pingUrl: app.pingUrl ?? '', retention: String(app.retention) };
+    const values: FormValues = {
+      name, url, schedule, driveFolderId, enabled, encryption,
+      timezone: app.timezone ?? '',
+      pingUrl: app.pingUrl ?? '',
+      retention: String(app.retention),
+      keepDaily: String(app.keepDaily),
+      keepWeekly: String(app.keepWeekly),
+      keepMonthly: String(app.keepMonthly),
+      keepYearly: String(app.keepYearly),
+      verifySchedule: app.verifySchedule === null ? VERIFY_OFF : app.verifySchedule === FOLLOW_VERIFY_SCHEDULE ? '' : app.verifySchedule,
+    };
     return { ...this.context.of(request, response), app: formApp(app), values, errors: {} };
   }
 

@@ -15,6 +15,7 @@ import { BackupsService } from '../backup/backups.service';
 import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../backup/run.entity';
 import { RunsService } from '../backup/runs.service';
 import { BackupPoint } from './backup-chart';
+import { VerifyScheduler } from '../backup/verify-scheduler.service';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** One page of the dashboard renders at most this many rows, so its size and memory do not grow with the registry. */
@@ -49,6 +50,7 @@ export class PagesService {
     private readonly activity: AppActivity,
     private readonly runs: RunsService,
     private readonly backups: BackupsService,
+    private readonly verifier: VerifyScheduler,
   ) {}
 
   /**
@@ -93,7 +95,7 @@ export class PagesService {
    */
   private async rowsWithLastBackup(rows: ListedApp[]) {
     const ids = rows.map((row) => row.app.id);
-    const [backups, verifications] = await Promise.all([this.runs.latestOfKind('backup', ids), this.runs.latestOfKind('verify', ids)]);
+    const [backups, verifications] = await Promise.all([this.runs.latestOfKind('backup', ids), this.runs.latestVerifications(ids)]);
     return ({ app, activity }: ListedApp) => {
       const backup = backups.get(app.id);
       return { ...app, ...activity, lastBackup: backup && withDuration(backup), lastVerify: verifications.get(app.id) };
@@ -124,7 +126,7 @@ export class PagesService {
 
   async appPage(id: number) {
     const app = await this.apps.get(id);
-    const [activity, runs, backups] = await Promise.all([
+    const [activity, runs, backups, verifications] = await Promise.all([
       this.activity.describe([app]),
       this.runs.listForApp(id, 50).then((page) => page.items),
       this.backups.list(id).then(
@@ -132,9 +134,15 @@ export class PagesService {
         (files) => ({ files: files.map((file) => ({ ...file, takenAt: takenAtOf(app.name, file.name) })), error: null }),
         (error: Error) => ({ files: [], error: error.message }),
       ),
+      this.runs.latestVerifications([id]),
     ]);
     const { tokenEncrypted, encryptionPassphraseEncrypted, ...visible } = app; // sealed secrets never reach a view
-    return { app: { ...visible, ...activity.get(app.id)! }, runs: runs.map(withDuration), backups, chart: chartOf(runs) };
+    return {
+      app: { ...visible, ...activity.get(app.id)!, lastVerify: verifications.get(id) ?? null, verifyPlan: this.verifier.planOf(app) },
+      runs: runs.map(withDuration),
+      backups,
+      chart: chartOf(runs),
+    };
   }
 
   async liveRun(id: number, locale: Locale) {

@@ -1,10 +1,11 @@
 import cronstrue from 'cronstrue/i18n';
 import type { HelperOptions } from 'handlebars';
 import { formatByteSize } from '../config/byte-size';
+import { CALENDAR_RULES, describeRetention } from '../backup/retention';
 import { translateLogLine } from '../common/i18n';
 import { backupChart, BackupPoint } from './backup-chart';
 import { formatDateTime, formatDuration } from './format';
-import { isMessageKey, Locale, translate, translateText } from './i18n';
+import { isMessageKey, Locale, MessageKey, translate, translateText } from './i18n';
 
 const STATUS_CLASSES: Record<string, string> = {
   succeeded: 'text-bg-success',
@@ -17,6 +18,19 @@ const STATUS_CLASSES: Record<string, string> = {
 
 /** Every page renders with `locale` and `timezone` at its root; helpers format for them. */
 const root = (options: HelperOptions) => options.data.root as { locale: Locale; timezone: string };
+
+type RetentionFields = { retention?: unknown; keepDaily?: unknown; keepWeekly?: unknown; keepMonthly?: unknown; keepYearly?: unknown };
+const RULES = ['last', ...CALENDAR_RULES] as const;
+const phraseKey = (rule: string, n: number) => `retention.${rule}.${n === 1 ? 'one' : 'other'}` as MessageKey;
+
+/** The retention rules in words ("7 newest, 1 a day for 14 days"); '' while the form holds no valid retention. */
+export function retentionWords(fields: RetentionFields, locale: Locale): string {
+  const count = (value: unknown) => (/^\d+$/.test(String(value ?? '').trim()) ? Number(String(value).trim()) : 0);
+  const last = count(fields.retention);
+  if (last < 1) return '';
+  const policy = { last, daily: count(fields.keepDaily), weekly: count(fields.keepWeekly), monthly: count(fields.keepMonthly), yearly: count(fields.keepYearly) };
+  return describeRetention(policy, (rule, n) => translate(locale, phraseKey(rule, n), { n }));
+}
 
 /** Handlebars helpers, registered once on the hbs instance that renders the views. */
 export const viewHelpers = {
@@ -48,6 +62,14 @@ export const viewHelpers = {
       return expression;
     }
   },
+  keepWords(fields: RetentionFields, options: HelperOptions): string {
+    return retentionWords(fields, root(options).locale);
+  },
+  /** The phrases of keepWords for app.js, which words the form's rules as they are typed: {rule: {one, other}}. */
+  keepPhrases(options: HelperOptions): string {
+    const { locale } = root(options);
+    return JSON.stringify(Object.fromEntries(RULES.map((rule) => [rule, { one: translate(locale, phraseKey(rule, 1), { n: 1 }), other: translate(locale, phraseKey(rule, 2), { n: '{n}' }) }])));
+  },
   statusClass: (status: string) => STATUS_CLASSES[status] ?? 'text-bg-light',
   short: (text: string | null | undefined) => (text ? text.slice(0, 12) : '—'),
   eq: (a: unknown, b: unknown) => a === b,
@@ -60,4 +82,5 @@ export const viewHelpers = {
     const { locale, timezone } = root(options);
     return JSON.stringify(backupChart(points, locale, timezone));
   },
+  join: (values: unknown[]) => (Array.isArray(values) ? values.join(' ') : ''),
 };

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { AppActivityInfo } from '../app-activity';
-import { AppEntity, Encryption, ENCRYPTIONS } from '../app.entity';
+import { AppEntity, Encryption, ENCRYPTIONS, FOLLOW_VERIFY_SCHEDULE } from '../app.entity';
 
 class LastRunResponse {
   @ApiProperty({ example: 42 }) id!: number;
@@ -19,7 +19,18 @@ export class AppResponse {
   @ApiProperty({ example: 'Europe/Madrid', description: "The schedule's zone: the app's own, else SCHEDULER_TIMEZONE." })
   timezone!: string;
   @ApiProperty({ example: '1AbCdEfGhIjKlMnOpQrStUvWxYz' }) driveFolderId!: string;
-  @ApiProperty({ example: 7 }) retention!: number;
+  @ApiProperty({ example: 7, description: 'The N newest backups kept.' }) retention!: number;
+  @ApiProperty({ example: 14, description: 'The newest backup of each of the last N days that have one; 0: off.' }) keepDaily!: number;
+  @ApiProperty({ example: 8, description: 'The same per ISO week; 0: off.' }) keepWeekly!: number;
+  @ApiProperty({ example: 12, description: 'The same per month; 0: off.' }) keepMonthly!: number;
+  @ApiProperty({ example: 0, description: 'The same per year; 0: off.' }) keepYearly!: number;
+  @ApiProperty({
+    example: FOLLOW_VERIFY_SCHEDULE,
+    nullable: true,
+    type: String,
+    description: `"${FOLLOW_VERIFY_SCHEDULE}": follows VERIFY_SCHEDULE; a cron expression: its own; null: never verified on a schedule.`,
+  })
+  verifySchedule!: string | null;
   @ApiProperty({ example: null, nullable: true, type: String, description: 'Dead-man switch URL, or null.' }) pingUrl!: string | null;
   @ApiProperty({ example: true }) enabled!: boolean;
   @ApiProperty({ enum: ENCRYPTIONS, example: 'none', description: 'How new backups are stored: as sent, or encrypted by rclone crypt.' })

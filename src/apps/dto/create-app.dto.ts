@@ -1,8 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
 import { english } from '../../common/i18n';
-import { Encryption, ENCRYPTIONS } from '../app.entity';
+import { Encryption, ENCRYPTIONS, FOLLOW_VERIFY_SCHEDULE } from '../app.entity';
 import { IsCronExpression, IsDestinationFolder } from '../app.validators';
+
+/** Up to ten years of daily backups. */
+const MAX_KEEP = 3660;
+const KEEP_HELP = (period: string) =>
+  `Also keep the newest backup of each of the last N ${period}s that have one (in the app's time zone); 0: off. ` +
+  'A backup is kept if this, another calendar rule or retention keeps it.';
 
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** What an HTTP header carries unchanged: a space or line break would be trimmed or refused on the way, failing every run. */
@@ -64,11 +70,54 @@ export class CreateAppDto {
   @IsString()
   driveFolderId!: string;
 
-  @ApiProperty({ example: 7, minimum: 1, maximum: 1000, description: 'How many of the newest backups to keep.' })
+  @ApiProperty({ example: 7, minimum: 1, maximum: 1000, description: 'How many of the newest backups to keep (the calendar rules keep more).' })
   @Max(1000)
   @Min(1)
   @IsInt()
   retention!: number;
+
+  @ApiPropertyOptional({ example: 14, minimum: 0, maximum: MAX_KEEP, default: 0, description: KEEP_HELP('day') })
+  @Max(MAX_KEEP)
+  @Min(0)
+  @IsInt()
+  @ValidateIf((_, value) => value !== undefined) // omitted means 0; null is refused: 0 already means "off"
+  keepDaily?: number;
+
+  @ApiPropertyOptional({ example: 8, minimum: 0, maximum: MAX_KEEP, default: 0, description: KEEP_HELP('ISO week (Monday to Sunday)') })
+  @Max(MAX_KEEP)
+  @Min(0)
+  @IsInt()
+  @ValidateIf((_, value) => value !== undefined)
+  keepWeekly?: number;
+
+  @ApiPropertyOptional({ example: 12, minimum: 0, maximum: MAX_KEEP, default: 0, description: KEEP_HELP('month') })
+  @Max(MAX_KEEP)
+  @Min(0)
+  @IsInt()
+  @ValidateIf((_, value) => value !== undefined)
+  keepMonthly?: number;
+
+  @ApiPropertyOptional({ example: 3, minimum: 0, maximum: MAX_KEEP, default: 0, description: KEEP_HELP('year') })
+  @Max(MAX_KEEP)
+  @Min(0)
+  @IsInt()
+  @ValidateIf((_, value) => value !== undefined)
+  keepYearly?: number;
+
+  @ApiPropertyOptional({
+    example: '0 4 * * 0',
+    nullable: true,
+    type: String,
+    default: FOLLOW_VERIFY_SCHEDULE,
+    description:
+      `When the newest backup is verified: "${FOLLOW_VERIFY_SCHEDULE}" (what omitting it on create means) follows VERIFY_SCHEDULE; a cron ` +
+      "expression (5 fields, or 6 with seconds first, in the app's time zone) is the app's own; null: never on a schedule.",
+  })
+  @IsCronExpression()
+  @MaxLength(128)
+  @IsString()
+  @ValidateIf((_, value) => value !== null && value !== undefined && value !== FOLLOW_VERIFY_SCHEDULE)
+  verifySchedule?: string | null;
 
   @ApiPropertyOptional({
     example: 'https://hc-ping.com/0f8e7d6c-1111-2222-3333-444455556666',

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString } from 'class-validator';
+import { KEEP_REASONS } from '../backup-names';
 
 export class CheckResponse {
   @ApiProperty({ example: true }) ok!: boolean;
@@ -17,6 +18,17 @@ export class BackupFileResponse {
   @ApiProperty({ example: true, nullable: true, type: Boolean, description: 'Outcome of the latest verification; null: never verified.' })
   verified!: boolean | null;
   @ApiProperty({ example: '2026-11-29T04:00:00.000Z', nullable: true, type: Date }) verifiedAt!: Date | null;
+  @ApiProperty({
+    example: ['last', 'weekly'],
+    enum: KEEP_REASONS,
+    isArray: true,
+    description:
+      'What keeps this file when the next successful run applies retention; empty: that run deletes it. last: among the ' +
+      '`retention` newest; daily, weekly, monthly, yearly: the newest of its day, ISO week, month or year within the ' +
+      "calendar rules (in the app's time zone); recorded: kept only so that `retention` backups recorded as succeeded " +
+      'remain; future: named later than now, left alone. The newest file stands for the run; newer backups can still push a kept file out.',
+  })
+  keptBy!: string[];
 }
 
 export class RestoreRequest {

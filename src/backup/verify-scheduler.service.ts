@@ -1,0 +1,139 @@
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
+import { AppEntity, FOLLOW_VERIFY_SCHEDULE } from '../apps/app.entity';
+import { cronFailure } from '../apps/app.validators';
+import { AppChange, AppsService } from '../apps/apps.service';
+import { AppNotFoundError, InvalidBackupError, ShuttingDownError } from '../common/errors';
+import { printable } from '../common/printable';
+import { AppConfig } from '../config/app-config';
+import { BackupRunner } from './backup-runner.service';
+import { RunsService } from './runs.service';
+
+/** The job of VERIFY_SCHEDULE: on each firing it queues a verification of every app that follows it. */
+const GLOBAL_JOB = 'verify:global';
+const jobName = (appId: number) => `verify:${appId}`;
+/** Queuing thousands of runs on one firing (or registering thousands of jobs) yields to requests every so many apps. */
+const YIELD_EVERY = 100;
+/** How long the boot waits for the per-app jobs before listening. */
+const BOOT_WAIT_MS = 300;
+
+/** Where an app's scheduled verification comes from, for its page. */
+export interface VerifyPlan {
+  /** global: VERIFY_SCHEDULE (null when that is off); own: the app's; never: it opted out; disabled: no runs at all. */
+  source: 'global' | 'own' | 'never' | 'disabled';
+  schedule: string | null;
+  nextAt: Date | null;
+}
+
+/**
+ * Scheduled verification, beside the backup jobs and through the same registry: one job `verify:global`
+ * from VERIFY_SCHEDULE for the apps that follow it, and a job `verify:<id>` for each app with a schedule of
+ * its own. Each firing queues a `verify` run (trigger `schedule`) of the app's newest recorded backup through
+ * the runner, so it waits for a slot of MAX_CONCURRENT_BACKUPS and for the app's other runs like any run.
+ */
+@Injectable()
+export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(VerifyScheduler.name);
+  private closing = false;
+  /** Apps read at boot whose job is not registered yet. */
+  private readonly pending = new Set<number>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly registry: SchedulerRegistry,
+    private readonly apps: AppsService,
+    private readonly runner: BackupRunner,
+    private readonly runs: RunsService,
+  ) {
+    apps.onChange((change) => this.follow(change));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const global = this.config.scheduler.verifySchedule;
+    // Validated at boot (VERIFY_SCHEDULE must fire in SCHEDULER_TIMEZONE): a failure here is a bug, not a bad value.
+    if (global) this.register(GLOBAL_JOB, global, this.config.scheduler.timezone, () => this.verifyFollowers());
+    // Like the backup jobs: a few are registered before the service listens, thousands do not hold it up.
+    const registration = this.registerOwn().catch((error: Error) => this.logger.error(`verification schedules not registered: ${error.message}`));
+    await Promise.race([registration, sleep(BOOT_WAIT_MS)]);
+  }
+
+  private async registerOwn(): Promise<void> {
+    const own = await this.apps.withOwnVerifySchedule();
+    for (const app of own) this.pending.add(app.id);
+    for (const [index, app] of own.entries()) {
+      if (this.closing) return;
+      // An app changed meanwhile was already followed (its job replaced or removed): its row from the boot is stale.
+      if (this.pending.delete(app.id)) this.schedule(app);
+      if (index % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
+    }
+  }
+
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+    for (const name of this.registry.getCronJobs().keys()) {
+      if (name.startsWith('verify:')) this.registry.deleteCronJob(name);
+    }
+  }
+
+  planOf(app: AppEntity): VerifyPlan {
+    if (!app.enabled) return { source: 'disabled', schedule: null, nextAt: null };
+    if (app.verifySchedule === null) return { source: 'never', schedule: null, nextAt: null };
+    const [source, schedule, job] = app.verifySchedule === FOLLOW_VERIFY_SCHEDULE
+      ? ['global' as const, this.config.scheduler.verifySchedule, GLOBAL_JOB]
+      : ['own' as const, app.verifySchedule, jobName(app.id)];
+    const nextAt = this.registry.doesExist('cron', job) ? this.registry.getCronJob(job).nextDate().toJSDate() : null;
+    return { source, schedule, nextAt };
+  }
+
+  private follow(change: AppChange): void {
+    this.pending.delete(change.app.id);
+    const name = jobName(change.app.id);
+    if (this.registry.doesExist('cron', name)) this.registry.deleteCronJob(name);
+    if (change.kind === 'saved' && !this.closing) this.schedule(change.app);
+  }
+
+  private schedule(app: AppEntity): void {
+    if (!app.enabled || app.verifySchedule === null || app.verifySchedule === FOLLOW_VERIFY_SCHEDULE) return;
+    this.register(jobName(app.id), app.verifySchedule, app.timezone ?? this.config.scheduler.timezone, () => this.verify(app));
+  }
+
+  /** A stored expression the library refuses (the API refuses it too: an older row or a hand edit) leaves that app unverified, logged. */
+  private register(name: string, cronTime: string, timeZone: string, onTick: () => Promise<void>): void {
+    let job: CronJob | undefined;
+    try {
+      job = CronJob.from({ cronTime, timeZone, onTick, waitForCompletion: true, start: false });
+      job.start();
+    } catch (failure) {
+      job?.stop();
+      this.logger.error(`${name} is not scheduled ("${cronTime}" in ${timeZone}): ${cronFailure(failure)}`);
+      return;
+    }
+    this.registry.addCronJob(name, job);
+  }
+
+  private async verifyFollowers(): Promise<void> {
+    const followers = await this.apps.followingVerifySchedule();
+    this.logger.log(`VERIFY_SCHEDULE fired: queuing the verification of ${followers.length} app(s)`);
+    for (const [index, app] of followers.entries()) {
+      if (this.closing) return;
+      await this.verify(app);
+      if (index % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
+    }
+  }
+
+  /** Queues the verification of the app's newest recorded backup; an app with none has nothing to verify yet. */
+  private async verify(app: Pick<AppEntity, 'id' | 'name'>): Promise<void> {
+    try {
+      await this.runner.startVerify(app.id, 'schedule');
+    } catch (error) {
+      if (error instanceof InvalidBackupError) return this.logger.debug(`scheduled verification of ${app.name}: ${error.message}`);
+      if (error instanceof AppNotFoundError || error instanceof ShuttingDownError) return;
+      // Anything else (the remote's folder cannot even be named) is a verification that failed: recorded, so it notifies.
+      await this.runs.failToStart(app, 'schedule', (error as Error).message, 'verify').catch((e: Error) =>
+        this.logger.error(`scheduled verification of ${app.name} could not start (${printable((error as Error).message, 4096)}) nor be recorded: ${e.message}`),
+      );
+    }
+  }
+}
