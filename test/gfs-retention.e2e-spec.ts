@@ -105,7 +105,8 @@ describe.each(Object.entries(remotes))('calendar retention (GFS) in a %s remote'
     expect(filesIn(folder)).toEqual([first.backupName, ...kept.map(nameOf), LATER, ...OTHERS].sort());
     for (const [name, rules] of Object.entries(preview)) if (rules.length === 0) expect(filesIn(folder)).not.toContain(name);
     const log = first.log.join('\n');
-    expect(log).toContain('retention: keeping the 2 newest, daily 4, weekly 3, monthly 4, yearly 3 (calendar in Europe/Madrid), 9 to delete');
+    expect(log).toContain('retention: keeping 2 newest, 1 a day for 4 days, 1 a week for 3 weeks, 1 a month for 4 months, 1 a year for 3 years ' +
+      '(calendar in Europe/Madrid), 9 to delete');
     expect(log).toContain(`retention: warning: ${LATER} is named later than this run`);
 
     expect(await keptBy()).toEqual({
