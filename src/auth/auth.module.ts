@@ -1,11 +1,15 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { BasicAuthGuard } from './basic-auth.guard';
-import { BasicAuthService } from './basic-auth.service';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccessGuard } from './access.guard';
+import { AccessService } from './access.service';
+import { SessionEntity } from './session.entity';
+import { SessionsService } from './sessions.service';
 
 @Global()
 @Module({
-  providers: [BasicAuthService, { provide: APP_GUARD, useClass: BasicAuthGuard }],
-  exports: [BasicAuthService],
+  imports: [TypeOrmModule.forFeature([SessionEntity])],
+  providers: [AccessService, SessionsService, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [AccessService, SessionsService],
 })
 export class AuthModule {}

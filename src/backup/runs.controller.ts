@@ -7,6 +7,7 @@ import { announceNext } from '../common/pagination';
 import { RunListQuery } from './dto/run-list.query';
 import { RunResponse } from './dto/run.response';
 import { RunsService } from './runs.service';
+import { RequireRole } from '../auth/roles';
 
 @ApiTags('backups')
 @ApiErrorResponses()
@@ -14,6 +15,7 @@ import { RunsService } from './runs.service';
 export class RunsController {
   constructor(private readonly runs: RunsService) {}
 
+  @RequireRole('viewer')
   @Get()
   @ApiOkResponse({
     type: [RunResponse],
@@ -30,6 +32,7 @@ export class RunsController {
     return announceNext(request, response, page.items, page.next === null ? null : String(page.next), 'before').map(RunResponse.from);
   }
 
+  @RequireRole('viewer')
   @Get(':id')
   @ApiOkResponse({ type: RunResponse })
   @ApiNotFoundResponse({ type: ErrorResponse, description: 'No run with that id.' })

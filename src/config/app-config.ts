@@ -53,6 +53,11 @@ export class AppConfig {
     /** Base of the links to run pages in notifications, e.g. https://backups.example.com */
     readonly publicUrl: string | null;
   };
+  /** Page sessions end after idleMs without a request, and absoluteMs after they were opened in any case. */
+  readonly session!: {
+    readonly idleMs: number;
+    readonly absoluteMs: number;
+  };
   readonly logFormat!: 'text' | 'json';
   readonly logLevel!: LogLevelName;
 

@@ -63,6 +63,7 @@ export function loadConfig(
       onSuccess: env.NOTIFY_ON_SUCCESS === 'true',
       publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     },
+    session: { idleMs: env.SESSION_IDLE_MINUTES * 60_000, absoluteMs: env.SESSION_MAX_HOURS * 3_600_000 },
     logFormat: env.LOG_FORMAT,
     logLevel: env.LOG_LEVEL,
   });

@@ -11,11 +11,13 @@ import { RunKind1764600000000 } from './migrations/1764600000000-run-kind';
 import { HealthProbe1764700000000 } from './migrations/1764700000000-health-probe';
 import { RunHistoryIndexes1764800000000 } from './migrations/1764800000000-run-history-indexes';
 import { RunListIndexes1764910000000 } from './migrations/1764910000000-run-list-indexes';
+import { Sessions1765200000000 } from './migrations/1765200000000-sessions';
+import { SessionEntity } from '../auth/session.entity';
 
-export const ENTITIES = [AppEntity, RunEntity];
+export const ENTITIES = [AppEntity, RunEntity, SessionEntity];
 export const MIGRATIONS = [
   Initial1764300000000, AppTimezone1764400000000, AppPingUrl1764500000000, RunKind1764600000000, HealthProbe1764700000000,
-  RunHistoryIndexes1764800000000, RunListIndexes1764910000000,
+  RunHistoryIndexes1764800000000, RunListIndexes1764910000000, Sessions1765200000000,
 ];
 
 /** SQLite through better-sqlite3; the schema is owned by the migrations, which run at every start. */

@@ -144,6 +144,17 @@ const en = {
   'error.title': 'Error {status}',
   'error.notFound': 'This page does not exist.',
   'error.back': 'Back to the dashboard',
+  'login.title': 'Log in',
+  'login.username': 'User name',
+  'login.password': 'Password',
+  'login.submit': 'Log in',
+  'login.failed': 'Wrong user name or password.',
+  'login.throttled': 'Too many failed logins: try again in {seconds} s.',
+  'nav.logout': 'Log out',
+  'nav.signedInAs': '{name} ({role})',
+  'role.viewer': 'viewer',
+  'role.operator': 'operator',
+  'role.admin': 'admin',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -289,6 +300,17 @@ const es: Record<MessageKey, string> = {
   'error.title': 'Error {status}',
   'error.notFound': 'Esta página no existe.',
   'error.back': 'Volver al panel',
+  'login.title': 'Iniciar sesión',
+  'login.username': 'Usuario',
+  'login.password': 'Contraseña',
+  'login.submit': 'Entrar',
+  'login.failed': 'Usuario o contraseña incorrectos.',
+  'login.throttled': 'Demasiados intentos fallidos: vuelve a intentarlo en {seconds} s.',
+  'nav.logout': 'Cerrar sesión',
+  'nav.signedInAs': '{name} ({role})',
+  'role.viewer': 'lector',
+  'role.operator': 'operador',
+  'role.admin': 'administrador',
 };
 
 const MESSAGES: Record<Locale, Record<MessageKey, string>> = { en, es };

@@ -3,6 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { AppsService } from '../apps/apps.service';
+import { Public } from '../auth/public.decorator';
+import { RequireRole } from '../auth/roles';
 import { BackupRunner } from '../backup/backup-runner.service';
 import { BackupsService } from '../backup/backups.service';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
@@ -12,7 +14,7 @@ import { translate } from './i18n';
 import { PageContext } from './page-context';
 import { DashboardQuery, PagesService } from './pages.service';
 
-/** The admin's pages: server-rendered, behind the same basic auth as the API, CSRF-checked posts. */
+/** The pages: server-rendered, behind a login session, each route with its least role, CSRF-checked posts. */
 @ApiExcludeController()
 @Controller()
 export class PagesController {
@@ -24,24 +26,28 @@ export class PagesController {
     private readonly context: PageContext,
   ) {}
 
+  @RequireRole('viewer')
   @Get()
   @Render('dashboard')
   async dashboard(@Query() query: DashboardQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return { ...this.context.of(request, response), ...(await this.pages.dashboard(query, request.originalUrl)) };
   }
 
-  /** Browsers ask every site for /favicon.ico; without it each page logs a 404. Behind the same credentials as the pages. */
+  /** Browsers ask every site for /favicon.ico, the login page included; without it each page logs a 404. */
+  @Public()
   @Get('favicon.ico')
   favicon(@Res() response: Response) {
     response.sendFile(join(process.cwd(), 'public', 'favicon.ico'), { maxAge: '1d' });
   }
 
+  @RequireRole('admin')
   @Get('apps/new')
   @Render('apps/form')
   newApp(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return { ...this.context.of(request, response), values: { enabled: true, retention: '7' }, errors: {} };
   }
 
+  @RequireRole('admin')
   @Post('apps')
   @UseGuards(CsrfGuard)
   async create(@Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
@@ -51,12 +57,14 @@ export class PagesController {
     response.redirect(303, `/apps/${form.app.id}`);
   }
 
+  @RequireRole('viewer')
   @Get('apps/:id')
   @Render('apps/show')
   async show(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return { ...this.context.of(request, response), ...(await this.pages.appPage(id)) };
   }
 
+  @RequireRole('admin')
   @Get('apps/:id/edit')
   @Render('apps/form')
   async edit(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -65,6 +73,7 @@ export class PagesController {
     return { ...this.context.of(request, response), app, values, errors: {} };
   }
 
+  @RequireRole('admin')
   @Post('apps/:id')
   @UseGuards(CsrfGuard)
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
@@ -75,6 +84,7 @@ export class PagesController {
     response.redirect(303, `/apps/${form.app.id}`);
   }
 
+  @RequireRole('admin')
   @Post('apps/:id/delete')
   @UseGuards(CsrfGuard)
   async remove(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
@@ -83,6 +93,7 @@ export class PagesController {
     response.redirect(303, '/');
   }
 
+  @RequireRole('operator')
   @Post('apps/:id/run')
   @UseGuards(CsrfGuard)
   async run(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
@@ -92,6 +103,7 @@ export class PagesController {
   }
 
   /** Answers on the page the button was on: the app's page says so in its form (`from=app`), the dashboard does not. */
+  @RequireRole('operator')
   @Post('apps/:id/check')
   @UseGuards(CsrfGuard)
   async check(@Param('id', AppIdPipe) id: number, @Body() body: Record<string, unknown>, @Res() response: Response) {
@@ -104,6 +116,7 @@ export class PagesController {
     response.redirect(303, body.from === 'app' ? `/apps/${id}` : '/');
   }
 
+  @RequireRole('operator')
   @Post('apps/:id/backups/:name/verify')
   @UseGuards(CsrfGuard)
   async verify(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Res() response: Response) {
@@ -113,6 +126,7 @@ export class PagesController {
   }
 
   /** A restore overwrites the app's data: it starts only when the admin typed the app's name. */
+  @RequireRole('admin')
   @Post('apps/:id/backups/:name/restore')
   @UseGuards(CsrfGuard)
   async restore(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Body() body: Record<string, unknown>, @Res() response: Response) {
@@ -126,12 +140,14 @@ export class PagesController {
     response.redirect(303, `/runs/${run.id}`);
   }
 
+  @RequireRole('viewer')
   @Get('runs')
   @Render('runs/index')
   async runList(@Query() query: Record<string, unknown>, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return { ...this.context.of(request, response), ...(await this.pages.runList(query, request.originalUrl)) };
   }
 
+  @RequireRole('viewer')
   @Get('runs/:id')
   @Render('runs/show')
   async runPage(@Param('id', RunIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {

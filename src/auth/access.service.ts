@@ -1,0 +1,149 @@
+import { HttpException, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../config/app-config';
+import { errorBody } from '../common/error.filter';
+import { BasicCredentials, credentialsMatch, parseBasicAuth } from './basic-auth';
+import { KNOWN_CLIENT_COOKIE, KnownClients } from './known-clients';
+import { LoginThrottle } from './login-throttle';
+import { Principal } from './principal';
+import { SessionsService } from './sessions.service';
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/** A refused login: 401 with the challenge, or 429 while the client is throttled. */
+export class AuthRefusedException extends HttpException {
+  constructor(
+    status: 401 | 429,
+    message: string,
+    readonly headers: Record<string, string>,
+  ) {
+    super(errorBody(status, message), status);
+  }
+}
+
+/** A page asked for without a session: the error filter sends the browser to the login page. */
+export class LoginRequiredException extends HttpException {
+  readonly location: string;
+
+  constructor(next: string) {
+    super(errorBody(401, 'log in first'), 401);
+    this.location = `/login?next=${encodeURIComponent(next)}`;
+  }
+}
+
+/** Who checked out: the principal, plus what a page session needs to remember of the credential. */
+interface Verified {
+  principal: Omit<Principal, 'sessionId'>;
+  subject: string;
+  credential: string | null;
+}
+
+/**
+ * The one place that decides who a request is. Pages know only the session cookie; the API (and the
+ * docs) also take basic auth, for scripts. Failed passwords, from the login form or basic auth, are
+ * counted per client in one throttle.
+ */
+@Injectable()
+export class AccessService {
+  private readonly throttle = new LoginThrottle();
+  private readonly knownClients: KnownClients;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly sessions: SessionsService,
+  ) {
+    this.knownClients = new KnownClients(config.secretKey);
+  }
+
+  /** The request's principal, or the refusal: 401 (API) or the way to the login page (pages), 429 while throttled. */
+  async authenticate(request: Request, response: Response | undefined, surface: 'api' | 'page'): Promise<Principal> {
+    if (surface === 'page') {
+      const principal = await this.fromSession(request);
+      if (!principal) throw new LoginRequiredException(request.originalUrl);
+      return principal;
+    }
+    const given = parseBasicAuth(request.headers.authorization);
+    if (given) {
+      const verified = await this.checkPassword(given, request, response);
+      if (verified instanceof AuthRefusedException) throw verified;
+      return { ...verified.principal, sessionId: null };
+    }
+    // No header, or one that is not basic auth: nothing was guessed, so no counter moves.
+    if (request.headers.authorization === undefined) {
+      const principal = await this.fromSession(request);
+      if (principal) return principal;
+    }
+    throw this.challenge();
+  }
+
+  /** The principal when the request proves one, else null: for routes that answer everyone but tell more to those who log in. */
+  async principalOrNull(request: Request, response?: Response): Promise<Principal | null> {
+    try {
+      return await this.authenticate(request, response, 'api');
+    } catch (error) {
+      if (error instanceof AuthRefusedException) return null;
+      throw error;
+    }
+  }
+
+  /** The login form: opens a session for a right user name and password. */
+  async logIn(given: BasicCredentials, request: Request, response: Response): Promise<AuthRefusedException | null> {
+    const verified = await this.checkPassword(given, request, response);
+    if (verified instanceof AuthRefusedException) return verified;
+    const { principal } = verified;
+    await this.sessions.open({ subject: verified.subject, name: principal.name, role: principal.role, credential: verified.credential }, request, response);
+    return null;
+  }
+
+  /**
+   * A throttled client is refused before its password is looked at, or its 429s and 200s would tell
+   * right from wrong at full speed. A browser that has logged in before (known-client cookie) is
+   * counted under its own id, any other client under its address (X-Forwarded-For only with TRUST_PROXY);
+   * `response` receives that cookie after a first successful login.
+   */
+  private async checkPassword(given: BasicCredentials, request: Request, response?: Response): Promise<Verified | AuthRefusedException> {
+    const knownId = this.knownClients.idOf(request.cookies?.[KNOWN_CLIENT_COOKIE]);
+    const client = knownId ? `known:${knownId}` : `address:${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`;
+    const retryAfter = this.throttle.retryAfterSeconds(client);
+    if (retryAfter > 0) {
+      return new AuthRefusedException(429, `too many failed logins; try again in ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
+    }
+    const verified = await this.verify(given);
+    if (!verified) {
+      this.throttle.recordFailure(client);
+      return this.challenge();
+    }
+    this.throttle.recordSuccess(client);
+    if (!knownId) {
+      response?.cookie(KNOWN_CLIENT_COOKIE, this.knownClients.issue(), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: YEAR_MS, secure: request.secure });
+    }
+    return verified;
+  }
+
+  private async verify(given: BasicCredentials): Promise<Verified | null> {
+    if (credentialsMatch(given, this.config.adminUser, this.config.adminPassword)) {
+      return { principal: { kind: 'env', name: this.config.adminUser, role: 'admin' }, subject: 'env', credential: this.envCredential() };
+    }
+    return null;
+  }
+
+  private async fromSession(request: Request): Promise<Principal | null> {
+    const session = await this.sessions.resume(request);
+    if (!session) return null;
+    if (session.subject === 'env') {
+      return session.credential === this.envCredential() ? { kind: 'env', name: session.name, role: 'admin', sessionId: session.id } : null;
+    }
+    return null;
+  }
+
+  /** The env admin's sessions end when ADMIN_USER or ADMIN_PASSWORD changes. */
+  private envCredential(): string {
+    return this.sessions.credentialTag(`${this.config.adminUser}:${this.config.adminPassword}`);
+  }
+
+  private challenge(): AuthRefusedException {
+    return new AuthRefusedException(401, 'authentication required: use the admin user and password', {
+      'WWW-Authenticate': 'Basic realm="app-orquestador", charset="UTF-8"',
+    });
+  }
+}
