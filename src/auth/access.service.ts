@@ -7,6 +7,8 @@ import { KNOWN_CLIENT_COOKIE, KnownClients } from './known-clients';
 import { LoginThrottle } from './login-throttle';
 import { Principal } from './principal';
 import { SessionsService } from './sessions.service';
+import { UsersService, userSubject } from '../users/users.service';
+import type { Role } from './roles';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
@@ -51,6 +53,7 @@ export class AccessService {
   constructor(
     private readonly config: AppConfig,
     private readonly sessions: SessionsService,
+    private readonly users: UsersService,
   ) {
     this.knownClients = new KnownClients(config.secretKey);
   }
@@ -124,7 +127,13 @@ export class AccessService {
     if (credentialsMatch(given, this.config.adminUser, this.config.adminPassword)) {
       return { principal: { kind: 'env', name: this.config.adminUser, role: 'admin' }, subject: 'env', credential: this.envCredential() };
     }
-    return null;
+    const user = await this.users.verify(given.user, given.password);
+    if (!user) return null;
+    return {
+      principal: { kind: 'user', name: user.username, role: user.role as Role },
+      subject: userSubject(user.id),
+      credential: this.sessions.credentialTag(user.passwordHash),
+    };
   }
 
   private async fromSession(request: Request): Promise<Principal | null> {
@@ -132,6 +141,13 @@ export class AccessService {
     if (!session) return null;
     if (session.subject === 'env') {
       return session.credential === this.envCredential() ? { kind: 'env', name: session.name, role: 'admin', sessionId: session.id } : null;
+    }
+    const userId = /^user:(\d+)$/.exec(session.subject)?.[1];
+    if (userId) {
+      // Read again on every request: a changed role applies at once, a deleted user or new password ends the session.
+      const user = await this.users.findById(Number(userId));
+      if (!user || session.credential !== this.sessions.credentialTag(user.passwordHash)) return null;
+      return { kind: 'user', name: user.username, role: user.role as Role, sessionId: session.id };
     }
     return null;
   }
@@ -142,7 +158,7 @@ export class AccessService {
   }
 
   private challenge(): AuthRefusedException {
-    return new AuthRefusedException(401, 'authentication required: use the admin user and password', {
+    return new AuthRefusedException(401, 'authentication required: log in with a user name and password (basic auth) or an API key (Authorization: Bearer)', {
       'WWW-Authenticate': 'Basic realm="app-orquestador", charset="UTF-8"',
     });
   }

@@ -5,11 +5,15 @@ import { AccessGuard } from './access.guard';
 import { AccessService } from './access.service';
 import { SessionEntity } from './session.entity';
 import { SessionsService } from './sessions.service';
+import { UserEntity } from '../users/user.entity';
+import { UsersController } from '../users/users.controller';
+import { UsersService } from '../users/users.service';
 
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([SessionEntity])],
-  providers: [AccessService, SessionsService, { provide: APP_GUARD, useClass: AccessGuard }],
-  exports: [AccessService, SessionsService],
+  imports: [TypeOrmModule.forFeature([SessionEntity, UserEntity])],
+  controllers: [UsersController],
+  providers: [AccessService, SessionsService, UsersService, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [AccessService, SessionsService, UsersService],
 })
 export class AuthModule {}

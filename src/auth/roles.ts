@@ -1,4 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 
 /** Each role can do what the one before it can, and more. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -17,5 +18,6 @@ export function roleAllows(held: Role, needed: Role): boolean {
  *  - viewer: reads that show no secret;
  *  - operator: start a backup, a verification, a connection check, cancel a run;
  *  - admin: everything else (apps, restore, delete, downloads, users, keys, audit).
+ * OpenAPI shows it on each operation as `x-required-role`.
  */
-export const RequireRole = (role: Role) => SetMetadata(REQUIRED_ROLE, role);
+export const RequireRole = (role: Role) => applyDecorators(SetMetadata(REQUIRED_ROLE, role), ApiExtension('x-required-role', role));

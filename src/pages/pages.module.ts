@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module';
 import { BackupModule } from '../backup/backup.module';
 import { PageCsrf } from './csrf';
+import { AccessPagesController } from './access-pages.controller';
 import { LoginController } from './login.controller';
 import { PageContext } from './page-context';
 import { PagesController } from './pages.controller';
@@ -9,7 +10,7 @@ import { PagesService } from './pages.service';
 
 @Module({
   imports: [AppsModule, BackupModule],
-  controllers: [PagesController, LoginController],
+  controllers: [PagesController, LoginController, AccessPagesController],
   providers: [PagesService, PageContext, PageCsrf],
 })
 export class PagesModule {}
