@@ -33,6 +33,9 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'GET /api/users/{id}': 'admin',
   'PATCH /api/users/{id}': 'admin',
   'DELETE /api/users/{id}': 'admin',
+  'GET /api/keys': 'admin',
+  'POST /api/keys': 'admin',
+  'DELETE /api/keys/{id}': 'admin',
 };
 
 /** Bodies that would change something if the guard let them through. */
@@ -42,6 +45,7 @@ const HARMFUL_BODY: Record<string, object> = {
   'POST /api/apps/{id}/restore': { backup: 'target-20260101T000000Z.tar.gz', confirm: 'target' },
   'POST /api/users': { username: 'intruder', password: 'intruder-pass', role: 'admin' },
   'PATCH /api/users/{id}': { role: 'admin', password: 'taken-over-123' },
+  'POST /api/keys': { name: 'intruder', role: 'admin' },
 };
 
 const PASSWORD = 'role-test-pass';
@@ -57,6 +61,7 @@ describe('roles over every route of the OpenAPI document (issue 16, part 2)', ()
     apps: (await orchestrator.api.get('/api/apps').expect(200)).body,
     runs: (await orchestrator.api.get('/api/runs').expect(200)).body,
     users: (await orchestrator.api.get('/api/users').expect(200)).body,
+    keys: (await orchestrator.api.get('/api/keys').expect(200)).body,
   });
 
   beforeAll(async () => {
@@ -66,6 +71,7 @@ describe('roles over every route of the OpenAPI document (issue 16, part 2)', ()
     for (const role of ROLES) {
       ids[role] = (await orchestrator.api.post('/api/users', { username: `a-${role}`, password: PASSWORD, role }).expect(201)).body.id;
     }
+    ids.key = (await orchestrator.api.post('/api/keys', { name: 'existing', role: 'viewer' }).expect(201)).body.id;
     const document = (await orchestrator.api.get('/api/docs-json').expect(200)).body;
     operations = Object.entries(document.paths as Record<string, Record<string, { 'x-required-role'?: string }>>).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, method, path, declared: operation['x-required-role'] })),
@@ -86,7 +92,7 @@ describe('roles over every route of the OpenAPI document (issue 16, part 2)', ()
       if (needed === 'public') continue;
       if (!roleAllows(role, needed)) {
         // Real ids and bodies that would do harm: only the guard stands in the way.
-        const real = path.replace('{id}', String(path.startsWith('/api/users') ? ids.admin : ids.app)).replace('{name}', 'target-20260101T000000Z.tar.gz');
+        const real = path.replace('{id}', String(path.startsWith('/api/users') ? ids.admin : path.startsWith('/api/keys') ? ids.key : ids.app)).replace('{name}', 'target-20260101T000000Z.tar.gz');
         const response = await as(method, real).send(HARMFUL_BODY[key] ?? {});
         expect(response.status, `${role} ${key}`).toBe(403);
         expect(response.body.message, key).toMatch(new RegExp(`needs the ${needed} role`));

@@ -2,6 +2,7 @@ import { HttpException, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { errorBody } from '../common/error.filter';
+import { ApiKeysService } from './api-keys.service';
 import { BasicCredentials, credentialsMatch, parseBasicAuth } from './basic-auth';
 import { KNOWN_CLIENT_COOKIE, KnownClients } from './known-clients';
 import { LoginThrottle } from './login-throttle';
@@ -54,6 +55,7 @@ export class AccessService {
     private readonly config: AppConfig,
     private readonly sessions: SessionsService,
     private readonly users: UsersService,
+    private readonly keys: ApiKeysService,
   ) {
     this.knownClients = new KnownClients(config.secretKey);
   }
@@ -71,12 +73,25 @@ export class AccessService {
       if (verified instanceof AuthRefusedException) throw verified;
       return { ...verified.principal, sessionId: null };
     }
-    // No header, or one that is not basic auth: nothing was guessed, so no counter moves.
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (bearer) return this.fromKey(bearer);
+    // No header, or one that is neither basic auth nor a key: nothing was guessed, so no counter moves.
     if (request.headers.authorization === undefined) {
       const principal = await this.fromSession(request);
       if (principal) return principal;
     }
     throw this.challenge();
+  }
+
+  /**
+   * Keys are not throttled: 256 random bits cannot be guessed, and a revoked or expired key must get
+   * its 401 at once, every time, so that a CI job fails loudly rather than waits.
+   */
+  private async fromKey(presented: string): Promise<Principal> {
+    const key = await this.keys.verify(presented);
+    if (key === 'unknown') throw new AuthRefusedException(401, 'unknown or revoked API key', { 'WWW-Authenticate': 'Bearer realm="app-orquestador", error="invalid_token"' });
+    if (key === 'expired') throw new AuthRefusedException(401, 'this API key has expired', { 'WWW-Authenticate': 'Bearer realm="app-orquestador", error="invalid_token"' });
+    return { kind: 'key', name: key.name, role: key.role as Role, sessionId: null };
   }
 
   /** The principal when the request proves one, else null: for routes that answer everyone but tell more to those who log in. */

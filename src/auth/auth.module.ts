@@ -2,6 +2,9 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessGuard } from './access.guard';
+import { ApiKeyEntity } from './api-key.entity';
+import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysService } from './api-keys.service';
 import { AccessService } from './access.service';
 import { SessionEntity } from './session.entity';
 import { SessionsService } from './sessions.service';
@@ -11,9 +14,9 @@ import { UsersService } from '../users/users.service';
 
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([SessionEntity, UserEntity])],
-  controllers: [UsersController],
-  providers: [AccessService, SessionsService, UsersService, { provide: APP_GUARD, useClass: AccessGuard }],
-  exports: [AccessService, SessionsService, UsersService],
+  imports: [TypeOrmModule.forFeature([SessionEntity, UserEntity, ApiKeyEntity])],
+  controllers: [UsersController, ApiKeysController],
+  providers: [AccessService, SessionsService, UsersService, ApiKeysService, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [AccessService, SessionsService, UsersService, ApiKeysService],
 })
 export class AuthModule {}

@@ -13,13 +13,15 @@ import { RunHistoryIndexes1764800000000 } from './migrations/1764800000000-run-h
 import { RunListIndexes1764910000000 } from './migrations/1764910000000-run-list-indexes';
 import { Sessions1765200000000 } from './migrations/1765200000000-sessions';
 import { Users1765200000001 } from './migrations/1765200000001-users';
+import { ApiKeys1765200000002 } from './migrations/1765200000002-api-keys';
+import { ApiKeyEntity } from '../auth/api-key.entity';
 import { UserEntity } from '../users/user.entity';
 import { SessionEntity } from '../auth/session.entity';
 
-export const ENTITIES = [AppEntity, RunEntity, SessionEntity, UserEntity];
+export const ENTITIES = [AppEntity, RunEntity, SessionEntity, UserEntity, ApiKeyEntity];
 export const MIGRATIONS = [
   Initial1764300000000, AppTimezone1764400000000, AppPingUrl1764500000000, RunKind1764600000000, HealthProbe1764700000000,
-  RunHistoryIndexes1764800000000, RunListIndexes1764910000000, Sessions1765200000000, Users1765200000001,
+  RunHistoryIndexes1764800000000, RunListIndexes1764910000000, Sessions1765200000000, Users1765200000001, ApiKeys1765200000002,
 ];
 
 /** SQLite through better-sqlite3; the schema is owned by the migrations, which run at every start. */
