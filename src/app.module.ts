@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppsModule } from './apps/apps.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { BackupModule } from './backup/backup.module';
 import { AppConfig } from './config/app-config';
@@ -25,6 +26,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         TypeOrmModule.forRoot(databaseOptions(config)),
         ScheduleModule.forRoot(),
+        AuditModule,
         AuthModule,
         AppsModule,
         BackupModule,

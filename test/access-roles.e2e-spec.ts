@@ -36,6 +36,7 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'GET /api/keys': 'admin',
   'POST /api/keys': 'admin',
   'DELETE /api/keys/{id}': 'admin',
+  'GET /api/audit': 'admin',
 };
 
 /** Bodies that would change something if the guard let them through. */

@@ -22,6 +22,7 @@ import { ListAppsQuery } from './dto/list-apps.query';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { AppIdPipe } from '../common/id.pipe';
 import { RequireRole } from '../auth/roles';
+import { Audited } from '../audit/audited.decorator';
 
 @ApiTags('apps')
 @ApiErrorResponses()
@@ -52,6 +53,7 @@ export class AppsController {
   }
 
   @RequireRole('admin')
+  @Audited('app.create', 'app')
   @Post()
   @ApiCreatedResponse({ type: AppResponse })
   @ApiBadRequestResponse({ description: 'A field is invalid; the message names each one and why.' })
@@ -69,6 +71,7 @@ export class AppsController {
   }
 
   @RequireRole('admin')
+  @Audited('app.update', 'app')
   @Patch(':id')
   @ApiOkResponse({ type: AppResponse })
   @ApiBadRequestResponse({ description: 'A field is invalid; the message names each one and why.' })
@@ -79,6 +82,7 @@ export class AppsController {
   }
 
   @RequireRole('admin')
+  @Audited('app.delete', 'app')
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted. Its backups stay in the remote.' })

@@ -1,5 +1,6 @@
 import { HttpException, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { addressOf, AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { errorBody } from '../common/error.filter';
 import { ApiKeysService } from './api-keys.service';
@@ -56,6 +57,7 @@ export class AccessService {
     private readonly sessions: SessionsService,
     private readonly users: UsersService,
     private readonly keys: ApiKeysService,
+    private readonly audit: AuditService,
   ) {
     this.knownClients = new KnownClients(config.secretKey);
   }
@@ -69,12 +71,12 @@ export class AccessService {
     }
     const given = parseBasicAuth(request.headers.authorization);
     if (given) {
-      const verified = await this.checkPassword(given, request, response);
+      const verified = await this.checkPassword(given, request, response, 'basic');
       if (verified instanceof AuthRefusedException) throw verified;
       return { ...verified.principal, sessionId: null };
     }
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (bearer) return this.fromKey(bearer);
+    if (bearer) return this.fromKey(bearer, request);
     // No header, or one that is neither basic auth nor a key: nothing was guessed, so no counter moves.
     if (request.headers.authorization === undefined) {
       const principal = await this.fromSession(request);
@@ -87,10 +89,15 @@ export class AccessService {
    * Keys are not throttled: 256 random bits cannot be guessed, and a revoked or expired key must get
    * its 401 at once, every time, so that a CI job fails loudly rather than waits.
    */
-  private async fromKey(presented: string): Promise<Principal> {
+  private async fromKey(presented: string, request: Request): Promise<Principal> {
     const key = await this.keys.verify(presented);
-    if (key === 'unknown') throw new AuthRefusedException(401, 'unknown or revoked API key', { 'WWW-Authenticate': 'Bearer realm="app-orquestador", error="invalid_token"' });
-    if (key === 'expired') throw new AuthRefusedException(401, 'this API key has expired', { 'WWW-Authenticate': 'Bearer realm="app-orquestador", error="invalid_token"' });
+    if (typeof key === 'string') {
+      const message = key === 'expired' ? 'this API key has expired' : 'unknown or revoked API key';
+      // Named by its prefix only: the rest of a presented key is a secret even when it is wrong.
+      const actor = /^ao_[0-9a-f]{8}/.exec(presented)?.[0] ?? 'unknown key';
+      await this.audit.record({ actor, actorKind: 'anonymous', address: addressOf(request), action: 'login', details: { method: 'key', error: message }, outcome: 'failure', status: 401 });
+      throw new AuthRefusedException(401, message, { 'WWW-Authenticate': 'Bearer realm="app-orquestador", error="invalid_token"' });
+    }
     return { kind: 'key', name: key.name, role: key.role as Role, sessionId: null };
   }
 
@@ -106,10 +113,11 @@ export class AccessService {
 
   /** The login form: opens a session for a right user name and password. */
   async logIn(given: BasicCredentials, request: Request, response: Response): Promise<AuthRefusedException | null> {
-    const verified = await this.checkPassword(given, request, response);
+    const verified = await this.checkPassword(given, request, response, 'password');
     if (verified instanceof AuthRefusedException) return verified;
     const { principal } = verified;
     await this.sessions.open({ subject: verified.subject, name: principal.name, role: principal.role, credential: verified.credential }, request, response);
+    await this.audit.record({ actor: principal.name, actorKind: principal.kind, address: addressOf(request), action: 'login', details: { method: 'password' }, outcome: 'success', status: 303 });
     return null;
   }
 
@@ -119,17 +127,23 @@ export class AccessService {
    * counted under its own id, any other client under its address (X-Forwarded-For only with TRUST_PROXY);
    * `response` receives that cookie after a first successful login.
    */
-  private async checkPassword(given: BasicCredentials, request: Request, response?: Response): Promise<Verified | AuthRefusedException> {
+  private async checkPassword(given: BasicCredentials, request: Request, response: Response | undefined, method: 'password' | 'basic'): Promise<Verified | AuthRefusedException> {
+    const refuse = async (refusal: AuthRefusedException) => {
+      // Failed logins are recorded under the name that was tried (a basic-auth success is not: it is every API call).
+      const status = refusal.getStatus();
+      await this.audit.record({ actor: given.user || '(empty)', actorKind: 'anonymous', address: addressOf(request), action: 'login', details: { method, error: status === 429 ? 'throttled' : 'wrong user name or password' }, outcome: 'failure', status });
+      return refusal;
+    };
     const knownId = this.knownClients.idOf(request.cookies?.[KNOWN_CLIENT_COOKIE]);
     const client = knownId ? `known:${knownId}` : `address:${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`;
     const retryAfter = this.throttle.retryAfterSeconds(client);
     if (retryAfter > 0) {
-      return new AuthRefusedException(429, `too many failed logins; try again in ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
+      return refuse(new AuthRefusedException(429, `too many failed logins; try again in ${retryAfter} s`, { 'Retry-After': String(retryAfter) }));
     }
     const verified = await this.verify(given);
     if (!verified) {
       this.throttle.recordFailure(client);
-      return this.challenge();
+      return refuse(this.challenge());
     }
     this.throttle.recordSuccess(client);
     if (!knownId) {

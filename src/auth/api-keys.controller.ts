@@ -5,6 +5,7 @@ import { IdPipe } from '../common/id.pipe';
 import { ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './api-keys.dto';
 import { ApiKeyNotFoundError, ApiKeysService } from './api-keys.service';
 import { RequireRole } from './roles';
+import { Audited } from '../audit/audited.decorator';
 
 const KeyIdPipe = new IdPipe(ApiKeyNotFoundError);
 
@@ -21,6 +22,7 @@ export class ApiKeysController {
     return (await this.keys.list()).map(ApiKeyResponse.from);
   }
 
+  @Audited('key.create', 'key')
   @Post()
   @ApiCreatedResponse({ type: CreatedApiKeyResponse, description: 'The key is in `key`, this once: store it now. Use it as Authorization: Bearer <key>.' })
   @ApiBadRequestResponse({ description: 'A field is invalid (e.g. expiresAt in the past).' })
@@ -30,6 +32,7 @@ export class ApiKeysController {
     return { ...ApiKeyResponse.from(entity), key };
   }
 
+  @Audited('key.revoke', 'key')
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked: the next request with the key gets 401.' })

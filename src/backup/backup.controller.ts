@@ -14,6 +14,7 @@ import { RunResponse, StartedRunResponse } from './dto/run.response';
 import { RunsQuery } from './dto/runs.query';
 import { RunsService } from './runs.service';
 import { RequireRole } from '../auth/roles';
+import { Audited } from '../audit/audited.decorator';
 
 const isRunId = (key: string) => /^[1-9]\d{0,15}$/.test(key);
 
@@ -30,6 +31,7 @@ export class BackupController {
   ) {}
 
   @RequireRole('operator')
+  @Audited('run.request', 'app')
   @Post('run')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The backup is queued; follow it at /api/runs/{runId}.' })
@@ -52,6 +54,7 @@ export class BackupController {
   }
 
   @RequireRole('operator')
+  @Audited('check.request', 'app')
   @Post('check')
   @HttpCode(200)
   @ApiOkResponse({ type: CheckResponse, description: 'Capabilities only; ok is false with the reason when the app cannot be used.' })
@@ -68,6 +71,7 @@ export class BackupController {
   }
 
   @RequireRole('admin')
+  @Audited('restore.request', 'app')
   @Post('restore')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The restore is queued; follow it at /api/runs/{runId}.' })
@@ -78,6 +82,7 @@ export class BackupController {
   }
 
   @RequireRole('operator')
+  @Audited('verify.request', 'app')
   @Post('verify')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The verification is queued; follow it at /api/runs/{runId}.' })
@@ -88,6 +93,7 @@ export class BackupController {
   }
 
   @RequireRole('admin')
+  @Audited('backup.download', 'app')
   @Get('backups/:name/download')
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The stored bytes, as an attachment with Content-Length.' })

@@ -58,6 +58,8 @@ export class AppConfig {
     readonly idleMs: number;
     readonly absoluteMs: number;
   };
+  /** Audit log entries older than this are pruned (daily). */
+  readonly auditRetentionDays!: number;
   readonly logFormat!: 'text' | 'json';
   readonly logLevel!: LogLevelName;
 

@@ -60,7 +60,7 @@ export const ENVIRONMENT_VARIABLES = [
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
   'CATCH_UP_MISSED', 'RUN_HISTORY_DAYS', 'RUN_HISTORY_MAX', 'RUN_LOG_DAYS', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
-  'LOG_FORMAT', 'LOG_LEVEL', 'SESSION_IDLE_MINUTES', 'SESSION_MAX_HOURS',
+  'LOG_FORMAT', 'LOG_LEVEL', 'SESSION_IDLE_MINUTES', 'SESSION_MAX_HOURS', 'AUDIT_RETENTION_DAYS',
 ] as const;
 
 /** Secrets are checked like any variable but their values are never echoed in errors. */
@@ -160,6 +160,9 @@ export class Environment {
 
   @Max(8760) @Min(1) @IsInt() @Type(() => Number)
   SESSION_MAX_HOURS = 12;
+
+  @Max(36500) @Min(1) @IsInt() @Type(() => Number)
+  AUDIT_RETENTION_DAYS = 365;
 }
 
 export class InvalidConfigurationError extends Error {

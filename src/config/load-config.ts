@@ -64,6 +64,7 @@ export function loadConfig(
       publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     },
     session: { idleMs: env.SESSION_IDLE_MINUTES * 60_000, absoluteMs: env.SESSION_MAX_HOURS * 3_600_000 },
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     logFormat: env.LOG_FORMAT,
     logLevel: env.LOG_LEVEL,
   });

@@ -8,6 +8,7 @@ import { RequireRole } from '../auth/roles';
 import { SessionsService } from '../auth/sessions.service';
 import { CsrfGuard } from './csrf';
 import { PageContext } from './page-context';
+import { Audited } from '../audit/audited.decorator';
 
 /** Where to go after logging in: a path of this site only, never another site ("//evil", "https:…"). */
 function safeNext(next: unknown): string {
@@ -49,6 +50,7 @@ export class LoginController {
 
   /** Ends the session on the server: its cookie is worthless from now on, even if a copy survives. */
   @RequireRole('viewer')
+  @Audited('logout')
   @Post('logout')
   @UseGuards(CsrfGuard)
   async logOut(@Req() request: Request, @Res() response: Response) {

@@ -13,6 +13,7 @@ import { CsrfGuard } from './csrf';
 import { translate } from './i18n';
 import { PageContext } from './page-context';
 import { DashboardQuery, PagesService } from './pages.service';
+import { Audited, noteFailure } from '../audit/audited.decorator';
 
 /** The pages: server-rendered, behind a login session, each route with its least role, CSRF-checked posts. */
 @ApiExcludeController()
@@ -48,6 +49,7 @@ export class PagesController {
   }
 
   @RequireRole('admin')
+  @Audited('app.create', 'app')
   @Post('apps')
   @UseGuards(CsrfGuard)
   async create(@Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
@@ -74,6 +76,7 @@ export class PagesController {
   }
 
   @RequireRole('admin')
+  @Audited('app.update', 'app')
   @Post('apps/:id')
   @UseGuards(CsrfGuard)
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
@@ -85,6 +88,7 @@ export class PagesController {
   }
 
   @RequireRole('admin')
+  @Audited('app.delete', 'app')
   @Post('apps/:id/delete')
   @UseGuards(CsrfGuard)
   async remove(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
@@ -94,6 +98,7 @@ export class PagesController {
   }
 
   @RequireRole('operator')
+  @Audited('run.request', 'app')
   @Post('apps/:id/run')
   @UseGuards(CsrfGuard)
   async run(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
@@ -104,6 +109,7 @@ export class PagesController {
 
   /** Answers on the page the button was on: the app's page says so in its form (`from=app`), the dashboard does not. */
   @RequireRole('operator')
+  @Audited('check.request', 'app')
   @Post('apps/:id/check')
   @UseGuards(CsrfGuard)
   async check(@Param('id', AppIdPipe) id: number, @Body() body: Record<string, unknown>, @Res() response: Response) {
@@ -117,6 +123,7 @@ export class PagesController {
   }
 
   @RequireRole('operator')
+  @Audited('verify.request', 'app')
   @Post('apps/:id/backups/:name/verify')
   @UseGuards(CsrfGuard)
   async verify(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Res() response: Response) {
@@ -127,11 +134,13 @@ export class PagesController {
 
   /** A restore overwrites the app's data: it starts only when the admin typed the app's name. */
   @RequireRole('admin')
+  @Audited('restore.request', 'app')
   @Post('apps/:id/backups/:name/restore')
   @UseGuards(CsrfGuard)
-  async restore(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Body() body: Record<string, unknown>, @Res() response: Response) {
+  async restore(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Body() body: Record<string, unknown>, @Req() request: Request, @Res() response: Response) {
     const app = await this.apps.get(id);
     if (body.confirm !== app.name) {
+      noteFailure(request, 'the app name was not typed to confirm');
       this.context.flash(response, 'danger', 'flash.restoreNotConfirmed', { name: app.name });
       return response.redirect(303, `/apps/${id}`);
     }

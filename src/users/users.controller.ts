@@ -5,6 +5,7 @@ import { ApiErrorResponses } from '../common/api-docs';
 import { IdPipe } from '../common/id.pipe';
 import { CreateUserDto, UpdateUserDto, UserResponse } from './dto/user.dto';
 import { UserNotFoundError, UsersService } from './users.service';
+import { Audited } from '../audit/audited.decorator';
 
 const UserIdPipe = new IdPipe(UserNotFoundError);
 
@@ -21,6 +22,7 @@ export class UsersController {
     return (await this.users.list()).map(UserResponse.from);
   }
 
+  @Audited('user.create', 'user')
   @Post()
   @ApiCreatedResponse({ type: UserResponse })
   @ApiBadRequestResponse({ description: 'A field is invalid; the message names each one and why.' })
@@ -36,6 +38,7 @@ export class UsersController {
     return UserResponse.from(await this.users.get(id));
   }
 
+  @Audited('user.update', 'user')
   @Patch(':id')
   @ApiOkResponse({ type: UserResponse })
   @ApiBadRequestResponse({ description: 'A field is invalid.' })
@@ -44,6 +47,7 @@ export class UsersController {
     return UserResponse.from(await this.users.update(id, changes));
   }
 
+  @Audited('user.delete', 'user')
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted; their sessions end at once.' })
