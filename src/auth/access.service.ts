@@ -121,6 +121,17 @@ export class AccessService {
     return null;
   }
 
+  /** A single sign-on that mapped to a role: a session like the login form's, recorded the same way. */
+  async logInWithSso(signedIn: { subject: string; name: string; role: Role }, request: Request, response: Response): Promise<void> {
+    await this.sessions.open({ subject: signedIn.subject, name: signedIn.name, role: signedIn.role, credential: null }, request, response);
+    await this.audit.record({ actor: signedIn.name, actorKind: 'sso', address: addressOf(request), action: 'login', details: { method: 'sso', role: signedIn.role }, outcome: 'success', status: 303 });
+  }
+
+  /** A single sign-on refused (no role for the claims) or broken: recorded as a failed login. */
+  async recordSsoFailure(name: string, error: string, request: Request): Promise<void> {
+    await this.audit.record({ actor: name, actorKind: 'anonymous', address: addressOf(request), action: 'login', details: { method: 'sso', error }, outcome: 'failure', status: 403 });
+  }
+
   /**
    * A throttled client is refused before its password is looked at, or its 429s and 200s would tell
    * right from wrong at full speed. A browser that has logged in before (known-client cookie) is
@@ -156,6 +167,8 @@ export class AccessService {
     if (credentialsMatch(given, this.config.adminUser, this.config.adminPassword)) {
       return { principal: { kind: 'env', name: this.config.adminUser, role: 'admin' }, subject: 'env', credential: this.envCredential() };
     }
+    // With LOCAL_LOGIN=false database users sign in through SSO only; the env admin above stays as break-glass.
+    if (!this.config.localLogin) return null;
     const user = await this.users.verify(given.user, given.password);
     if (!user) return null;
     return {
@@ -178,6 +191,8 @@ export class AccessService {
       if (!user || session.credential !== this.sessions.credentialTag(user.passwordHash)) return null;
       return { kind: 'user', name: user.username, role: user.role as Role, sessionId: session.id };
     }
+    // SSO: the role the claims gave at sign-in, for the session's life (SESSION_MAX_HOURS at most).
+    if (session.subject.startsWith('sso:') && this.config.oidc) return { kind: 'sso', name: session.name, role: session.role as Role, sessionId: session.id };
     return null;
   }
 

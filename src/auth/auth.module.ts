@@ -8,6 +8,7 @@ import { ApiKeysService } from './api-keys.service';
 import { AccessService } from './access.service';
 import { SessionEntity } from './session.entity';
 import { SessionsService } from './sessions.service';
+import { SsoService } from './sso.service';
 import { UserEntity } from '../users/user.entity';
 import { UsersController } from '../users/users.controller';
 import { UsersService } from '../users/users.service';
@@ -16,7 +17,7 @@ import { UsersService } from '../users/users.service';
 @Module({
   imports: [TypeOrmModule.forFeature([SessionEntity, UserEntity, ApiKeyEntity])],
   controllers: [UsersController, ApiKeysController],
-  providers: [AccessService, SessionsService, UsersService, ApiKeysService, { provide: APP_GUARD, useClass: AccessGuard }],
-  exports: [AccessService, SessionsService, UsersService, ApiKeysService],
+  providers: [AccessService, SessionsService, UsersService, ApiKeysService, SsoService, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [AccessService, SessionsService, UsersService, ApiKeysService, SsoService],
 })
 export class AuthModule {}

@@ -58,6 +58,20 @@ export class AppConfig {
     readonly idleMs: number;
     readonly absoluteMs: number;
   };
+  /** Single sign-on; null when OIDC_ISSUER is not set. */
+  readonly oidc!: {
+    readonly issuer: string;
+    readonly clientId: string;
+    /** null: a public client (PKCE only). */
+    readonly clientSecret: string | null;
+    readonly roleClaim: string;
+    /** Claim values that make a user admin, operator, viewer (the highest match wins). */
+    readonly admins: readonly string[];
+    readonly operators: readonly string[];
+    readonly viewers: readonly string[];
+  } | null;
+  /** false: database users cannot log in with a password (SSO only); the env admin always can (break-glass). */
+  readonly localLogin!: boolean;
   /** Audit log entries older than this are pruned (daily). */
   readonly auditRetentionDays!: number;
   readonly logFormat!: 'text' | 'json';
