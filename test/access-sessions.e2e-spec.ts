@@ -67,6 +67,11 @@ describe('login page and sessions (issue 16, part 1)', () => {
     // The API takes the session too (Swagger UI in the same browser).
     await agent.get('/api/apps').expect(200);
     await agent.get('/api/docs-json').expect(200);
+    // Logging in again in the same browser replaces the session: the old one is ended, not left behind.
+    const again = csrfOf((await agent.get('/login').expect(200)).text);
+    await agent.post('/login').type('form').send({ _csrf: again, username: ADMIN.user, password: ADMIN.password }).expect(303);
+    await request(server).get('/').set('Cookie', `session=${token}`).expect(303);
+    await agent.get('/').expect(200);
   });
 
   it('never sends the browser to another site after logging in', async () => {

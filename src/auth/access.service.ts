@@ -66,7 +66,8 @@ export class AccessService {
   async authenticate(request: Request, response: Response | undefined, surface: 'api' | 'page'): Promise<Principal> {
     if (surface === 'page') {
       const principal = await this.fromSession(request);
-      if (!principal) throw new LoginRequiredException(request.originalUrl);
+      // After logging in the browser GETs `next`: a form post cannot be replayed that way, so it goes to the dashboard.
+      if (!principal) throw new LoginRequiredException(request.method === 'GET' ? request.originalUrl : '/');
       return principal;
     }
     const given = parseBasicAuth(request.headers.authorization);

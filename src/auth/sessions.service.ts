@@ -35,9 +35,11 @@ export class SessionsService {
     return createHmac('sha256', this.credentialKey).update(credential).digest('base64url');
   }
 
-  /** Opens a session and sets its cookie; returns the session's id (the stored hash). */
+  /** Opens a session and sets its cookie; returns the session's id (the stored hash). A session the browser had is ended. */
   async open(session: NewSession, request: Request, response: Response): Promise<string> {
     const now = new Date();
+    const previous: unknown = request.cookies?.[SESSION_COOKIE];
+    if (typeof previous === 'string' && previous !== '') await this.sessions.delete({ id: hashOf(previous) });
     await this.sessions.delete({ expiresAt: LessThan(now) });
     await this.sessions.delete({ lastSeenAt: LessThan(new Date(now.getTime() - this.config.session.idleMs)) });
     const token = randomBytes(32).toString('base64url');

@@ -7,6 +7,8 @@ import type { Role } from './roles';
 
 /** How long a browser has between leaving for the provider and coming back. */
 const PENDING_MS = 10 * 60_000;
+/** Sign-ins under way at once; beyond it the oldest is dropped, so requests to start one cannot fill the memory. */
+const MAX_PENDING = 1000;
 export const SSO_STATE_COOKIE = 'sso-state';
 
 interface Pending {
@@ -50,6 +52,7 @@ export class SsoService {
     const state = randomBytes(24).toString('base64url');
     const nonce = oidc.randomNonce();
     this.forgetExpired();
+    if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
     this.pending.set(state, { verifier, nonce, next, expires: Date.now() + PENDING_MS });
     const url = oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: this.redirectUri(request),
