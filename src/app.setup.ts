@@ -77,6 +77,10 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
       },
       (error: unknown) => {
         if (!(error instanceof AuthRefusedException)) return next(error);
+        // A browser following the "API docs" link without a session goes to the login page, not to a basic-auth
+        // prompt whose credentials it would then keep sending.
+        const browserNavigation = request.headers.authorization === undefined && /text\/html/.test(request.headers.accept ?? '');
+        if (browserNavigation && error.getStatus() === 401) return response.redirect(303, `/login?next=${encodeURIComponent(request.originalUrl)}`);
         response.set(error.headers).status(error.getStatus()).json(error.getResponse());
       },
     );

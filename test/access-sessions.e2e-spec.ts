@@ -74,6 +74,13 @@ describe('login page and sessions (issue 16, part 1)', () => {
     await agent.get('/').expect(200);
   });
 
+  it('sends a browser without a session from the API docs to the login page, and back after it', async () => {
+    await request(server).get('/api/docs/').set('Accept', 'text/html,application/xhtml+xml').expect(303).expect('Location', '/login?next=%2Fapi%2Fdocs%2F');
+    await request(server).get('/api/docs/').expect(401).expect('WWW-Authenticate', /^Basic/); // scripts still get the challenge
+    const agent = await orchestrator.pages();
+    expect((await agent.get('/api/docs/').set('Accept', 'text/html').expect(200)).text).toContain('swagger-ui');
+  });
+
   it('never sends the browser to another site after logging in', async () => {
     for (const next of ['//evil.example/', 'https://evil.example/', '/\\evil.example']) {
       const agent = request.agent(server);
