@@ -9,7 +9,9 @@ import hbs from 'hbs';
 import helmet from 'helmet';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { BasicAuthService } from './auth/basic-auth.service';
+import { AccessService, AuthRefusedException } from './auth/access.service';
+import { setPrincipal } from './auth/principal';
+import { SESSION_COOKIE } from './auth/sessions.service';
 import { refuseCrossSiteWrites } from './auth/cross-site';
 import { errorBody, ErrorFilter } from './common/error.filter';
 import { createValidationPipe } from './common/validation.pipe';
@@ -66,13 +68,25 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter(config.uiLanguage));
 
-  // Swagger and static files are plain Express routes, outside Nest's guards: the same check protects them.
-  const auth = app.get(BasicAuthService);
-  app.use(['/api/docs', '/api/docs-json', '/api/docs-yaml', '/assets'], (request: Request, response: Response, next: NextFunction) => {
-    const refusal = auth.refusalFor(request, response);
-    if (!refusal) return next();
-    response.set(refusal.headers).status(refusal.getStatus()).json(refusal.getResponse());
+  // Swagger is a plain Express route, outside Nest's guards: the same check protects it (any role may read it).
+  const access = app.get(AccessService);
+  app.use(['/api/docs', '/api/docs-json', '/api/docs-yaml'], (request: Request, response: Response, next: NextFunction) => {
+    access.authenticate(request, response, 'api').then(
+      (principal) => {
+        setPrincipal(request, principal);
+        next();
+      },
+      (error: unknown) => {
+        if (!(error instanceof AuthRefusedException)) return next(error);
+        // A browser following the "API docs" link without a session goes to the login page, not to a basic-auth
+        // prompt whose credentials it would then keep sending.
+        const browserNavigation = request.headers.authorization === undefined && /text\/html/.test(request.headers.accept ?? '');
+        if (browserNavigation && error.getStatus() === 401) return response.redirect(303, `/login?next=${encodeURIComponent(request.originalUrl)}`);
+        response.set(error.headers).status(error.getStatus()).json(error.getResponse());
+      },
+    );
   });
+  // Assets are public: the login page needs its style sheet, and none of them holds anything private.
   // Every asset is served from here (no CDN): the pages work on a machine with no internet.
   app.useStaticAssets(join(process.cwd(), 'node_modules/bootstrap/dist'), { prefix: '/assets/bootstrap' });
   app.useStaticAssets(join(process.cwd(), 'node_modules/chart.js/dist'), { prefix: '/assets/chart.js' });
@@ -90,10 +104,18 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
     app,
     new DocumentBuilder()
       .setTitle('app-orquestador')
-      .setDescription('Backs up registered apps over contract v1 into an rclone remote. All routes but /api/health need basic auth.')
+      .setDescription(
+        'Backs up registered apps over contract v1 into an rclone remote. All routes but /api/health need credentials: basic auth ' +
+          '(the env admin or a user), an API key as a bearer token, or the session cookie of the pages. Each route names the least ' +
+          'role it needs (viewer < operator < admin); a lower role gets 403.',
+      )
       .setVersion('1')
-      .addBasicAuth({ type: 'http', scheme: 'basic' }, 'basic')
+      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'ADMIN_USER/ADMIN_PASSWORD or a user of /api/users.' }, 'basic')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key from POST /api/keys: Authorization: Bearer ao_…' }, 'bearer')
+      .addCookieAuth(SESSION_COOKIE, { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The session the login page opens.' }, 'session')
       .addSecurityRequirements('basic')
+      .addSecurityRequirements('bearer')
+      .addSecurityRequirements('session')
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', yamlDocumentUrl: 'api/docs-yaml' });

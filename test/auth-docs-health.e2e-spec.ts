@@ -41,15 +41,20 @@ describe('basic auth, OpenAPI docs and health', () => {
     });
   });
 
-  it('serves a valid OpenAPI 3 document that declares basic auth and documents every route', async () => {
+  it('serves a valid OpenAPI 3 document that declares basic auth, API keys and the session cookie, and documents every route', async () => {
     const { body } = await request(server).get('/api/docs-json').auth(ADMIN.user, ADMIN.password).expect(200);
     await SwaggerParser.validate(structuredClone(body));
     expect(body.openapi).toMatch(/^3\./);
-    expect(body.components.securitySchemes.basic).toEqual({ type: 'http', scheme: 'basic' });
+    expect(body.components.securitySchemes).toMatchObject({
+      basic: { type: 'http', scheme: 'basic' },
+      bearer: { type: 'http', scheme: 'bearer' },
+      session: { type: 'apiKey', in: 'cookie', name: 'session' },
+    });
+    expect(body.security).toEqual([{ basic: [] }, { bearer: [] }, { session: [] }]);
     expect(Object.keys(body.paths).sort()).toEqual([
       '/api/apps', '/api/apps/{id}', '/api/apps/{id}/backups', '/api/apps/{id}/backups/{name}/download', '/api/apps/{id}/check',
-      '/api/apps/{id}/restore', '/api/apps/{id}/run', '/api/apps/{id}/runs', '/api/apps/{id}/verify', '/api/health', '/api/runs', '/api/runs/{id}',
-      '/api/runs/{id}/cancel', '/api/schedule-preview',
+      '/api/apps/{id}/restore', '/api/apps/{id}/run', '/api/apps/{id}/runs', '/api/apps/{id}/verify', '/api/audit', '/api/health', '/api/keys', '/api/keys/{id}', '/api/runs', '/api/runs/{id}',
+      '/api/runs/{id}/cancel', '/api/schedule-preview', '/api/users', '/api/users/{id}',
     ]);
     expect(Object.keys(body.paths['/api/runs/{id}/cancel'].post.responses)).toEqual(expect.arrayContaining(['202', '404', '409']));
     expect(body.components.schemas.RunResponse.properties.status.enum).toContain('cancelled');

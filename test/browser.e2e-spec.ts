@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
-import { ADMIN, appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { logInPage } from './support/browser';
+import { appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
@@ -41,8 +42,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
     await orchestrator.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(orchestrator.app.getHttpServer().address() as { port: number }).port}`;
     browser = await launch();
-    const context = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: 'en-US' });
-    page = await context.newPage();
+    const context = await browser.newContext({ locale: 'en-US' });
+    page = await logInPage(context, base);
     violations = cspViolations(page);
   });
   afterAll(async () => {
@@ -102,9 +103,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
   });
 
   it('follows the system colour scheme, and previews a schedule as it is typed or picked (#17)', async () => {
-    const dark = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: 'en-US', colorScheme: 'dark' });
+    const dark = await browser.newContext({ locale: 'en-US', colorScheme: 'dark' });
     try {
-      const form = await dark.newPage();
+      const form = await logInPage(dark, base);
       const blocked = cspViolations(form);
       await form.goto(`${base}/apps/new`);
       expect(await form.locator('html').getAttribute('data-bs-theme')).toBe('dark');
@@ -174,11 +175,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('a page on another sit
     ['another host name', 'localhost', `/api/apps/{id}/check`],
     ['another port of the same host', '127.0.0.1', `/apps/{id}/run`],
     ['another port of the same host', '127.0.0.1', `/apps/{id}/delete`],
-  ])('from %s (%s) cannot post to %s, though the browser has the credentials', async (_, host, path) => {
-    const context = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password } });
+  ])('from %s (%s) cannot post to %s, though the browser is logged in', async (_, host, path) => {
+    const context = await browser.newContext();
     try {
-      const page = await context.newPage();
-      await page.goto(`${base}/`); // the admin is logged in: the browser holds the credentials for the orchestrator
+      const page = await logInPage(context, base); // the admin is logged in: the browser holds the session cookie
       const target = path.replace('{id}', String(appId));
       await page.goto(`http://${host}:${attackerPort}/?target=${encodeURIComponent(target)}`);
       await page.waitForURL((url) => url.origin === base);

@@ -12,15 +12,15 @@ type Agent = ReturnType<typeof request.agent>;
 
 /** A browser session on the pages, with the CSRF token read from a page as a browser would. */
 function browserOf(orchestrator: Orchestrator) {
-  const agent: Agent = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
-  const csrf = async () => /name="_csrf" value="([^"]+)"/.exec((await agent.get('/apps/new').expect(200)).text)![1];
+  const loggedIn = orchestrator.pages().then((agent) => agent.set('Accept', 'text/html'));
+  const csrf = async () => /name="_csrf" value="([^"]+)"/.exec((await (await loggedIn).get('/apps/new').expect(200)).text)![1];
   /** Posts the app form with `fields` over valid defaults; the token is read before the request is made. */
   const submit = async (path: string, fields: Record<string, string>) => {
     const body = new URLSearchParams({
       name: 'paged', url: 'http://127.0.0.1:9', token: 't', schedule: '0 3 * * *', timezone: '', driveFolderId: 'paged', retention: '7',
       enabled: 'on', _csrf: await csrf(), ...fields,
     }).toString();
-    return agent.post(path).type('form').send(body);
+    return (await loggedIn).post(path).type('form').send(body);
   };
   return { submit };
 }
@@ -171,14 +171,14 @@ describe('an app whose schedule cannot be registered', () => {
         more: 0,
       });
 
-      const browser = request(second.app.getHttpServer());
-      const dashboard = await browser.get('/').auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html').expect(200);
+      const browser = await second.pages();
+      const dashboard = await browser.get('/').set('Accept', 'text/html').expect(200);
       expect(dashboard.text).toMatch(/data-app="bad"[\s\S]*data-schedule-error[^>]*>[^<]*not scheduled/);
       // The running app may be listed twice (needs attention, and the list): no row of it says it is broken.
       const goodRows = dashboard.text.match(/<tr[^>]*data-app="good"[\s\S]*?<\/tr>/g) ?? [];
       expect(goodRows.length).toBeGreaterThan(0);
       for (const row of goodRows) expect(row).not.toContain('data-schedule-error');
-      const page = await browser.get(`/apps/${bad.id}`).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html').set('Accept-Language', 'es').expect(200);
+      const page = await browser.get(`/apps/${bad.id}`).set('Accept', 'text/html').set('Accept-Language', 'es').expect(200);
       expect(page.text).toMatch(/data-schedule-error[^>]*>[^<]*sin programar[\s\S]*nunca se dispara/); // its reason in Spanish too (#17.7)
 
       await waitFor(async () => {

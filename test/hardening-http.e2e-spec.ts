@@ -69,14 +69,24 @@ describe('login throttling (issue 12, point 7)', () => {
     const orchestrator = await bootOrchestrator();
     try {
       const server = orchestrator.app.getHttpServer();
-      const admin = request.agent(server).auth(ADMIN.user, ADMIN.password);
-      const login = await admin.get('/').set('Accept', 'text/html').expect(200);
+      const admin = request.agent(server);
+      const logIn = async () => {
+        const csrf = /name="_csrf" value="([^"]+)"/.exec((await admin.get('/login').expect(200)).text)![1];
+        return admin.post('/login').type('form').send({ _csrf: csrf, username: ADMIN.user, password: ADMIN.password });
+      };
+      const login = await logIn();
+      expect(login.status).toBe(303);
       expect(login.headers['set-cookie']?.join()).toMatch(/known-client=[^;]+; Max-Age=\d+;.*HttpOnly; SameSite=Strict/);
       await failTenTimes(server);
       await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).expect(429); // the attacker's address is blocked
       await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).set('Cookie', 'known-client=forged.signature').expect(429);
-      await admin.get('/api/apps').expect(200);
+      // The login form counts in the same throttle: a stranger at that address is refused there too.
+      const stranger = request.agent(server);
+      const strangerCsrf = /name="_csrf" value="([^"]+)"/.exec((await stranger.get('/login').expect(200)).text)![1];
+      await stranger.post('/login').type('form').send({ _csrf: strangerCsrf, username: ADMIN.user, password: ADMIN.password }).expect(429);
+      await admin.get('/api/apps').auth(ADMIN.user, ADMIN.password).expect(200);
       await admin.get('/api/docs-json').expect(200);
+      expect((await logIn()).status).toBe(303);
     } finally {
       await orchestrator.close();
     }
@@ -123,40 +133,44 @@ describe('page CSRF tokens (issue 12, point 8)', () => {
   const pageToken = async (browser: ReturnType<typeof request.agent>, path: string) =>
     /name="_csrf" value="([^"]+)"/.exec((await browser.get(path).expect(200)).text)![1];
 
-  it('refuses a planted cookie echoed in the form, and a token issued under other credentials', async () => {
+  it('refuses a planted cookie echoed in the form, a token issued in another session, and sessions of a changed password', async () => {
     const first = await bootOrchestrator();
     const dataDir = first.dataDir;
     let token = '';
+    let sessionCookie = '';
     let appId = 0;
     try {
       appId = (await registerApp(first, { name: 'victim' })).id;
-      const browser = request.agent(first.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+      const browser = (await first.pages()).set('Accept', 'text/html');
       for (const planted of ['planted-value-0123456789abcdefghijklmnopqrstu', `${'a'.repeat(64)}.${'b'.repeat(64)}`]) {
-        await request(first.app.getHttpServer())
-          .post(`/apps/${appId}/delete`)
-          .auth(ADMIN.user, ADMIN.password)
-          .set('Cookie', `csrf=${planted}`)
-          .type('form')
-          .send({ _csrf: planted })
-          .expect(403);
+        await browser.post(`/apps/${appId}/delete`).set('Cookie', `csrf=${planted}`).type('form').send({ _csrf: planted }).expect(403);
       }
       await first.api.get(`/api/apps/${appId}`).expect(200);
       token = await pageToken(browser, '/');
       expect((await pageToken(browser, `/apps/${appId}`))).toBe(token); // one token per browser session, valid on every page
+      // Another browser, logged in as the same admin, cannot use it: the token is bound to the session.
+      const other = (await first.pages()).set('Accept', 'text/html');
+      await other.post(`/apps/${appId}/delete`).set('Cookie', `csrf=${token}`).type('form').send({ _csrf: token }).expect(403);
+      await first.api.get(`/api/apps/${appId}`).expect(200);
+      const sent = (await browser.get('/').expect(200)) as unknown as { req: { getHeader(name: string): unknown } };
+      sessionCookie = /session=[^;]+/.exec(String(sent.req.getHeader('cookie')))?.[0] ?? '';
     } finally {
       await first.close();
     }
 
-    // Same data folder (same secret key), other admin password: the old session's token is worthless.
+    // Same data folder (same secret key), other admin password: the old session has ended, its token with it.
     const second = await bootOrchestrator({ DATA_DIR: dataDir, ADMIN_PASSWORD: 'another-password-456' });
     try {
+      expect(sessionCookie).toMatch(/^session=./);
       await request(second.app.getHttpServer())
         .post(`/apps/${appId}/delete`)
-        .auth(ADMIN.user, 'another-password-456')
-        .set('Cookie', `csrf=${token}`)
+        .set('Cookie', `${sessionCookie}; csrf=${token}`)
         .type('form')
         .send({ _csrf: token })
-        .expect(403);
+        .expect(303)
+        .expect('Location', /^\/login/);
+      const fresh = await second.pages({ user: ADMIN.user, password: 'another-password-456' });
+      await fresh.post(`/apps/${appId}/delete`).set('Cookie', `csrf=${token}`).type('form').send({ _csrf: token }).expect(403);
       await request(second.app.getHttpServer()).get(`/api/apps/${appId}`).auth(ADMIN.user, 'another-password-456').expect(200);
     } finally {
       await second.close();
@@ -186,7 +200,8 @@ describe('health without credentials and security headers (issue 12, point 14)',
   });
 
   it.each(['/', '/api/apps', '/api/health', '/api/docs/'])('%s sends the security headers, with no inline script allowed', async (path) => {
-    const { headers } = await orchestrator.api.get(path).set('Accept', 'text/html').expect(200);
+    const client = path === '/' ? await orchestrator.pages() : orchestrator.api;
+    const { headers } = await client.get(path).set('Accept', 'text/html').expect(200);
     const csp = Object.fromEntries(String(headers['content-security-policy']).split(';').map((part) => {
       const [name, ...values] = part.trim().split(/\s+/);
       return [name, values];

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { RunBody, waitForRunEnd } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
 
 type Agent = ReturnType<typeof request.agent>;
 const TOKEN = 'pages-17-token';
@@ -29,7 +29,7 @@ describe('pages, as a new user finds them (#17)', () => {
     contract.setMode({ size: 3000 });
     // The running-page test leaves a run waiting for a silent app: closing must not wait for it.
     orchestrator = await bootOrchestrator({ SHUTDOWN_GRACE_S: '0' });
-    browser = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+    browser = (await orchestrator.pages()).set('Accept', 'text/html');
     notes = (await orchestrator.api.post('/api/apps', { name: 'notes', url: contract.url, token: TOKEN, schedule: '0 3 * * *', driveFolderId: 'notes', retention: 3 }).expect(201)).body;
     backup = await runOf(`/api/apps/${notes.id}/run`);
     verify = await waitForRunEnd(orchestrator, (await orchestrator.api.post(`/api/apps/${notes.id}/verify`, {}).expect(202)).body.runId);
@@ -146,7 +146,7 @@ describe('pages, as a new user finds them (#17)', () => {
       expect(Number(/<tr data-run="(\d+)">/.exec(second.text)![1])).toBeLessThan(firstIds[1]);
 
       expect((await browser.get('/runs?status=done').expect(400)).text).toContain('status');
-      const switched = await request(orchestrator.app.getHttpServer()).get('/runs?lang=es').auth(ADMIN.user, ADMIN.password).expect(200);
+      const switched = await (await orchestrator.pages()).get('/runs?lang=es').expect(200);
       expect(switched.text).toContain('<html lang="es">');
     });
   });

@@ -16,7 +16,7 @@ describe('admin pages', () => {
     contract = await startContractApp({ token: TOKEN });
     contract.setMode({ size: 200_000 });
     orchestrator = await bootOrchestrator();
-    browser = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+    browser = (await orchestrator.pages()).set('Accept', 'text/html');
   });
   afterAll(async () => {
     await orchestrator.close();
@@ -32,9 +32,13 @@ describe('admin pages', () => {
   const form = (fields: Record<string, string>) =>
     new URLSearchParams({ name: 'shop', url: contract.url, token: TOKEN, schedule: '0 3 * * *', timezone: '', driveFolderId: 'shop', retention: '7', enabled: 'on', ...fields }).toString();
 
-  it('asks for credentials', async () => {
-    const response = await request(orchestrator.app.getHttpServer()).get('/').set('Accept', 'text/html').expect(401);
-    expect(response.headers['www-authenticate']).toMatch(/^Basic /);
+  it('sends a browser without a session to the login page; basic auth does not open the pages', async () => {
+    const server = orchestrator.app.getHttpServer();
+    await request(server).get('/runs?status=failed').set('Accept', 'text/html').expect(303).expect('Location', '/login?next=%2Fruns%3Fstatus%3Dfailed');
+    const withBasic = await request(server).get('/').auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html').expect(303);
+    expect(withBasic.headers['www-authenticate']).toBeUndefined(); // no browser prompt that would cache the password
+    // A post cannot be replayed by the GET that follows the login: the browser goes to the dashboard instead.
+    await request(server).post('/apps/1/delete').auth(ADMIN.user, ADMIN.password).type('form').send({}).expect(303).expect('Location', '/login?next=%2F');
   });
 
   it('shows an empty state with a button to add the first app, with assets served locally', async () => {
@@ -144,7 +148,7 @@ describe('UI_LANGUAGE', () => {
   it('overrides the browser language for every page', async () => {
     const orchestrator = await bootOrchestrator({ UI_LANGUAGE: 'es' });
     try {
-      const page = await request(orchestrator.app.getHttpServer()).get('/').auth(ADMIN.user, ADMIN.password).set('Accept-Language', 'en').expect(200);
+      const page = await (await orchestrator.pages()).get('/').set('Accept-Language', 'en').expect(200);
       expect(page.text).toContain('Aún no hay apps');
       expect(page.text).not.toContain('?lang=en');
     } finally {
@@ -159,7 +163,7 @@ describe('backup actions on the app page', () => {
     contract.setMode({ size: 5000 });
     const orchestrator = await bootOrchestrator();
     try {
-      const browser = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+      const browser = (await orchestrator.pages()).set('Accept', 'text/html');
       const { body: app } = await orchestrator.api.post('/api/apps', { name: 'pages', url: contract.url, token: TOKEN, schedule: '0 3 * * *', driveFolderId: 'p', retention: 3 }).expect(201);
       const backup = await waitForRunEnd(orchestrator, (await orchestrator.api.post(`/api/apps/${app.id}/run`).expect(202)).body.runId);
       const page = await browser.get(`/apps/${app.id}`).expect(200);

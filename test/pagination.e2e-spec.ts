@@ -3,7 +3,7 @@ import { BackupScheduler } from '../src/backup/backup-scheduler.service';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { bootOrchestrator, Orchestrator } from './support/orchestrator';
 
 type Listed = { id: number; name: string };
 
@@ -146,7 +146,7 @@ describe('pages over a large registry', () => {
   });
 
   it('renders one page of the dashboard, problems first, with search, status filter and page links', async () => {
-    const browser = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+    const browser = (await orchestrator.pages()).set('Accept', 'text/html');
     const rows = (html: string, section: string) => {
       const part = html.split(section)[1]?.split('</table>')[0] ?? '';
       return [...part.matchAll(/<tr data-app="([^"]+)"/g)].map((m) => m[1]);

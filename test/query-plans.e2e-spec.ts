@@ -55,7 +55,8 @@ describe('the queries behind pages, API, health, metrics, boot and pruning', () 
       `/api/apps/${id}`, `/api/apps/${id}/runs`, `/api/apps/${id}/backups`, '/api/health', '/metrics',
       '/api/runs', '/api/runs?limit=5&before=100', '/api/runs?status=failed', '/api/runs?kind=verify', '/api/runs?trigger=manual', `/api/runs?appId=${id}`,
       '/api/runs?status=failed&kind=backup&trigger=schedule&appId=1', '/runs', '/runs?status=failed&kind=backup'];
-    for (const path of paths) await request(server).get(path).auth(ADMIN.user, ADMIN.password).expect(200);
+    const browser = await orchestrator.pages();
+    for (const path of paths) await (path.startsWith('/api') || path === '/metrics' ? request(server).get(path).auth(ADMIN.user, ADMIN.password) : browser.get(path)).expect(200);
     const runs = await orchestrator.api.get(`/api/apps/${id}/runs?limit=5`).expect(200);
     const [newest] = runs.body;
     const older = /<([^>]+)>; rel="next"/.exec(runs.headers.link)![1];

@@ -21,6 +21,8 @@ import { CreateAppDto } from './dto/create-app.dto';
 import { ListAppsQuery } from './dto/list-apps.query';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { AppIdPipe } from '../common/id.pipe';
+import { RequireRole } from '../auth/roles';
+import { Audited } from '../audit/audited.decorator';
 
 @ApiTags('apps')
 @ApiErrorResponses()
@@ -42,6 +44,7 @@ export class AppsController {
     return (await this.present([app]))[0];
   }
 
+  @RequireRole('viewer')
   @Get()
   @ApiOkResponse({ type: [AppResponse], description: 'A page of apps in name order.', headers: LINK_HEADER })
   async list(@Query() query: ListAppsQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<AppResponse[]> {
@@ -49,6 +52,8 @@ export class AppsController {
     return announcePages(request, response, page).map(({ app, activity }) => AppResponse.from(app, activity));
   }
 
+  @RequireRole('admin')
+  @Audited('app.create', 'app')
   @Post()
   @ApiCreatedResponse({ type: AppResponse })
   @ApiBadRequestResponse({ description: 'A field is invalid; the message names each one and why.' })
@@ -57,6 +62,7 @@ export class AppsController {
     return this.presentOne(await this.apps.create(input));
   }
 
+  @RequireRole('viewer')
   @Get(':id')
   @ApiOkResponse({ type: AppResponse })
   @ApiNotFoundResponse({ description: 'No app with that id.' })
@@ -64,6 +70,8 @@ export class AppsController {
     return this.presentOne(await this.apps.get(id));
   }
 
+  @RequireRole('admin')
+  @Audited('app.update', 'app')
   @Patch(':id')
   @ApiOkResponse({ type: AppResponse })
   @ApiBadRequestResponse({ description: 'A field is invalid; the message names each one and why.' })
@@ -73,6 +81,8 @@ export class AppsController {
     return this.presentOne(await this.apps.update(id, changes));
   }
 
+  @RequireRole('admin')
+  @Audited('app.delete', 'app')
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted. Its backups stay in the remote.' })

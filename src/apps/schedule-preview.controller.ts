@@ -4,6 +4,7 @@ import { ApiErrorResponses } from '../common/api-docs';
 import { AppConfig } from '../config/app-config';
 import { SchedulePreviewQuery, SchedulePreviewResponse } from './dto/schedule-preview.dto';
 import { previewSchedule } from './schedule-preview';
+import { RequireRole } from '../auth/roles';
 
 @ApiTags('apps')
 @ApiErrorResponses()
@@ -11,6 +12,7 @@ import { previewSchedule } from './schedule-preview';
 export class SchedulePreviewController {
   constructor(private readonly config: AppConfig) {}
 
+  @RequireRole('viewer')
   @Get()
   @ApiOperation({ summary: 'Checks a cron expression and shows its next three firings, as the app form does while you type.' })
   @ApiOkResponse({ type: SchedulePreviewResponse, description: 'Also for an invalid expression: `valid: false` and why.' })

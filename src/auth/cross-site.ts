@@ -4,8 +4,9 @@ import { errorBody } from '../common/error.filter';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Browsers send cached basic-auth credentials with any request to this service, including a form
- * that a page on another site submits: without this, such a form could start runs or delete apps.
+ * Browsers send cookies (the session, SameSite=Lax: also to sibling ports of this host) and cached
+ * basic-auth credentials with requests to this service, including a form that a page on another site
+ * submits: without this, such a form could start runs or delete apps.
  * Every request but GET/HEAD/OPTIONS that a browser marks as coming from another origin is refused
  * before anything reads it. The rule is the one of Go's http.CrossOriginProtection: trust
  * Sec-Fetch-Site when the browser sends it (every current browser does); otherwise compare Origin

@@ -5,6 +5,7 @@ import { CronJob, CronTime } from 'cron';
 import type { AppEntity } from '../apps/app.entity';
 import { cronFailure } from '../apps/app.validators';
 import { AppChange, AppsService } from '../apps/apps.service';
+import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
@@ -61,6 +62,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     private readonly apps: AppsService,
     private readonly runner: BackupRunner,
     private readonly runs: RunsService,
+    private readonly audit: AuditService,
   ) {
     apps.onChange((change) => this.follow(change));
   }
@@ -190,9 +192,13 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private async fire(app: AppEntity): Promise<void> {
+    const audit = (outcome: 'success' | 'failure', error?: string) =>
+      this.audit.record({ actor: 'schedule', actorKind: 'schedule', action: 'run.request', target: `app:${app.id}`, details: { app: app.name, ...(error && { error }) }, outcome });
     try {
       await this.runner.start(app.id, 'schedule');
+      await audit('success');
     } catch (error) {
+      await audit('failure', (error as Error).message);
       // Nothing fails silently: a firing that cannot even start leaves a failed run saying why.
       await this.runs.failToStart(app, 'schedule', (error as Error).message).catch((e: Error) =>
         this.logger.error(`scheduled run of ${app.name} could not start (${(error as Error).message}) nor be recorded: ${e.message}`),

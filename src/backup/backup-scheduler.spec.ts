@@ -1,3 +1,4 @@
+import type { AuditService } from '../audit/audit.service';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppEntity } from '../apps/app.entity';
@@ -6,6 +7,9 @@ import type { AppConfig } from '../config/app-config';
 import type { BackupRunner } from './backup-runner.service';
 import { BackupScheduler } from './backup-scheduler.service';
 import type { RunsService } from './runs.service';
+
+/** The audit log is not what these tests are about. */
+const noAudit = { record: async () => undefined } as unknown as AuditService;
 
 describe('BackupScheduler', () => {
   const registry = new SchedulerRegistry();
@@ -21,7 +25,7 @@ describe('BackupScheduler', () => {
     const recorded: string[] = [];
     const runs = { failToStart: async (a: AppEntity, trigger: string, reason: string) => recorded.push(`${a.name} ${trigger} ${reason}`) };
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
-    new BackupScheduler(config, registry, apps, runner, runs as unknown as RunsService);
+    new BackupScheduler(config, registry, apps, runner, runs as unknown as RunsService, noAudit);
 
     listener!({ kind: 'saved', app });
     expect(registry.doesExist('cron', 'backup:7')).toBe(true);
@@ -45,7 +49,7 @@ describe('BackupScheduler', () => {
     const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
     const runs = { lastScheduledRunTimes: async () => new Map() } as unknown as RunsService;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: true } } as AppConfig;
-    const scheduler = new BackupScheduler(config, registry, apps, runner, runs);
+    const scheduler = new BackupScheduler(config, registry, apps, runner, runs, noAudit);
 
     await scheduler.onApplicationBootstrap();
     await scheduler.registered();
@@ -70,7 +74,7 @@ describe('BackupScheduler', () => {
     let listener: ((change: AppChange) => void) | undefined;
     const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), list: async () => rows } as unknown as AppsService;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
-    const scheduler = new BackupScheduler(config, registry, apps, {} as BackupRunner, {} as RunsService);
+    const scheduler = new BackupScheduler(config, registry, apps, {} as BackupRunner, {} as RunsService, noAudit);
 
     let timerRan = false;
     setTimeout(() => (timerRan = true), 0);

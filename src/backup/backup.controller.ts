@@ -13,6 +13,8 @@ import { StoredBackups } from './stored-backups.service';
 import { RunResponse, StartedRunResponse } from './dto/run.response';
 import { RunsQuery } from './dto/runs.query';
 import { RunsService } from './runs.service';
+import { RequireRole } from '../auth/roles';
+import { Audited } from '../audit/audited.decorator';
 
 const isRunId = (key: string) => /^[1-9]\d{0,15}$/.test(key);
 
@@ -28,6 +30,8 @@ export class BackupController {
     private readonly stored: StoredBackups,
   ) {}
 
+  @RequireRole('operator')
+  @Audited('run.request', 'app')
   @Post('run')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The backup is queued; follow it at /api/runs/{runId}.' })
@@ -36,6 +40,7 @@ export class BackupController {
     return { runId: (await this.runner.start(id, 'manual')).id };
   }
 
+  @RequireRole('viewer')
   @Get('runs')
   @ApiOkResponse({ type: [RunResponse], description: 'A page of runs, newest first.', headers: LINK_HEADER })
   async runsOf(
@@ -48,6 +53,8 @@ export class BackupController {
     return announcePages(request, response, await this.runs.listForApp(id, query.limit, cursor)).map(RunResponse.from);
   }
 
+  @RequireRole('operator')
+  @Audited('check.request', 'app')
   @Post('check')
   @HttpCode(200)
   @ApiOkResponse({ type: CheckResponse, description: 'Capabilities only; ok is false with the reason when the app cannot be used.' })
@@ -55,6 +62,7 @@ export class BackupController {
     return this.backups.check(id);
   }
 
+  @RequireRole('viewer')
   @Get('backups')
   @ApiOkResponse({ type: [BackupFileResponse], description: "This app's files in the remote, newest first." })
   @ApiBadGatewayResponse({ type: ErrorResponse, description: 'The remote could not be listed.' })
@@ -62,6 +70,8 @@ export class BackupController {
     return this.backups.list(id);
   }
 
+  @RequireRole('admin')
+  @Audited('restore.request', 'app')
   @Post('restore')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The restore is queued; follow it at /api/runs/{runId}.' })
@@ -71,6 +81,8 @@ export class BackupController {
     return { runId: (await this.runner.startRestore(id, body.backup)).id };
   }
 
+  @RequireRole('operator')
+  @Audited('verify.request', 'app')
   @Post('verify')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The verification is queued; follow it at /api/runs/{runId}.' })
@@ -80,6 +92,8 @@ export class BackupController {
     return { runId: (await this.runner.startVerify(id, 'manual', body?.backup)).id };
   }
 
+  @RequireRole('admin')
+  @Audited('backup.download', 'app')
   @Get('backups/:name/download')
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The stored bytes, as an attachment with Content-Length.' })

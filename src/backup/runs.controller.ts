@@ -8,6 +8,8 @@ import { RunListQuery } from './dto/run-list.query';
 import { BackupRunner } from './backup-runner.service';
 import { RunResponse, StartedRunResponse } from './dto/run.response';
 import { RunsService } from './runs.service';
+import { Audited } from '../audit/audited.decorator';
+import { RequireRole } from '../auth/roles';
 
 @ApiTags('backups')
 @ApiErrorResponses()
@@ -18,6 +20,7 @@ export class RunsController {
     private readonly runner: BackupRunner,
   ) {}
 
+  @RequireRole('viewer')
   @Get()
   @ApiOkResponse({
     type: [RunResponse],
@@ -34,6 +37,7 @@ export class RunsController {
     return announceNext(request, response, page.items, page.next === null ? null : String(page.next), 'before').map(RunResponse.from);
   }
 
+  @RequireRole('viewer')
   @Get(':id')
   @ApiOkResponse({ type: RunResponse })
   @ApiNotFoundResponse({ type: ErrorResponse, description: 'No run with that id.' })
@@ -41,6 +45,8 @@ export class RunsController {
     return RunResponse.from(await this.runs.get(id));
   }
 
+  @RequireRole('operator')
+  @Audited('cancel.request', 'run')
   @Post(':id/cancel')
   @HttpCode(202)
   @ApiOperation({

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiResponse, ApiUnauthorizedResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiProperty, ApiResponse, ApiUnauthorizedResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 
 /** The error body every endpoint answers with, as OpenAPI shows it. */
 export class ErrorResponse {
@@ -17,7 +17,8 @@ export class ErrorResponse {
 /** Responses shared by every protected API controller. */
 export const ApiErrorResponses = () =>
   applyDecorators(
-    ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Missing or wrong admin credentials.' }),
+    ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Missing or wrong credentials, or a revoked or expired API key.' }),
+    ApiForbiddenResponse({ type: ErrorResponse, description: "The caller's role may not use this route (see the route's description)." }),
     ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Too many failed logins from this client.' }),
     ApiResponse({ status: 415, type: ErrorResponse, description: 'A write whose body is not JSON.' }),
   );

@@ -43,6 +43,11 @@ export class ErrorFilter implements ExceptionFilter {
       response.status(body.statusCode).json(body);
       return;
     }
+    // A page that needs a login sends the browser to the login page (LoginRequiredException's location).
+    if (exception instanceof HttpException && 'location' in exception && typeof exception.location === 'string') {
+      response.redirect(303, exception.location);
+      return;
+    }
     // Pages get their errors as pages, in the same layout and language.
     const locale = localeOf(request, this.uiLanguage);
     response.status(body.statusCode).render('errors/error', { locale, timezone: 'UTC', status: body.statusCode, message: body.message, details: body.details, languages: LANGUAGE_CHOICES, path: request.path });

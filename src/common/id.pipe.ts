@@ -2,7 +2,7 @@ import { PipeTransform } from '@nestjs/common';
 import { AppNotFoundError, RunNotFoundError } from './errors';
 
 /** A path id that is not a positive integer names nothing: 404, like any other unknown id. */
-class IdPipe implements PipeTransform<string, number> {
+export class IdPipe implements PipeTransform<string, number> {
   constructor(private readonly notFound: new (id: string) => Error) {}
 
   transform(value: string): number {

@@ -56,6 +56,27 @@ export class AppConfig {
     /** Base of the links to run pages in notifications, e.g. https://backups.example.com */
     readonly publicUrl: string | null;
   };
+  /** Page sessions end after idleMs without a request, and absoluteMs after they were opened in any case. */
+  readonly session!: {
+    readonly idleMs: number;
+    readonly absoluteMs: number;
+  };
+  /** Single sign-on; null when OIDC_ISSUER is not set. */
+  readonly oidc!: {
+    readonly issuer: string;
+    readonly clientId: string;
+    /** null: a public client (PKCE only). */
+    readonly clientSecret: string | null;
+    readonly roleClaim: string;
+    /** Claim values that make a user admin, operator, viewer (the highest match wins). */
+    readonly admins: readonly string[];
+    readonly operators: readonly string[];
+    readonly viewers: readonly string[];
+  } | null;
+  /** false: database users cannot log in with a password (SSO only); the env admin always can (break-glass). */
+  readonly localLogin!: boolean;
+  /** Audit log entries older than this are pruned (daily). */
+  readonly auditRetentionDays!: number;
   readonly logFormat!: 'text' | 'json';
   readonly logLevel!: LogLevelName;
   /** Passphrase of apps with `encryption: "rclone-crypt"` and none of their own; null: they must have one. */

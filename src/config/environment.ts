@@ -88,11 +88,12 @@ export const ENVIRONMENT_VARIABLES = [
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
   'CATCH_UP_MISSED', 'VERIFY_SCHEDULE', 'RUN_HISTORY_DAYS', 'RUN_HISTORY_MAX', 'RUN_LOG_DAYS', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
-  'LOG_FORMAT', 'LOG_LEVEL', 'DEFAULT_ENCRYPTION_PASSPHRASE',
+  'LOG_FORMAT', 'LOG_LEVEL', 'DEFAULT_ENCRYPTION_PASSPHRASE', 'SESSION_IDLE_MINUTES', 'SESSION_MAX_HOURS', 'AUDIT_RETENTION_DAYS',
+  'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_ROLE_CLAIM', 'OIDC_ADMINS', 'OIDC_OPERATORS', 'OIDC_VIEWERS', 'LOCAL_LOGIN',
 ] as const;
 
 /** Secrets are checked like any variable but their values are never echoed in errors. */
-const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'SECRET_KEY', 'DEFAULT_ENCRYPTION_PASSPHRASE']);
+const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'SECRET_KEY', 'DEFAULT_ENCRYPTION_PASSPHRASE', 'OIDC_CLIENT_SECRET']);
 
 /** The process environment as the service accepts it; defaults are the embedded ones. */
 export class Environment {
@@ -189,6 +190,39 @@ export class Environment {
 
   @MaxLength(1024) @IsString() @IsOptional()
   DEFAULT_ENCRYPTION_PASSPHRASE?: string;
+
+  @Max(10080) @Min(1) @IsInt() @Type(() => Number)
+  SESSION_IDLE_MINUTES = 60;
+
+  @Max(8760) @Min(1) @IsInt() @Type(() => Number)
+  SESSION_MAX_HOURS = 12;
+
+  @Max(36500) @Min(1) @IsInt() @Type(() => Number)
+  AUDIT_RETENTION_DAYS = 365;
+
+  @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be the http(s) URL of the OpenID provider, e.g. https://auth.example.com/realms/main' })
+  OIDC_ISSUER?: string;
+
+  @IsOptional() @MaxLength(512) @IsString()
+  OIDC_CLIENT_ID?: string;
+
+  @IsOptional() @MaxLength(1024) @IsString()
+  OIDC_CLIENT_SECRET?: string;
+
+  @Matches(/^[\w.:/-]{1,100}$/, { message: 'must be a claim name such as groups, roles or email' })
+  OIDC_ROLE_CLAIM = 'groups';
+
+  @IsOptional() @MaxLength(4096) @IsString()
+  OIDC_ADMINS?: string;
+
+  @IsOptional() @MaxLength(4096) @IsString()
+  OIDC_OPERATORS?: string;
+
+  @IsOptional() @MaxLength(4096) @IsString()
+  OIDC_VIEWERS?: string;
+
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  LOCAL_LOGIN: 'true' | 'false' = 'true';
 }
 
 export class InvalidConfigurationError extends Error {

@@ -4,7 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppConfig } from './app-config';
 import { parseByteSize } from './byte-size';
-import { validateEnvironment } from './environment';
+import { Environment, InvalidConfigurationError, validateEnvironment } from './environment';
 
 export interface LoadedConfig {
   config: AppConfig;
@@ -63,11 +63,43 @@ export function loadConfig(
       onSuccess: env.NOTIFY_ON_SUCCESS === 'true',
       publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     },
+    session: { idleMs: env.SESSION_IDLE_MINUTES * 60_000, absoluteMs: env.SESSION_MAX_HOURS * 3_600_000 },
+    oidc: oidcSettings(env),
+    localLogin: env.LOCAL_LOGIN === 'true',
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     logFormat: env.LOG_FORMAT,
     logLevel: env.LOG_LEVEL,
     defaultEncryptionPassphrase: env.DEFAULT_ENCRYPTION_PASSPHRASE ?? null,
   });
   return { config, generatedAdminPassword: password.created ? password.value : undefined };
+}
+
+/** The SSO variables belong together: a half-configured provider is refused at boot, not at the first login. */
+function oidcSettings(env: Environment): AppConfig['oidc'] {
+  const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  const [admins, operators, viewers] = [list(env.OIDC_ADMINS), list(env.OIDC_OPERATORS), list(env.OIDC_VIEWERS)];
+  const problems: string[] = [];
+  if (!env.OIDC_ISSUER) {
+    const stray = (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_ADMINS', 'OIDC_OPERATORS', 'OIDC_VIEWERS'] as const).filter((name) => env[name]);
+    if (stray.length > 0) problems.push(`OIDC_ISSUER: must be set when ${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set`);
+    if (env.LOCAL_LOGIN === 'false') problems.push('LOCAL_LOGIN: can be false only with single sign-on (OIDC_ISSUER); the env admin would be the only way in');
+  } else {
+    if (!env.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: must be set with OIDC_ISSUER');
+    if (admins.length + operators.length + viewers.length === 0) {
+      problems.push('OIDC_ADMINS, OIDC_OPERATORS, OIDC_VIEWERS: at least one must list claim values, or every SSO user would be refused');
+    }
+  }
+  if (problems.length > 0) throw new InvalidConfigurationError(problems);
+  if (!env.OIDC_ISSUER || !env.OIDC_CLIENT_ID) return null;
+  return {
+    issuer: env.OIDC_ISSUER,
+    clientId: env.OIDC_CLIENT_ID,
+    clientSecret: env.OIDC_CLIENT_SECRET ?? null,
+    roleClaim: env.OIDC_ROLE_CLAIM,
+    admins,
+    operators,
+    viewers,
+  };
 }
 
 /** DATA_DIR holds the database and the secrets: nobody but its owner may read it. */

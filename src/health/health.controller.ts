@@ -1,7 +1,7 @@
 import { Controller, Get, HttpStatus, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { BasicAuthService } from '../auth/basic-auth.service';
+import { AccessService } from '../auth/access.service';
 import { Public } from '../auth/public.decorator';
 import { HealthReport, HealthService } from './health.service';
 
@@ -33,12 +33,12 @@ class HealthResponse {
 export class HealthController {
   constructor(
     private readonly health: HealthService,
-    private readonly auth: BasicAuthService,
+    private readonly access: AccessService,
   ) {}
 
   /**
    * Public, for Docker's HEALTHCHECK and load balancers: anyone gets the status; only the admin gets
-   * the checks (app names, versions and error texts help an attacker). Wrong credentials get the short
+   * the checks (anyone logged in, any role: app names, versions and error texts help an attacker). Wrong credentials get the short
    * answer, never a 401 that would fail a probe, and count as a failed login like anywhere else.
    */
   @Public()
@@ -48,6 +48,6 @@ export class HealthController {
   async check(@Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<HealthReport | Pick<HealthReport, 'status'>> {
     const report = await this.health.report();
     if (report.status === 'error') response.status(HttpStatus.SERVICE_UNAVAILABLE);
-    return this.auth.refusalFor(request, response) === null ? report : { status: report.status };
+    return (await this.access.principalOrNull(request, response)) ? report : { status: report.status };
   }
 }

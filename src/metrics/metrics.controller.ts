@@ -1,27 +1,27 @@
 import { Controller, Get, Header, Req } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { BasicAuthService } from '../auth/basic-auth.service';
+import { AccessService } from '../auth/access.service';
 import { Public } from '../auth/public.decorator';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from './metrics.service';
 
-/** Prometheus scrape endpoint: basic auth like everything else unless METRICS_PUBLIC=true. */
+/** Prometheus scrape endpoint: the API's credentials (basic auth, API key, session) unless METRICS_PUBLIC=true. */
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
   constructor(
     private readonly metrics: MetricsService,
-    private readonly auth: BasicAuthService,
+    private readonly access: AccessService,
     private readonly config: AppConfig,
   ) {}
 
   @Public()
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  scrape(@Req() request: Request): Promise<string> {
-    const refusal = this.config.metricsPublic ? null : this.auth.refusalFor(request);
-    if (refusal) throw refusal;
+  async scrape(@Req() request: Request): Promise<string> {
+    // Any role may scrape: the figures carry app names, nothing secret.
+    if (!this.config.metricsPublic) await this.access.authenticate(request, undefined, 'api');
     return this.metrics.registry.metrics();
   }
 }

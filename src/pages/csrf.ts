@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
-import { createHash, hkdfSync } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { doubleCsrf, DoubleCsrfUtilities } from 'csrf-csrf';
 import type { Request, Response } from 'express';
+import { principalOf } from '../auth/principal';
 import { AppConfig } from '../config/app-config';
 import { english } from '../common/i18n';
 
@@ -9,11 +10,11 @@ export const CSRF_COOKIE = 'csrf';
 export const CSRF_FIELD = '_csrf';
 
 /**
- * Browsers send basic-auth credentials by themselves, so a form post proves it came from our own page
+ * Browsers send the session cookie by themselves, so a form post proves it came from our own page
  * by echoing the token our page carries (signed double submit, csrf-csrf). The token is an HMAC, under
- * a key derived from SECRET_KEY, of a random value and of the credentials the page was served to: a
+ * a key derived from SECRET_KEY, of a random value and of the session the page was served in: a
  * cookie planted by another site (or another port of this host) cannot be signed, and a token issued
- * under other credentials does not fit these.
+ * in another session does not fit this one. The login form, before any session, is bound to "no session".
  */
 @Injectable()
 export class PageCsrf {
@@ -23,8 +24,8 @@ export class PageCsrf {
     const secret = Buffer.from(hkdfSync('sha256', config.secretKey, 'app-orquestador', 'page-csrf', 32)).toString('base64url');
     this.csrf = doubleCsrf({
       getSecret: () => secret,
-      // Pages are only served after the auth guard accepted this header; a hash keeps the password out of the HMAC input.
-      getSessionIdentifier: (request) => createHash('sha256').update(request.headers.authorization ?? '').digest('base64url'),
+      // The guard has set the principal; its session id is the stored hash, never the cookie's value.
+      getSessionIdentifier: (request) => principalOf(request)?.sessionId ?? '',
       cookieName: CSRF_COOKIE,
       // Not Secure by default: the service is often reached over plain http on an internal network.
       cookieOptions: { httpOnly: true, sameSite: 'strict', path: '/', secure: false },
@@ -32,7 +33,7 @@ export class PageCsrf {
     });
   }
 
-  /** This browser's token: the one in its cookie when that is valid for these credentials, else a new one. */
+  /** This browser's token: the one in its cookie when that is valid for this session, else a new one. */
   tokenFor(request: Request, response: Response): string {
     return this.csrf.generateCsrfToken(request, response, { cookieOptions: { secure: request.secure } });
   }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { principalOf } from '../auth/principal';
+import { roleAllows } from '../auth/roles';
 import { AppConfig } from '../config/app-config';
 import { PageCsrf } from './csrf';
 import { isLocale, LANGUAGE_CHOICES } from '../common/i18n';
@@ -7,7 +9,7 @@ import { isMessageKey, localeOf, MessageKey, translate } from './i18n';
 
 const FLASH_COOKIE = 'flash';
 
-/** What every page needs: language, time zone, CSRF token and the message left by the last action. */
+/** What every page needs: who is logged in, language, time zone, CSRF token and the message left by the last action. */
 @Injectable()
 export class PageContext {
   constructor(
@@ -23,7 +25,12 @@ export class PageContext {
       request.cookies = { ...request.cookies, lang: picked };
     }
     const locale = localeOf(request, this.config.uiLanguage);
+    const user = principalOf(request);
     return {
+      // Who is logged in (null on the login page); the pages offer only what the role may do.
+      user,
+      canOperate: user !== null && roleAllows(user.role, 'operator'),
+      isAdmin: user !== null && roleAllows(user.role, 'admin'),
       locale,
       timezone: this.config.scheduler.timezone,
       verifyGlobal: this.config.scheduler.verifySchedule ?? translate(locale, 'verify.globalOff'),

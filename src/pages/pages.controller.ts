@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
+import { Public } from '../auth/public.decorator';
+import { RequireRole } from '../auth/roles';
 import { BackupRunner } from '../backup/backup-runner.service';
 import { BackupsService } from '../backup/backups.service';
 import { RunNotCancellableError } from '../common/errors';
@@ -14,8 +16,9 @@ import { CsrfGuard } from './csrf';
 import { MessageKey, translate } from './i18n';
 import { PageContext } from './page-context';
 import { DashboardQuery, PagesService } from './pages.service';
+import { Audited, noteFailure } from '../audit/audited.decorator';
 
-/** The admin's pages: server-rendered, behind the same basic auth as the API, CSRF-checked posts. */
+/** The pages: server-rendered, behind a login session, each route with its least role, CSRF-checked posts. */
 @ApiExcludeController()
 @Controller()
 export class PagesController {
@@ -27,18 +30,21 @@ export class PagesController {
     private readonly context: PageContext,
   ) {}
 
+  @RequireRole('viewer')
   @Get()
   @Render('dashboard')
   async dashboard(@Query() query: DashboardQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return { ...this.context.of(request, response), ...(await this.pages.dashboard(query, request.originalUrl)) };
   }
 
-  /** Browsers ask every site for /favicon.ico; without it each page logs a 404. Behind the same credentials as the pages. */
+  /** Browsers ask every site for /favicon.ico, the login page included; without it each page logs a 404. */
+  @Public()
   @Get('favicon.ico')
   favicon(@Res() response: Response) {
     response.sendFile(join(process.cwd(), 'public', 'favicon.ico'), { maxAge: '1d' });
   }
 
+  @RequireRole('admin')
   @Get('apps/new')
   @Render('apps/form')
   newApp(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -46,6 +52,8 @@ export class PagesController {
     return { ...this.context.of(request, response), values, errors: {} };
   }
 
+  @RequireRole('admin')
+  @Audited('app.create', 'app')
   @Post('apps')
   @UseGuards(CsrfGuard)
   async create(@Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
@@ -55,12 +63,14 @@ export class PagesController {
     response.redirect(303, `/apps/${form.app.id}`);
   }
 
+  @RequireRole('viewer')
   @Get('apps/:id')
   @Render('apps/show')
   async show(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return { ...this.context.of(request, response), ...(await this.pages.appPage(id)) };
   }
 
+  @RequireRole('admin')
   @Get('apps/:id/edit')
   @Render('apps/form')
   async edit(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -80,6 +90,8 @@ export class PagesController {
     return { ...this.context.of(request, response), app: formApp(app), values, errors: {} };
   }
 
+  @RequireRole('admin')
+  @Audited('app.update', 'app')
   @Post('apps/:id')
   @UseGuards(CsrfGuard)
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
@@ -90,6 +102,8 @@ export class PagesController {
     response.redirect(303, `/apps/${form.app.id}`);
   }
 
+  @RequireRole('admin')
+  @Audited('app.delete', 'app')
   @Post('apps/:id/delete')
   @UseGuards(CsrfGuard)
   async remove(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
@@ -98,6 +112,8 @@ export class PagesController {
     response.redirect(303, '/');
   }
 
+  @RequireRole('operator')
+  @Audited('run.request', 'app')
   @Post('apps/:id/run')
   @UseGuards(CsrfGuard)
   async run(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
@@ -107,6 +123,8 @@ export class PagesController {
   }
 
   /** Answers on the page the button was on: the app's page says so in its form (`from=app`), the dashboard does not. */
+  @RequireRole('operator')
+  @Audited('check.request', 'app')
   @Post('apps/:id/check')
   @UseGuards(CsrfGuard)
   async check(@Param('id', AppIdPipe) id: number, @Body() body: Record<string, unknown>, @Res() response: Response) {
@@ -119,6 +137,8 @@ export class PagesController {
     response.redirect(303, body.from === 'app' ? `/apps/${id}` : '/');
   }
 
+  @RequireRole('operator')
+  @Audited('verify.request', 'app')
   @Post('apps/:id/backups/:name/verify')
   @UseGuards(CsrfGuard)
   async verify(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Res() response: Response) {
@@ -128,11 +148,14 @@ export class PagesController {
   }
 
   /** A restore overwrites the app's data: it starts only when the admin typed the app's name. */
+  @RequireRole('admin')
+  @Audited('restore.request', 'app')
   @Post('apps/:id/backups/:name/restore')
   @UseGuards(CsrfGuard)
-  async restore(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Body() body: Record<string, unknown>, @Res() response: Response) {
+  async restore(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Body() body: Record<string, unknown>, @Req() request: Request, @Res() response: Response) {
     const app = await this.apps.get(id);
     if (body.confirm !== app.name) {
+      noteFailure(request, 'the app name was not typed to confirm');
       this.context.flash(response, 'danger', 'flash.restoreNotConfirmed', { name: app.name });
       return response.redirect(303, `/apps/${id}`);
     }
@@ -142,6 +165,8 @@ export class PagesController {
   }
 
   /** Cancels a queued or running run, then answers on the page the button was on (`from`: app, dashboard), else the run's. */
+  @RequireRole('operator')
+  @Audited('cancel.request', 'run')
   @Post('runs/:id/cancel')
   @UseGuards(CsrfGuard)
   async cancel(@Param('id', RunIdPipe) id: number, @Body() body: Record<string, unknown>, @Res() response: Response) {
@@ -156,12 +181,14 @@ export class PagesController {
     }
   }
 
+  @RequireRole('viewer')
   @Get('runs')
   @Render('runs/index')
   async runList(@Query() query: Record<string, unknown>, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return { ...this.context.of(request, response), ...(await this.pages.runList(query, request.originalUrl)) };
   }
 
+  @RequireRole('viewer')
   @Get('runs/:id')
   @Render('runs/show')
   async runPage(@Param('id', RunIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -173,6 +200,7 @@ export class PagesController {
   }
 
   /** What the run page polls while the run is in progress: the API's run, its log in the page's language. */
+  @RequireRole('viewer')
   @Get('runs/:id/live')
   async runLive(@Param('id', RunIdPipe) id: number, @Req() request: Request) {
     return this.pages.liveRun(id, this.context.localeOf(request));

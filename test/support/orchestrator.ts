@@ -20,7 +20,21 @@ export interface Orchestrator {
     patch(path: string, body: object): request.Test;
     delete(path: string): request.Test;
   };
+  /**
+   * A browser-like agent (it keeps cookies) logged in through the login page, as the pages need since
+   * they no longer take basic auth. Each call is a new browser with its own session.
+   */
+  pages(credentials?: { user: string; password: string }): Promise<request.Agent>;
   close(): Promise<void>;
+}
+
+/** Logs `agent` in through the login form (GET for the CSRF token, then POST); fails the test unless it is let in. */
+export async function logInThroughPage(agent: request.Agent, credentials = ADMIN): Promise<request.Agent> {
+  const form = await agent.get('/login').expect(200);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(form.text)?.[1];
+  if (!csrf) throw new Error('the login page has no CSRF token');
+  await agent.post('/login').type('form').send({ _csrf: csrf, username: credentials.user, password: credentials.password, next: '/' }).expect(303).expect('Location', '/');
+  return agent;
 }
 
 /**
@@ -44,6 +58,7 @@ export async function bootOrchestrator(env: Record<string, string> = {}): Promis
       patch: (path, body) => auth(request(server).patch(path)).send(body),
       delete: (path) => auth(request(server).delete(path)),
     },
+    pages: (credentials) => logInThroughPage(request.agent(server), credentials),
     close: () => app.close(),
   };
 }

@@ -1,0 +1,58 @@
+import { CallHandler, ExecutionContext, HttpException, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { catchError, Observable, tap, throwError } from 'rxjs';
+import { DomainError } from '../common/errors';
+import { AuditService } from './audit.service';
+import { AUDITED, AuditedAction, failureNoted, targetOf } from './audited.decorator';
+
+/** The status the error filter will answer with, close enough for the log (domain errors are 4xx/5xx, the rest 500). */
+function statusOf(error: unknown): number {
+  if (error instanceof HttpException) return error.getStatus();
+  if (error instanceof DomainError) return { not_found: 404, conflict: 409, invalid_input: 400, unavailable: 502, shutting_down: 503 }[error.code] ?? 500;
+  return 500;
+}
+
+/** Records the routes marked @Audited() once they have answered, whatever the answer. */
+@Injectable()
+export class AuditInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: AuditService,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const audited = this.reflector.get<AuditedAction | undefined>(AUDITED, context.getHandler());
+    if (!audited) return next.handle();
+    const http = context.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const record = (outcome: 'success' | 'failure', status: number, result?: unknown, error?: string) =>
+      void this.audit.recordRequest(request, {
+        action: audited.action,
+        target: targetOf(audited, request, result),
+        details: { ...paramsBesideId(request), ...(isEmpty(request.body) ? {} : { fields: request.body }), ...(error ? { error } : {}) },
+        outcome,
+        status,
+      });
+    return next.handle().pipe(
+      tap((result) => {
+        const failure = failureNoted(request);
+        const status = response.statusCode;
+        record(failure || status >= 400 ? 'failure' : 'success', status, result, failure);
+      }),
+      catchError((error: unknown) => {
+        record('failure', statusOf(error), undefined, error instanceof Error ? error.message : String(error));
+        return throwError(() => error);
+      }),
+    );
+  }
+}
+
+/** Path parameters other than the target's id (a backup's name, for one). */
+function paramsBesideId(request: Request): Record<string, unknown> {
+  const { id: _id, ...rest } = request.params ?? {};
+  return rest;
+}
+
+const isEmpty = (body: unknown) => body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0);
