@@ -27,6 +27,7 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'GET /api/apps/{id}/backups/{name}/download': 'admin',
   'GET /api/runs': 'viewer',
   'GET /api/runs/{id}': 'viewer',
+  'POST /api/runs/{id}/cancel': 'operator',
   'GET /api/schedule-preview': 'viewer',
   'GET /api/users': 'admin',
   'POST /api/users': 'admin',

@@ -4,7 +4,8 @@ import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { filesIn, RunBody, waitForRunEnd } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { loggedInContext } from './support/browser';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
@@ -33,7 +34,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('cancelling a run in a
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
     });
-    context = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    context = await loggedInContext(browser, base, { locale: 'en-US', viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.on('console', (message) => /Content Security Policy/i.test(message.text()) && violations.push(message.text()));
     // The Cancel forms ask for confirmation (window.confirm): the admin says yes.
@@ -60,7 +61,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('cancelling a run in a
     expect(await page.locator('#run').getAttribute('data-status')).toBe('running');
     await page.screenshot({ path: join(SHOTS, 'cancel-1-running.png'), fullPage: true });
     // On a phone, in Spanish, the button is there and within the screen.
-    const phone = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: 'es-ES', viewport: { width: 390, height: 844 } });
+    const phone = await loggedInContext(browser, base, { locale: 'es-ES', viewport: { width: 390, height: 844 } });
     try {
       const small = await phone.newPage();
       await small.goto(`${base}/runs/${runId}`);

@@ -6,7 +6,7 @@ import { ExportTransfer } from '../src/backup/export-transfer';
 import { RcloneAdapter } from '../src/storage/rclone.adapter';
 import { sha256Of, startContractApp } from './support/contract-app.mjs';
 import { filesIn, registerApp, RunBody, runBackup, seed, sha256File, waitForRunEnd } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
 import { processState } from './support/processes';
 import { startReceiver } from './support/receiver';
 import { startWebdav } from './support/webdav';
@@ -334,7 +334,7 @@ describe('cancelling runs (#17 point 8)', () => {
     it('needs the page\'s CSRF token, then cancels and comes back to the page the button was on', async () => {
       contract.setMode({ size: 8 * 1024 * 1024, delayMs: 20 });
       const { app, folder } = await freshApp();
-      const browser = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+      const browser = (await orchestrator.pages()).set('Accept', 'text/html');
       const runId = await start(app.id);
       await waitFor(async () => ((await get(runId)).status === 'running' ? true : undefined));
 

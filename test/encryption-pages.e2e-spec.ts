@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { runBackup } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { bootOrchestrator, Orchestrator } from './support/orchestrator';
 
 const PASSPHRASE = 'form passphrase, never shown 4412';
 
@@ -15,7 +15,7 @@ describe('encryption on the admin pages', () => {
     contract = await startContractApp({ token: 'test-token' });
     contract.setMode({ size: 50_000 });
     orchestrator = await bootOrchestrator();
-    browser = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html');
+    browser = (await orchestrator.pages()).set('Accept', 'text/html');
   });
   afterAll(async () => {
     await orchestrator.close();

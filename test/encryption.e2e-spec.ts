@@ -302,9 +302,9 @@ describe('encryption settings', () => {
       (await orchestrator.api.get('/api/apps').expect(200)).body,
       (await orchestrator.api.get('/api/runs').expect(200)).body,
       (await orchestrator.api.get(`/api/apps/${app.id}/runs`).expect(200)).body,
-      (await orchestrator.api.get(`/apps/${app.id}/edit`).expect(200)).text,
-      (await orchestrator.api.get(`/apps/${app.id}`).expect(200)).text,
-      (await orchestrator.api.get(`/runs/${run.id}`).expect(200)).text,
+      (await (await orchestrator.pages()).get(`/apps/${app.id}/edit`).expect(200)).text,
+      (await (await orchestrator.pages()).get(`/apps/${app.id}`).expect(200)).text,
+      (await (await orchestrator.pages()).get(`/runs/${run.id}`).expect(200)).text,
     ]);
     // Neither the passphrase, nor its sealed form (TokenCipher's "v1.<iv>.<tag>.<ciphertext>"), nor an rclone password.
     expect(everything.includes(secret)).toBe(false);

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { runBackup, waitForRunEnd } from './support/backups';
-import { ADMIN, appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { loggedInContext } from './support/browser';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
@@ -30,7 +30,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('Spanish pages show no
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
     });
-    context = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: 'es-ES' });
+    context = await loggedInContext(browser, base, { locale: 'es-ES' });
     page = await context.newPage();
   });
   afterAll(async () => {
@@ -147,7 +147,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('Spanish pages show no
   });
 
   it('error pages in Spanish: a refused form post, a bad filter with its field, a run that is not there', async () => {
-    const spanish = request.agent(orchestrator.app.getHttpServer()).auth(ADMIN.user, ADMIN.password).set('Accept', 'text/html').set('Accept-Language', 'es');
+    const spanish = (await orchestrator.pages()).set('Accept', 'text/html').set('Accept-Language', 'es');
     const forged = await spanish.post('/apps').type('form').send({ _csrf: 'forged', name: 'x' }).expect(403);
     expect(forged.text).toContain('el formulario ha caducado o no viene de este sitio: recarga la página y vuelve a intentarlo');
     const filtered = await spanish.get('/?status=bogus').expect(400);

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '../src/pages/format';
 import { startContractApp } from './support/contract-app.mjs';
 import { RunBody, waitForRunEnd } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { loggedInContext } from './support/browser';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
@@ -112,7 +113,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
   });
 
   const contextFor = (width: Width, lang: Lang): Promise<BrowserContext> =>
-    browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale: lang === 'en' ? 'en-US' : 'es-ES', viewport: VIEWPORTS[width] });
+    loggedInContext(browser, base, { locale: lang === 'en' ? 'en-US' : 'es-ES', viewport: VIEWPORTS[width] });
 
   /** The navigation: a toggler on a phone that unfolds the links and the language switch, all on screen. */
   async function checkNavigation(page: Page, width: Width) {

@@ -4,7 +4,8 @@ import { chromium, Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { runBackup, seed } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { loggedInContext } from './support/browser';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -33,7 +34,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('calendar retention in
   });
 
   const pageIn = async (locale: string) => {
-    const context = await browser.newContext({ httpCredentials: { username: ADMIN.user, password: ADMIN.password }, locale });
+    const context = await loggedInContext(browser, base, { locale });
     const page = await context.newPage();
     const violations: string[] = [];
     page.on('console', (message) => /Content Security Policy/i.test(message.text()) && violations.push(message.text()));
@@ -58,7 +59,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('calendar retention in
     await page.fill('#field-schedule', '0 3 * * *');
     await page.fill('#field-driveFolderId', 'ledger');
     await page.fill('#field-verifySchedule', 'off');
-    await Promise.all([page.waitForURL(/\/apps\/\d+$/), page.click('button[type=submit]')]);
+    await Promise.all([page.waitForURL(/\/apps\/\d+$/), page.click('form[action="/apps"] button[type=submit]')]);
     const id = Number(/\/apps\/(\d+)$/.exec(page.url())![1]);
     expect((await orchestrator.api.get(`/api/apps/${id}`).expect(200)).body).toMatchObject({ retention: 1, keepDaily: 14, keepWeekly: 0, keepMonthly: 12, keepYearly: 0, verifySchedule: null });
 

@@ -95,10 +95,10 @@ describe('scheduled verification (VERIFY_SCHEDULE)', () => {
     expect(metric(metrics, 'backup_verify_failures_total', 'optout')).toBeUndefined();
 
     // The dashboard and the app page say when it was last verified and that it failed.
-    const dashboard = (await orchestrator.api.get('/').expect(200)).text;
+    const dashboard = (await (await orchestrator.pages()).get('/').expect(200)).text;
     const row = /<tr data-app="vault"[\s\S]*?<\/tr>/.exec(dashboard)![0];
     expect(row).toMatch(/data-last-verify>Last verification: <span class="badge text-bg-danger" data-status="failed">failed<\/span>/);
-    const page = (await orchestrator.api.get(`/apps/${vault.id}`).set('Accept-Language', 'es').expect(200)).text;
+    const page = (await (await orchestrator.pages()).get(`/apps/${vault.id}`).set('Accept-Language', 'es').expect(200)).text;
     expect(page).toMatch(/data-last-verify><span class="badge text-bg-danger" data-status="failed">fallida<\/span>/);
     expect(page).toContain('data-verify-schedule="global"');
 
@@ -162,7 +162,7 @@ describe('per-app verifySchedule', () => {
     const backup = await backupWhenFree(orchestrator, own.id);
     expect((await backupWhenFree(orchestrator, follower.id)).status).toBe('succeeded');
     await waitForVerification(orchestrator, own.id, (run) => run.status === 'succeeded' && run.backupName === backup.backupName);
-    const page = (await orchestrator.api.get(`/apps/${own.id}`).expect(200)).text;
+    const page = (await (await orchestrator.pages()).get(`/apps/${own.id}`).expect(200)).text;
     expect(page).toContain('data-verify-schedule="own"');
     // Following a VERIFY_SCHEDULE that is off: nothing.
     await orchestrator.api.patch(`/api/apps/${own.id}`, { verifySchedule: 'default' }).expect(200);

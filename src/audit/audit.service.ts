@@ -72,6 +72,18 @@ export class AuditService {
     });
   }
 
+  /** A run the scheduler asked for (backup or verification of `app`); `error` when it could not start. */
+  recordScheduled(action: string, app: { id: number; name: string }, error?: string): Promise<void> {
+    return this.record({
+      actor: 'schedule',
+      actorKind: 'schedule',
+      action,
+      target: `app:${app.id}`,
+      details: { app: app.name, ...(error && { error }) },
+      outcome: error === undefined ? 'success' : 'failure',
+    });
+  }
+
   /** Newest first; `before` is an entry id (the last one of the previous page). */
   list(query: { limit: number; before?: number; actor?: string; action?: string }): Promise<AuditEntryEntity[]> {
     const where: FindOptionsWhere<AuditEntryEntity> = {};

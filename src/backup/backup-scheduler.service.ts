@@ -192,13 +192,11 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private async fire(app: AppEntity): Promise<void> {
-    const audit = (outcome: 'success' | 'failure', error?: string) =>
-      this.audit.record({ actor: 'schedule', actorKind: 'schedule', action: 'run.request', target: `app:${app.id}`, details: { app: app.name, ...(error && { error }) }, outcome });
     try {
       await this.runner.start(app.id, 'schedule');
-      await audit('success');
+      await this.audit.recordScheduled('run.request', app);
     } catch (error) {
-      await audit('failure', (error as Error).message);
+      await this.audit.recordScheduled('run.request', app, (error as Error).message);
       // Nothing fails silently: a firing that cannot even start leaves a failed run saying why.
       await this.runs.failToStart(app, 'schedule', (error as Error).message).catch((e: Error) =>
         this.logger.error(`scheduled run of ${app.name} could not start (${(error as Error).message}) nor be recorded: ${e.message}`),

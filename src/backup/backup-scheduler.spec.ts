@@ -9,7 +9,7 @@ import { BackupScheduler } from './backup-scheduler.service';
 import type { RunsService } from './runs.service';
 
 /** The audit log is not what these tests are about. */
-const noAudit = { record: async () => undefined } as unknown as AuditService;
+const noAudit = { recordScheduled: async () => undefined } as unknown as AuditService;
 
 describe('BackupScheduler', () => {
   const registry = new SchedulerRegistry();

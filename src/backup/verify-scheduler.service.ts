@@ -7,6 +7,7 @@ import { cronFailure } from '../apps/app.validators';
 import { AppChange, AppsService } from '../apps/apps.service';
 import { AppNotFoundError, InvalidBackupError, ShuttingDownError } from '../common/errors';
 import { printable } from '../common/printable';
+import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
@@ -46,6 +47,7 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
     private readonly apps: AppsService,
     private readonly runner: BackupRunner,
     private readonly runs: RunsService,
+    private readonly audit: AuditService,
   ) {
     apps.onChange((change) => this.follow(change));
   }
@@ -127,10 +129,12 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private async verify(app: Pick<AppEntity, 'id' | 'name'>): Promise<void> {
     try {
       await this.runner.startVerify(app.id, 'schedule');
+      await this.audit.recordScheduled('verify.request', app);
     } catch (error) {
       if (error instanceof InvalidBackupError) return this.logger.debug(`scheduled verification of ${app.name}: ${error.message}`);
       if (error instanceof AppNotFoundError || error instanceof ShuttingDownError) return;
       // Anything else (the remote's folder cannot even be named) is a verification that failed: recorded, so it notifies.
+      await this.audit.recordScheduled('verify.request', app, (error as Error).message);
       await this.runs.failToStart(app, 'schedule', (error as Error).message, 'verify').catch((e: Error) =>
         this.logger.error(`scheduled verification of ${app.name} could not start (${printable((error as Error).message, 4096)}) nor be recorded: ${e.message}`),
       );

@@ -1,4 +1,4 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { ADMIN } from './orchestrator';
 
 /** Logs a real browser in through the login page, as a person would; returns the page, now on `next`. */
@@ -10,4 +10,11 @@ export async function logInPage(context: BrowserContext, base: string, credentia
   await page.getByRole('button', { name: /Log in|Entrar/ }).click();
   await page.waitForURL((url) => url.pathname === next.split('?')[0]);
   return page;
+}
+
+/** A browser context logged in through the login page: its session cookie serves every page opened in it. */
+export async function loggedInContext(browser: Browser, base: string, options: BrowserContextOptions = {}, credentials = ADMIN): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  await (await logInPage(context, base, credentials)).close();
+  return context;
 }
