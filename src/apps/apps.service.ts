@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, QueryFailedError, Repository } from 'typeorm';
+import { In, MoreThan, QueryFailedError, Repository } from 'typeorm';
 import { AppNameTakenError, AppNotFoundError, FieldProblem, InvalidFieldsError } from '../common/errors';
 import type { Cursor } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
@@ -48,9 +48,14 @@ export class AppsService {
     return query.getMany();
   }
 
-  /** Every app, in name order, with only what a status needs: small enough to hold for thousands. */
-  briefs(): Promise<AppBrief[]> {
-    return this.apps.find({ select: { id: true, name: true, enabled: true, createdAt: true }, order: { name: 'ASC' } });
+  /** Up to `take` apps after the name `after` in name order, with only what a status needs: a pass over every app reads a page at a time. */
+  briefs(after: string | null, take: number): Promise<AppBrief[]> {
+    return this.apps.find({
+      select: { id: true, name: true, enabled: true, createdAt: true },
+      where: after === null ? {} : { name: MoreThan(after) },
+      order: { name: 'ASC' },
+      take,
+    });
   }
 
   findByIds(ids: number[]): Promise<AppEntity[]> {

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, Repository } from 'typeorm';
@@ -20,6 +21,8 @@ export type RunEvent =
  * is escaped to a single line, so no text from outside can forge an entry (see printable()).
  */
 const MAX_LINE = 4096;
+/** keptBytes() reads this many apps between two yields to the event loop. */
+const KEPT_PAGE = 250;
 
 /** What a listing needs of an app's history: its newest run and newest success, never a log. */
 export interface RunActivity {
@@ -238,25 +241,27 @@ export class RunsService {
   }
 
   /**
-   * The newest successful backup of each app (of these apps, or of every registered app), by app id.
-   * Restores and verifications do not count: they make no backup.
+   * The newest successful backup of every registered app: only what the metrics show of it, read raw (hydrating
+   * thousands of full rows, logs included, cost a quarter of a second at boot). Restores and verifications do not
+   * count: they make no backup.
    */
-  latestSuccessfulBackups(appIds?: number[]): Promise<Map<number, RunEntity>> {
-    return this.newestPerApp(`AND kind = 'backup' AND status = 'succeeded'`, appIds);
+  async latestSuccessfulBackups(): Promise<Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>[]> {
+    const rows: { appName: string; finishedAt: string; bytes: number }[] = await this.runs.query(
+      `SELECT run.appName, run.finishedAt, run.bytes FROM apps app
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')`,
+    );
+    return rows.map((row) => ({ appName: row.appName, finishedAt: fromSqlite(row.finishedAt), bytes: row.bytes }));
   }
 
-  /** The newest run of this kind of each of these apps, whatever its outcome: what a row shows as "last backup". */
-  latestOfKind(kind: RunKind, appIds: number[]): Promise<Map<number, RunEntity>> {
-    return this.newestPerApp(`AND kind = '${kind}'`, appIds);
-  }
-
-  /** One index seek per app (MAX(id) under an index that starts with appId), never a pass over the history. */
-  private async newestPerApp(filter: string, appIds?: number[]): Promise<Map<number, RunEntity>> {
-    if (appIds?.length === 0) return new Map();
-    const apps = appIds ? `SELECT value AS id FROM json_each(:appIds)` : 'SELECT id FROM apps';
+  /**
+   * The newest run of this kind of each of these apps, whatever its outcome: what a row shows as "last backup".
+   * One index seek per app (MAX(id) under an index that starts with appId), never a pass over the history.
+   */
+  async latestOfKind(kind: RunKind, appIds: number[]): Promise<Map<number, RunEntity>> {
+    if (appIds.length === 0) return new Map();
     const latest = await this.runs
       .createQueryBuilder('run')
-      .where(`run.id IN (SELECT (SELECT MAX(id) FROM runs WHERE appId = app.id ${filter}) FROM (${apps}) app)`, { appIds: JSON.stringify(appIds ?? []) })
+      .where(`run.id IN (SELECT (SELECT MAX(id) FROM runs WHERE appId = app.value AND kind = :kind) FROM json_each(:appIds) app)`, { kind, appIds: JSON.stringify(appIds) })
       .getMany();
     return new Map(latest.map((run) => [run.appId, this.withLiveBytes(run)]));
   }
@@ -281,21 +286,28 @@ export class RunsService {
 
   /**
    * Bytes of the backups retention keeps, by the run history (no remote listing needed): per app, its
-   * `retention` newest successful backups. One query per distinct retention (SQLite's LIMIT cannot read the
-   * app's row), each an index seek per app reading at most that many runs.
+   * `retention` newest successful backups. Apps are read a page at a time, yielding between pages; in a page,
+   * one query per distinct retention (SQLite's LIMIT cannot read the app's row), an index seek per app reading
+   * at most that many runs.
    */
   async keptBytes(): Promise<number> {
-    const retentions: { retention: number }[] = await this.runs.query('SELECT DISTINCT retention FROM apps');
     let total = 0;
-    for (const { retention } of retentions) {
-      const [row] = await this.runs.query(
-        `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded' ORDER BY id DESC LIMIT ?))), 0) AS total
-         FROM apps app WHERE app.retention = ?`,
-        [retention, retention],
-      );
-      total += Number(row.total);
+    for (let after = 0; ; ) {
+      const apps: { id: number; retention: number }[] = await this.runs.query('SELECT id, retention FROM apps WHERE id > ? ORDER BY id LIMIT ?', [after, KEPT_PAGE]);
+      for (const retention of new Set(apps.map((app) => app.retention))) {
+        const ids = apps.filter((app) => app.retention === retention).map((app) => app.id);
+        const [row] = await this.runs.query(
+          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded' ORDER BY id DESC LIMIT ?))), 0) AS total
+           FROM json_each(?) app`,
+          [retention, JSON.stringify(ids)],
+        );
+        total += Number(row.total);
+      }
+      if (apps.length < KEPT_PAGE) return total;
+      after = apps[apps.length - 1].id;
+      // better-sqlite3 answers synchronously: without a real yield, the pages would not let anybody in.
+      await yieldToEventLoop();
     }
-    return total;
   }
 
   /** Runs a previous process left unfinished. */

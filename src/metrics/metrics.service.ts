@@ -29,7 +29,7 @@ export class MetricsService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    for (const run of (await this.runs.latestSuccessfulBackups()).values()) this.recordState(run);
+    for (const run of await this.runs.latestSuccessfulBackups()) this.recordState(run);
   }
 
   private record(event: RunEvent): void {
@@ -50,7 +50,7 @@ export class MetricsService implements OnModuleInit {
     this.recordState(run);
   }
 
-  private recordState(run: RunEntity): void {
+  private recordState(run: Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>): void {
     this.lastSuccess.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
     this.lastSize.set({ app: run.appName }, run.bytes);
   }
