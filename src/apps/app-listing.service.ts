@@ -1,6 +1,6 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import { Cursor, Page, toPage } from '../common/pagination';
+import { yieldWhenDue } from '../common/slices';
 import { APP_STATUSES, AppActivity, AppActivityInfo, AppBrief, AppState, AppStatus } from './app-activity';
 import type { AppEntity } from './app.entity';
 import { AppsService } from './apps.service';
@@ -30,7 +30,7 @@ export interface AppsOverview {
 
 /** A status filter reads the registry in slices of this many apps until a page is full. */
 const SLICE = 500;
-/** A count over every app reads this many at a time: a few milliseconds of synchronous SQLite between two yields. */
+/** A count over every app reads this many at a time (a few milliseconds of synchronous SQLite), yielding when due. */
 const CENSUS_PAGE = 250;
 /** How many first apps of each status a count keeps: the most any caller lists. */
 export const CENSUS_FIRST = 50;
@@ -137,7 +137,7 @@ export class AppListing {
       if (briefs.length < CENSUS_PAGE) return census;
       after = briefs[briefs.length - 1].name;
       // better-sqlite3 answers synchronously: without a real yield, the pages would not let anybody in.
-      await yieldToEventLoop();
+      await yieldWhenDue();
     }
   }
 

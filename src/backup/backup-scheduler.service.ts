@@ -1,10 +1,11 @@
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob, CronTime } from 'cron';
 import type { AppEntity } from '../apps/app.entity';
 import { cronFailure } from '../apps/app.validators';
 import { AppChange, AppsService } from '../apps/apps.service';
+import { forEachInSlices } from '../common/slices';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
@@ -15,22 +16,6 @@ const scheduleKey = (schedule: string, timezone: string) => `${timezone} ${sched
 const PAGE = 200;
 /** How long the boot waits for a registry of less than a page to be registered before listening. */
 const BOOT_WAIT_MS = 300;
-/** Work between two yields to the event loop while registering. */
-const SLICE_MS = 20;
-
-/** Calls `work` for each item, yielding to the event loop every SLICE_MS; stops when `stopped()` says so. */
-async function forEachInSlices<T>(items: Iterable<T>, work: (item: T) => void, stopped: () => boolean): Promise<void> {
-  let sliceStart = performance.now();
-  for (const item of items) {
-    if (stopped()) return;
-    work(item);
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await yieldToEventLoop();
-      sliceStart = performance.now();
-    }
-  }
-}
-
 /** An enabled app that has no job: its stored schedule or zone is one the cron library refuses. */
 export interface BrokenSchedule {
   id: number;
@@ -53,8 +38,8 @@ interface Firing {
 @Injectable()
 export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(BackupScheduler.name);
-  /** cron's nextDate() costs ~0.4 ms; listing 1000 apps must not pay it 1000 times per request. */
-  private readonly nextRuns = new Map<number, Date>();
+  /** cron's nextDate() costs ~0.4 ms; listing 1000 apps must not pay it 1000 times per request. By schedule and zone. */
+  private readonly nextRuns = new Map<string, Date>();
   /** Each scheduled app's schedule and zone, the key of `firings` and `periods`. */
   private readonly schedules = new Map<number, string>();
   private readonly firings = new Map<string, Firing>();
@@ -122,6 +107,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
       if (name.startsWith('backup:')) this.registry.deleteCronJob(name); // deleteCronJob also stops it
     }
     this.firings.clear();
+    this.nextRuns.clear();
   }
 
   timezoneOf(app: AppEntity): string {
@@ -129,11 +115,12 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   nextRunOf(appId: number): Date | null {
-    if (!this.registry.doesExist('cron', jobName(appId))) return null;
-    const cached = this.nextRuns.get(appId);
+    const key = this.schedules.get(appId);
+    if (key === undefined) return null;
+    const cached = this.nextRuns.get(key);
     if (cached && cached.getTime() > Date.now()) return cached;
-    const next = this.registry.getCronJob(jobName(appId)).nextDate().toJSDate();
-    this.nextRuns.set(appId, next);
+    const next = this.firings.get(key)!.job.nextDate().toJSDate();
+    this.nextRuns.set(key, next);
     return next;
   }
 
@@ -212,7 +199,6 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
 
   private unschedule(appId: number): void {
     const key = this.schedules.get(appId);
-    this.nextRuns.delete(appId);
     this.schedules.delete(appId);
     this.broken.delete(appId);
     if (key === undefined) return;
@@ -221,7 +207,10 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     // SchedulerRegistry removes a name only by stopping its job: the job goes on for the apps still on it.
     this.registry.deleteCronJob(jobName(appId));
     if (firing.apps.size > 0) firing.job.start();
-    else this.firings.delete(key);
+    else {
+      this.firings.delete(key);
+      this.nextRuns.delete(key);
+    }
   }
 
   /** Queues a run of each app, in slices: thousands of apps may share a schedule. */
