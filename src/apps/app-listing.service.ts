@@ -33,7 +33,7 @@ const SLICE = 500;
 /** A count over every app reads this many at a time (a few milliseconds of synchronous SQLite), yielding when due. */
 const CENSUS_PAGE = 250;
 /** How many first apps of each status a count keeps: the most any caller lists. */
-export const CENSUS_FIRST = 50;
+const CENSUS_FIRST = 50;
 const BIT = Object.fromEntries(APP_STATUSES.map((status, i) => [status, 1 << i])) as Record<AppStatus, number>;
 
 interface Census {
