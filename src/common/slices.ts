@@ -1,5 +1,5 @@
 /** Work between two yields to the event loop in passes over many items. */
-const SLICE_MS = 20;
+const SLICE_MS = 10;
 
 /**
  * Passes side by side (registering jobs, pruning, a dashboard's count) take turns: one resumes per turn of
