@@ -32,10 +32,6 @@ export class AppsService {
     this.listeners.push(listener);
   }
 
-  list(): Promise<AppEntity[]> {
-    return this.apps.find({ order: { name: 'ASC' } });
-  }
-
   /**
    * Up to `take` apps in name order after the cursor's name (before it: in reverse order), through the
    * unique index on name. `q` keeps those whose name or URL contains it, ignoring case.

@@ -62,10 +62,10 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * Cron computes each job's first firing as it starts it (~0.5 ms an app, in luxon): 10 000 apps would
-   * hold the event loop for seconds. Apps are read a page at a time and their jobs registered in slices that
-   * yield, so the service listens at once and keeps answering; a registry that fits in one page is complete
-   * before it listens, as it always was.
+   * Cron computes each job's first firing as it starts it (~0.5 ms a distinct schedule, in luxon), and reading
+   * 10 000 rows at once holds the event loop too. Apps are read a page at a time and their jobs registered in
+   * slices that yield, so the service listens at once and keeps answering; a registry that fits in one page is
+   * complete before it listens, as it always was.
    */
   async onApplicationBootstrap(): Promise<void> {
     const first = await this.apps.slice({ cursor: null, take: PAGE });
