@@ -68,4 +68,6 @@ export abstract class AppActivity {
   abstract describe(apps: AppEntity[]): Promise<Map<number, AppActivityInfo>>;
   /** What status filters and counts need, cheap enough for every app at once (no next firing computed). */
   abstract states(apps: AppBrief[]): Promise<Map<number, AppState>>;
+  /** Grows whenever a run starts, ends or is recorded: statuses read before it grew may be out of date. */
+  abstract historyVersion(): number;
 }

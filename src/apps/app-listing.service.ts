@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Cursor, Page, toPage } from '../common/pagination';
+import { yieldWhenDue } from '../common/slices';
 import { APP_STATUSES, AppActivity, AppActivityInfo, AppBrief, AppState, AppStatus } from './app-activity';
 import type { AppEntity } from './app.entity';
 import { AppsService } from './apps.service';
@@ -29,14 +30,33 @@ export interface AppsOverview {
 
 /** A status filter reads the registry in slices of this many apps until a page is full. */
 const SLICE = 500;
+/** A count over every app reads this many at a time (a few milliseconds of synchronous SQLite), yielding when due. */
+const CENSUS_PAGE = 250;
+/** How many first apps of each status a count keeps: the most any caller lists. */
+const CENSUS_FIRST = 50;
+const BIT = Object.fromEntries(APP_STATUSES.map((status, i) => [status, 1 << i])) as Record<AppStatus, number>;
+
+interface Census {
+  total: number;
+  counts: Record<AppStatus, number>;
+  /** How many apps have each combination of statuses (a bit each): the flagged total of any set of statuses. */
+  combinations: Map<number, number>;
+  first: Record<AppStatus, FlaggedApp[]>;
+}
 
 /** Lists of apps that stay cheap with thousands of them: pages in name order, and counts by status. */
 @Injectable()
 export class AppListing {
+  private registryVersion = 0;
+  /** The count under way, if any. */
+  private census: { version: string; pass: Promise<Census> } | null = null;
+
   constructor(
     private readonly apps: AppsService,
     private readonly activity: AppActivity,
-  ) {}
+  ) {
+    apps.onChange(() => this.registryVersion++);
+  }
 
   /** One page in name order; only the apps on it are described (next firing, last run). */
   async page(query: AppListQuery): Promise<Page<ListedApp>> {
@@ -63,23 +83,62 @@ export class AppListing {
     }
   }
 
-  /** Every app's statuses in one pass of a few columns per app (for health and the dashboard's summary). */
+  /**
+   * Every app's statuses counted (for health and the dashboard's summary), with the first apps of each
+   * status in name order, at most `cap` (≤ CENSUS_FIRST) of each.
+   */
   async overview(wanted: readonly AppStatus[], cap: number): Promise<AppsOverview> {
-    const briefs = await this.apps.briefs();
-    const states = await this.activity.states(briefs);
-    const counts = Object.fromEntries(APP_STATUSES.map((status) => [status, 0])) as Record<AppStatus, number>;
-    const first: AppsOverview['first'] = Object.fromEntries(wanted.map((status) => [status, []]));
+    const { total, counts, combinations, first } = await this.currentCensus();
+    const mask = wanted.reduce((bits, status) => bits | BIT[status], 0);
     let flaggedTotal = 0;
-    for (const app of briefs) {
-      const state = states.get(app.id)!;
-      for (const status of state.statuses) counts[status]++;
-      if (state.statuses.some((status) => wanted.includes(status))) flaggedTotal++;
-      for (const status of wanted) {
-        const list = first[status]!;
-        if (state.statuses.includes(status) && list.length < cap) list.push({ ...app, ...state });
+    for (const [combination, apps] of combinations) if (combination & mask) flaggedTotal += apps;
+    return { total, counts, flaggedTotal, first: Object.fromEntries(wanted.map((status) => [status, first[status].slice(0, cap)])) };
+  }
+
+  /**
+   * Callers at the same time share one pass (four dashboards loading at once cost one pass, in time and in
+   * memory), unless the registry changed or a run started or ended since it began. A finished pass is not kept:
+   * time alone makes an app stale.
+   */
+  private currentCensus(): Promise<Census> {
+    const version = `${this.registryVersion} ${this.activity.historyVersion()}`;
+    if (this.census?.version === version) return this.census.pass;
+    const census = { version, pass: this.takeCensus() };
+    this.census = census;
+    const forget = () => {
+      if (this.census === census) this.census = null;
+    };
+    census.pass.then(forget, forget);
+    return census.pass;
+  }
+
+  /** A pass over every app, a page at a time, reading a few columns and two index seeks per app. */
+  private async takeCensus(): Promise<Census> {
+    const census: Census = {
+      total: 0,
+      counts: Object.fromEntries(APP_STATUSES.map((status) => [status, 0])) as Record<AppStatus, number>,
+      combinations: new Map(),
+      first: Object.fromEntries(APP_STATUSES.map((status) => [status, []])) as unknown as Census['first'],
+    };
+    for (let after: string | null = null; ; ) {
+      const briefs = await this.apps.briefs(after, CENSUS_PAGE);
+      const states = await this.activity.states(briefs);
+      for (const app of briefs) {
+        const state = states.get(app.id)!;
+        let combination = 0;
+        for (const status of state.statuses) {
+          census.counts[status]++;
+          combination |= BIT[status];
+          if (census.first[status].length < CENSUS_FIRST) census.first[status].push({ ...app, ...state });
+        }
+        census.combinations.set(combination, (census.combinations.get(combination) ?? 0) + 1);
       }
+      census.total += briefs.length;
+      if (briefs.length < CENSUS_PAGE) return census;
+      after = briefs[briefs.length - 1].name;
+      // better-sqlite3 answers synchronously: without a real yield, the pages would not let anybody in.
+      await yieldWhenDue();
     }
-    return { total: briefs.length, counts, flaggedTotal, first };
   }
 
   /** Full rows for apps picked by overview(), in the order given. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, Not, QueryFailedError, Repository } from 'typeorm';
+import { In, MoreThan, Not, QueryFailedError, Repository } from 'typeorm';
 import { AppNameTakenError, AppNotFoundError, FieldProblem, InvalidFieldsError } from '../common/errors';
 import type { Cursor } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
@@ -35,10 +35,6 @@ export class AppsService {
     this.listeners.push(listener);
   }
 
-  list(): Promise<AppEntity[]> {
-    return this.apps.find({ order: { name: 'ASC' } });
-  }
-
   /**
    * Up to `take` apps in name order after the cursor's name (before it: in reverse order), through the
    * unique index on name. `q` keeps those whose name or URL contains it, ignoring case.
@@ -51,9 +47,14 @@ export class AppsService {
     return query.getMany();
   }
 
-  /** Every app, in name order, with only what a status needs: small enough to hold for thousands. */
-  briefs(): Promise<AppBrief[]> {
-    return this.apps.find({ select: { id: true, name: true, enabled: true, createdAt: true }, order: { name: 'ASC' } });
+  /** Up to `take` apps after the name `after` in name order, with only what a status needs: a pass over every app reads a page at a time. */
+  briefs(after: string | null, take: number): Promise<AppBrief[]> {
+    return this.apps.find({
+      select: { id: true, name: true, enabled: true, createdAt: true },
+      where: after === null ? {} : { name: MoreThan(after) },
+      order: { name: 'ASC' },
+      take,
+    });
   }
 
   /** Enabled apps whose newest backup is verified on VERIFY_SCHEDULE (a few columns: it may be every app). */

@@ -13,11 +13,18 @@ const SLICE = 1000;
 /** The registry's view of schedules and run history: two index seeks per app shown, never a pass over the history. */
 @Injectable()
 export class BackupAppActivity extends AppActivity {
+  private version = 0;
+
   constructor(
     private readonly scheduler: BackupScheduler,
     private readonly runs: RunsService,
   ) {
     super();
+    runs.onEvent(() => this.version++);
+  }
+
+  historyVersion(): number {
+    return this.version;
   }
 
   async describe(apps: AppEntity[]): Promise<Map<number, AppActivityInfo>> {

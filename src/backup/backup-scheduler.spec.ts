@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppEntity } from '../apps/app.entity';
 import type { AppChange, AppsService } from '../apps/apps.service';
+import type { Cursor } from '../common/pagination';
 import type { AppConfig } from '../config/app-config';
 import type { BackupRunner } from './backup-runner.service';
 import { BackupScheduler } from './backup-scheduler.service';
@@ -10,6 +11,9 @@ import type { RunsService } from './runs.service';
 
 /** The audit log is not what these tests are about. */
 const noAudit = { recordScheduled: async () => undefined } as unknown as AuditService;
+/** AppsService.slice over these rows: pages in name order after the cursor's name. */
+const pagesOf = (rows: AppEntity[]) => async ({ cursor, take }: { cursor: Cursor | null; take: number }) =>
+  rows.filter((row) => !cursor || row.name > cursor.key).sort((a, b) => (a.name < b.name ? -1 : 1)).slice(0, take);
 
 describe('BackupScheduler', () => {
   const registry = new SchedulerRegistry();
@@ -36,6 +40,29 @@ describe('BackupScheduler', () => {
     expect(registry.doesExist('cron', 'backup:7')).toBe(false);
   });
 
+  it('gives apps of one schedule and zone one job that fires each of them, and keeps it firing for the others when one leaves', async () => {
+    const every = (id: number, timezone: string | null) => ({ id, name: `app-${id}`, schedule: '* * * * * *', timezone, enabled: true }) as AppEntity;
+    let listener: ((change: AppChange) => void) | undefined;
+    const apps = { onChange: (l: (change: AppChange) => void) => (listener = l) } as unknown as AppsService;
+    const fired: number[] = [];
+    const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
+    const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
+    new BackupScheduler(config, registry, apps, runner, {} as RunsService, noAudit);
+
+    for (const app of [every(1, null), every(2, null), every(3, 'Asia/Kolkata')]) listener!({ kind: 'saved', app });
+    expect(registry.getCronJob('backup:1')).toBe(registry.getCronJob('backup:2'));
+    expect(registry.getCronJob('backup:3')).not.toBe(registry.getCronJob('backup:1')); // same schedule, another zone
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(new Set(fired)).toEqual(new Set([1, 2, 3]));
+
+    listener!({ kind: 'removed', app: every(1, null) });
+    listener!({ kind: 'saved', app: { ...every(3, 'Asia/Kolkata'), enabled: false } });
+    fired.length = 0;
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(new Set(fired)).toEqual(new Set([2]));
+    expect([...registry.getCronJobs().keys()]).toEqual(['backup:2']);
+  });
+
   it('boots with an app whose stored schedule or zone cannot be registered, reporting it, and schedules the others', async () => {
     const at = new Date('2026-01-01T00:00:00Z');
     const rows = [
@@ -44,7 +71,7 @@ describe('BackupScheduler', () => {
       { id: 3, name: 'fine', schedule: '0 3 * * *', timezone: null, enabled: true, updatedAt: at },
     ] as AppEntity[];
     let listener: ((change: AppChange) => void) | undefined;
-    const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), list: async () => rows } as unknown as AppsService;
+    const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), slice: pagesOf(rows) } as unknown as AppsService;
     const fired: number[] = [];
     const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
     const runs = { lastScheduledRunTimes: async () => new Map() } as unknown as RunsService;
@@ -72,7 +99,7 @@ describe('BackupScheduler', () => {
     const at = new Date('2026-01-01T00:00:00Z');
     const rows = Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, name: `app-${i + 1}`, schedule: `${i % 60} ${i % 24} * * *`, timezone: null, enabled: true, updatedAt: at })) as AppEntity[];
     let listener: ((change: AppChange) => void) | undefined;
-    const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), list: async () => rows } as unknown as AppsService;
+    const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), slice: pagesOf(rows) } as unknown as AppsService;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
     const scheduler = new BackupScheduler(config, registry, apps, {} as BackupRunner, {} as RunsService, noAudit);
 
@@ -80,16 +107,27 @@ describe('BackupScheduler', () => {
     setTimeout(() => (timerRan = true), 0);
     await scheduler.onApplicationBootstrap();
     expect(registry.getCronJobs().size).toBeLessThan(2000); // the boot went on before every job was registered
-    // Changed and deleted while the boot's registration is under way: the boot's stale rows must not win.
-    listener!({ kind: 'saved', app: { ...rows[1999], schedule: '5 5 * * *' } as AppEntity });
-    listener!({ kind: 'removed', app: rows[1998] });
+    // Changed and deleted while the boot's registration is under way (in the database, then announced).
+    // Read with the first page (200 by name) but not registered yet: the boot's stale row must not win.
+    const read = [...rows].sort((a, b) => (a.name < b.name ? -1 : 1))[199];
+    expect(registry.doesExist('cron', `backup:${read.id}`)).toBe(false);
+    const change = (app: AppEntity) => {
+      rows[rows.findIndex((row) => row.id === app.id)] = app;
+      listener!({ kind: 'saved', app });
+    };
+    change({ ...read, schedule: '5 5 * * *' });
+    // In pages not read yet: read as they are now.
+    change({ ...rows[1999], schedule: '6 6 * * *' });
+    const [removed] = rows.splice(1998, 1);
+    listener!({ kind: 'removed', app: removed });
     await scheduler.registered();
 
     expect(timerRan).toBe(true);
     expect(registry.getCronJobs().size).toBe(1999);
     expect(registry.doesExist('cron', 'backup:1999')).toBe(false);
-    expect(registry.getCronJob('backup:2000').cronTime.source).toBe('5 5 * * *');
+    expect(registry.getCronJob(`backup:${read.id}`).cronTime.source).toBe('5 5 * * *');
+    expect(registry.getCronJob('backup:2000').cronTime.source).toBe('6 6 * * *');
     expect(scheduler.periodOf(1)).toBe(24 * 60 * 60 * 1000);
-    expect(scheduler.nextRunOf(2000)!.toISOString()).toMatch(/T05:05:00\.000Z$/);
+    expect(scheduler.nextRunOf(read.id)!.toISOString()).toMatch(/T05:05:00\.000Z$/);
   });
 });

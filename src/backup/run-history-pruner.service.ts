@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
+import { forEachInSlices } from '../common/slices';
 import { AppConfig } from '../config/app-config';
 import { toSqlite } from '../database/sqlite-dates';
 
@@ -75,12 +76,13 @@ export class RunHistoryPruner implements OnApplicationBootstrap, OnApplicationSh
       [toSqlite(new Date(now.getTime() - maxAgeDays * DAY_MS))],
     );
     const apps: { id: number }[] = await this.dataSource.query('SELECT id FROM apps');
-    for (const { id } of apps) {
+    // A query per app, most finding nothing (and so not yielding): 10 000 apps would hold the event loop for seconds.
+    await forEachInSlices(apps, async ({ id }) => {
       deleted += await this.deleteInBatches(
         `SELECT run.id FROM runs run WHERE run.id IN (SELECT id FROM runs WHERE appId = ? ORDER BY id DESC LIMIT -1 OFFSET ?) AND NOT ${PROTECTED} LIMIT ${BATCH}`,
         [id, maxRunsPerApp],
       );
-    }
+    }, () => this.stopped);
     const logsEmptied = await this.emptyOldLogs(toSqlite(new Date(now.getTime() - logDays * DAY_MS)));
     if (deleted + logsEmptied > 0) {
       this.logger.log(`run history pruned: ${deleted} runs deleted, ${logsEmptied} logs emptied`);

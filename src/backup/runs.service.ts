@@ -5,6 +5,7 @@ import type { AppEntity } from '../apps/app.entity';
 import { AppsService } from '../apps/apps.service';
 import { RunNotFoundError } from '../common/errors';
 import { Cursor, Page, toPage } from '../common/pagination';
+import { yieldWhenDue } from '../common/slices';
 import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
@@ -22,6 +23,8 @@ export type RunEvent =
  * is escaped to a single line, so no text from outside can forge an entry (see printable()).
  */
 const MAX_LINE = 4096;
+/** keptBytes() reads this many apps at a time, yielding when due. */
+const KEPT_PAGE = 250;
 
 /** What a cancelled run that had started left behind, by kind (its last log line). */
 const CANCELLED_EFFECT: Record<RunKind, MessageKey> = {
@@ -290,11 +293,16 @@ export class RunsService {
   }
 
   /**
-   * The newest successful backup of each app (of these apps, or of every registered app), by app id.
-   * Restores and verifications do not count: they make no backup.
+   * The newest successful backup of every registered app: only what the metrics show of it, read raw (hydrating
+   * thousands of full rows, logs included, cost a quarter of a second at boot). Restores and verifications do not
+   * count: they make no backup.
    */
-  latestSuccessfulBackups(appIds?: number[]): Promise<Map<number, RunEntity>> {
-    return this.newestPerApp(`AND kind = 'backup' AND status = 'succeeded'`, appIds);
+  async latestSuccessfulBackups(): Promise<Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>[]> {
+    const rows: { appName: string; finishedAt: string; bytes: number }[] = await this.runs.query(
+      `SELECT run.appName, run.finishedAt, run.bytes FROM apps app
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')`,
+    );
+    return rows.map((row) => ({ appName: row.appName, finishedAt: fromSqlite(row.finishedAt), bytes: row.bytes }));
   }
 
   /** The newest finished verification (passed or failed) of each of these apps: its last verification, shown beside its last backup. */
@@ -349,35 +357,45 @@ export class RunsService {
     return new Map(rows.map((row) => [row.appId, fromSqlite(row.queuedAt)]));
   }
 
-  /** Runs and failures since `since`, for the dashboard summary. */
+  /**
+   * Runs and failures since `since`, for the dashboard summary: one range of the queuedAt index (counting
+   * failures through the status index instead read every failure ever recorded).
+   */
   async countSince(since: Date): Promise<{ runs: number; failures: number }> {
-    const [runs, failures] = await Promise.all([
-      this.runs.createQueryBuilder('run').where('run.queuedAt >= :since', { since: toSqlite(since) }).getCount(),
-      this.runs.createQueryBuilder('run').where('run.queuedAt >= :since', { since: toSqlite(since) }).andWhere("run.status = 'failed'").getCount(),
-    ]);
-    return { runs, failures };
+    const [row]: { runs: number; failures: number | null }[] = await this.runs.query(
+      `SELECT COUNT(*) AS runs, SUM(status = 'failed') AS failures FROM runs WHERE queuedAt >= ?`,
+      [toSqlite(since)],
+    );
+    return { runs: row.runs, failures: row.failures ?? 0 };
   }
 
   /**
    * Bytes of the backups retention keeps, by the run history (no remote listing needed): per app, its
    * successful backups whose file retention has not deleted, at most as many as its rules can keep
-   * (`retention` plus each calendar rule's count). One query per distinct bound (SQLite's LIMIT cannot read
-   * the app's row), each an index seek per app reading about that many runs.
+   * (`retention` plus each calendar rule's count). Apps are read a page at a time, yielding between pages; in
+   * a page, one query per distinct bound (SQLite's LIMIT cannot read the app's row), an index seek per app
+   * reading at most that many runs.
    */
   async keptBytes(): Promise<number> {
     const kept = 'retention + keepDaily + keepWeekly + keepMonthly + keepYearly';
-    const bounds: { bound: number }[] = await this.runs.query(`SELECT DISTINCT ${kept} AS bound FROM apps`);
     let total = 0;
-    for (const { bound } of bounds) {
-      const [row] = await this.runs.query(
-        `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded'
-           AND backupRemovedAt IS NULL ORDER BY id DESC LIMIT ?))), 0) AS total
-         FROM apps app WHERE ${kept} = ?`,
-        [bound, bound],
-      );
-      total += Number(row.total);
+    for (let after = 0; ; ) {
+      const apps: { id: number; bound: number }[] = await this.runs.query(`SELECT id, ${kept} AS bound FROM apps WHERE id > ? ORDER BY id LIMIT ?`, [after, KEPT_PAGE]);
+      for (const bound of new Set(apps.map((app) => app.bound))) {
+        const ids = apps.filter((app) => app.bound === bound).map((app) => app.id);
+        const [row] = await this.runs.query(
+          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded'
+             AND backupRemovedAt IS NULL ORDER BY id DESC LIMIT ?))), 0) AS total
+           FROM json_each(?) app`,
+          [bound, JSON.stringify(ids)],
+        );
+        total += Number(row.total);
+      }
+      if (apps.length < KEPT_PAGE) return total;
+      after = apps[apps.length - 1].id;
+      // better-sqlite3 answers synchronously: without a real yield, the pages would not let anybody in.
+      await yieldWhenDue();
     }
-    return total;
   }
 
   /** Runs a previous process left unfinished. */

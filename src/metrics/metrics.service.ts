@@ -1,7 +1,8 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunEntity } from '../backup/run.entity';
 import { RunEvent, RunsService } from '../backup/runs.service';
+import { forEachInSlices } from '../common/slices';
 
 /** Prometheus metrics of the runs, fed by run events; state gauges are rebuilt from history at boot. */
 @Injectable()
@@ -9,6 +10,11 @@ export class MetricsService implements OnModuleInit {
   readonly registry = new Registry();
   /** Runs this process saw start: only those count down `backup_running` when they finish. */
   private readonly started = new Set<number>();
+  /** Apps whose state gauges a run set since the boot: the history read at boot is older for them. */
+  private readonly current = new Set<string>();
+  /** Apps whose verification gauge a finished run set while the boot rebuilt the gauges: the run's value is newer. */
+  private readonly verifiedLive = new Set<string>();
+  private readonly logger = new Logger(MetricsService.name);
   private readonly runsTotal = new Counter({ name: 'backup_runs_total', help: 'Runs by app, final status and trigger', labelNames: ['app', 'status', 'trigger'], registers: [this.registry] });
   private readonly bytesTotal = new Counter({ name: 'backup_bytes_total', help: 'Bytes stored by successful runs', labelNames: ['app'], registers: [this.registry] });
   private readonly duration = new Histogram({
@@ -35,9 +41,19 @@ export class MetricsService implements OnModuleInit {
     runs.onEvent((event) => this.record(event));
   }
 
-  async onModuleInit(): Promise<void> {
-    for (const run of (await this.runs.latestSuccessfulBackups()).values()) this.recordState(run);
-    for (const run of (await this.runs.latestSuccessfulVerifications()).values()) this.lastVerified.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
+  /**
+   * Not awaited: with thousands of apps, setting their gauges (a few µs each) would delay listening, so it goes on in
+   * slices while the service starts; a registry of a few hundred apps is done before the first request is read.
+   */
+  onModuleInit(): void {
+    this.runs
+      .latestSuccessfulBackups()
+      .then((runs) => forEachInSlices(runs, (run) => this.current.has(run.appName) || this.recordState(run)))
+      .catch((error: Error) => this.logger.error(`the backup state gauges could not be rebuilt from the history: ${error.message}`));
+    this.runs
+      .latestSuccessfulVerifications()
+      .then((runs) => forEachInSlices([...runs.values()], (run) => this.verifiedLive.has(run.appName) || this.recordVerified(run)))
+      .catch((error: Error) => this.logger.error(`the verification gauges could not be rebuilt from the history: ${error.message}`));
   }
 
   private record(event: RunEvent): void {
@@ -56,16 +72,24 @@ export class MetricsService implements OnModuleInit {
     if (run.status !== 'succeeded') return;
     this.bytesTotal.inc({ app }, run.bytes);
     this.duration.observe({ app }, (run.finishedAt!.getTime() - run.startedAt!.getTime()) / 1000);
+    this.current.add(app);
     this.recordState(run);
   }
 
   private recordVerification({ kind, run }: RunEvent): void {
     if (kind !== 'finished') return;
-    if (run.status === 'succeeded') this.lastVerified.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
+    if (run.status === 'succeeded') {
+      this.verifiedLive.add(run.appName);
+      this.recordVerified(run);
+    }
     if (run.status === 'failed') this.verifyFailures.inc({ app: run.appName });
   }
 
-  private recordState(run: RunEntity): void {
+  private recordVerified(run: RunEntity): void {
+    this.lastVerified.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
+  }
+
+  private recordState(run: Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>): void {
     this.lastSuccess.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
     this.lastSize.set({ app: run.appName }, run.bytes);
   }

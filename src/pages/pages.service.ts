@@ -8,6 +8,7 @@ import { InvalidFieldsError } from '../common/errors';
 import { english, Locale, translateLogLine } from '../common/i18n';
 import { RunResponse } from '../backup/dto/run.response';
 import { decodeCursor, pageUrl } from '../common/pagination';
+import { yieldWhenDue } from '../common/slices';
 import { reasonsOf } from '../common/validation.pipe';
 import { RunListQuery } from '../backup/dto/run-list.query';
 import { takenAtOf } from '../backup/backup-names';
@@ -72,6 +73,8 @@ export class PagesService {
       this.runs.countSince(new Date(Date.now() - DAY_MS)),
       this.runs.keptBytes(),
     ]);
+    // The rows and the rendering that follow must not add to the last slice of the passes above.
+    await yieldWhenDue();
     // Most urgent first (failed, stale, schedule error, running), each app once.
     const attentionIds = [...new Set(ATTENTION_STATUSES.flatMap((wanted) => overview.first[wanted]!.map((app) => app.id)))].slice(0, DASHBOARD.attention);
     const attention = filtered ? [] : await this.listing.describeAll(attentionIds);
