@@ -4,12 +4,14 @@ import type { RunEvent, RunsService } from '../backup/runs.service';
 import { MetricsService } from './metrics.service';
 
 describe('MetricsService', () => {
-  it('rebuilds the state gauges from the history after the boot, without undoing a run that ended meanwhile', async () => {
+  it('rebuilds the state gauges from the history after the boot, without undoing a backup or a verification that ended meanwhile', async () => {
     let listener: ((event: RunEvent) => void) | undefined;
     let answer: (runs: Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>[]) => void = () => undefined;
+    let answerVerified: (runs: Map<number, Pick<RunEntity, 'appName' | 'finishedAt'>>) => void = () => undefined;
     const runs = {
       onEvent: (l: (event: RunEvent) => void) => (listener = l),
       latestSuccessfulBackups: () => new Promise((resolve) => (answer = resolve)),
+      latestSuccessfulVerifications: () => new Promise((resolve) => (answerVerified = resolve)),
     } as unknown as RunsService;
     const metrics = new MetricsService(runs);
     metrics.onModuleInit();
@@ -17,15 +19,22 @@ describe('MetricsService', () => {
     // A backup of "shop" ends before the history read at boot arrives: the older row must not win.
     const at = (iso: string) => new Date(iso);
     listener!({ kind: 'finished', run: { id: 9, appName: 'shop', kind: 'backup', status: 'succeeded', trigger: 'manual', bytes: 200, startedAt: at('2026-11-29T01:00:00Z'), finishedAt: at('2026-11-29T01:00:10Z') } as RunEntity });
+    listener!({ kind: 'finished', run: { id: 10, appName: 'shop', kind: 'verify', status: 'succeeded', trigger: 'schedule', bytes: 200, startedAt: at('2026-11-29T02:00:00Z'), finishedAt: at('2026-11-29T02:00:05Z') } as RunEntity });
     answer([
       { appName: 'shop', finishedAt: at('2026-11-28T03:00:00Z'), bytes: 100 },
       { appName: 'blog', finishedAt: at('2026-11-28T04:00:00Z'), bytes: 50 },
     ]);
+    answerVerified(new Map([
+      [1, { appName: 'shop', finishedAt: at('2026-11-28T05:00:00Z') }],
+      [2, { appName: 'blog', finishedAt: at('2026-11-28T06:00:00Z') }],
+    ]));
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     const text = await metrics.registry.metrics();
     expect(text).toContain('backup_last_size_bytes{app="shop"} 200');
     expect(text).toContain(`backup_last_success_timestamp_seconds{app="shop"} ${Date.parse('2026-11-29T01:00:10Z') / 1000}`);
     expect(text).toContain('backup_last_size_bytes{app="blog"} 50');
+    expect(text).toContain(`backup_last_verified_timestamp_seconds{app="shop"} ${Date.parse('2026-11-29T02:00:05Z') / 1000}`);
+    expect(text).toContain(`backup_last_verified_timestamp_seconds{app="blog"} ${Date.parse('2026-11-28T06:00:00Z') / 1000}`);
   });
 });
