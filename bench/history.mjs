@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PASSWORD, rssOf, sleep, startOrchestrator } from './lib.mjs';
+import { pageSession, PASSWORD, rssOf, sleep, startOrchestrator } from './lib.mjs';
 
 const Database = createRequire(import.meta.url)('better-sqlite3');
 const auth = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
@@ -109,6 +109,7 @@ async function measure(label, apps, runs) {
     const service = await startOrchestrator(dataDir);
     const base = service.base;
     try {
+      auth.Cookie = await pageSession(base); // the pages take a session; the API keeps basic auth
       // Every job registered: the scheduler's count in the detailed health answer reaches the number of apps.
       const booted = Date.now();
       let jobs = 0;

@@ -52,6 +52,21 @@ export async function startOrchestrator(dataDir, env = {}, { cwd } = {}) {
   return { child, api, base, bootSeconds };
 }
 
+/** The pages take a session, not basic auth: logs in through the login page and returns the Cookie header to send. */
+export async function pageSession(base, user = 'admin', password = PASSWORD) {
+  const cookiesOf = (response) => response.headers.getSetCookie().map((cookie) => cookie.split(';')[0]);
+  const form = await fetch(`${base}/login`);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())[1];
+  const login = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookiesOf(form).join('; ') },
+    body: new URLSearchParams({ _csrf: csrf, username: user, password, next: '/' }),
+  });
+  if (login.status !== 303) throw new Error(`login failed: HTTP ${login.status}`);
+  return [...cookiesOf(form), ...cookiesOf(login)].join('; ');
+}
+
 
 export const TOKEN = 'bench-token';
 

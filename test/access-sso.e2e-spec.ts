@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
-import { chromium, Browser, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { launchChromium, noChromium } from './support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** The groups each account of the test provider has; the orchestrator maps them to roles. */
 const GROUPS: Record<string, string[]> = {
@@ -42,7 +41,7 @@ async function startProvider(port: number, redirectUri: string): Promise<{ issue
   return { issuer, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('single sign-on with OpenID Connect in a real browser (issue 16, part 4)', () => {
+describe.skipIf(noChromium)('single sign-on with OpenID Connect in a real browser (issue 16, part 4)', () => {
   let orchestrator: Orchestrator;
   let provider: Awaited<ReturnType<typeof startProvider>>;
   let browser: Browser;
@@ -63,10 +62,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('single sign-on with O
       LOCAL_LOGIN: 'false',
     });
     await orchestrator.app.listen(orchestratorPort, '127.0.0.1');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,21 +1,17 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, Browser, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
-import { logInPage } from './support/browser';
+import { launchChromium, logInPage, noChromium } from './support/browser';
 import { appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
 
 const launch = () =>
-  chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  });
+  launchChromium();
 
 /** Collects what the browser says when the Content-Security-Policy blocks something. */
 function cspViolations(page: Page): string[] {
@@ -26,7 +22,7 @@ function cspViolations(page: Page): string[] {
   return violations;
 }
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real browser', () => {
+describe.skipIf(noChromium)('the admin in a real browser', () => {
   let orchestrator: Orchestrator;
   let contract: Awaited<ReturnType<typeof startContractApp>>;
   let browser: Browser;
@@ -140,7 +136,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the admin in a real b
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('a page on another site, in the admin\'s browser', () => {
+describe.skipIf(noChromium)('a page on another site, in the admin\'s browser', () => {
   let orchestrator: Orchestrator;
   let attacker: Server;
   let browser: Browser;

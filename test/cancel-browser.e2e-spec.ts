@@ -1,17 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { filesIn, RunBody, waitForRunEnd } from './support/backups';
 import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
-import { loggedInContext } from './support/browser';
+import { launchChromium, loggedInContext, noChromium } from './support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
 
 /** The Cancel button of #17 point 8, clicked in a real browser on the run page and in the dashboard row. */
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('cancelling a run in a real browser', () => {
+describe.skipIf(noChromium)('cancelling a run in a real browser', () => {
   let orchestrator: Orchestrator;
   let contract: Awaited<ReturnType<typeof startContractApp>>;
   let browser: Browser;
@@ -30,10 +29,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('cancelling a run in a
     await orchestrator.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(orchestrator.app.getHttpServer().address() as { port: number }).port}`;
     appId = (await orchestrator.api.post('/api/apps', { name: 'ledger', url: contract.url, token: 'browser-token', schedule: '0 3 * * *', driveFolderId: 'ledger', retention: 1 }).expect(201)).body.id;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
     context = await loggedInContext(browser, base, { locale: 'en-US', viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.on('console', (message) => /Content Security Policy/i.test(message.text()) && violations.push(message.text()));

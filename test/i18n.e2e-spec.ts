@@ -1,18 +1,17 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { runBackup, waitForRunEnd } from './support/backups';
 import { appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
-import { loggedInContext } from './support/browser';
+import { launchChromium, loggedInContext, noChromium } from './support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
 const TOKEN = 'i18n-token';
 
 /** Issue #17 point 7: on Spanish pages every message is Spanish, also the ones the service writes itself. */
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('Spanish pages show no English (#17.7)', () => {
+describe.skipIf(noChromium)('Spanish pages show no English (#17.7)', () => {
   let orchestrator: Orchestrator;
   let contract: Awaited<ReturnType<typeof startContractApp>>;
   let browser: Browser;
@@ -26,10 +25,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('Spanish pages show no
     orchestrator = await bootOrchestrator();
     await orchestrator.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(orchestrator.app.getHttpServer().address() as { port: number }).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
     context = await loggedInContext(browser, base, { locale: 'es-ES' });
     page = await context.newPage();
   });

@@ -1,14 +1,13 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '../src/pages/format';
 import { startContractApp } from './support/contract-app.mjs';
 import { RunBody, waitForRunEnd } from './support/backups';
 import { bootOrchestrator, Orchestrator } from './support/orchestrator';
-import { loggedInContext } from './support/browser';
+import { launchChromium, loggedInContext, noChromium } from './support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test/screenshots');
 const TOKEN = 'layout-token';
 /** Longer than the dashboard's URL column: it must be cut short, never broken over lines. */
@@ -64,7 +63,7 @@ const measure = (page: Page) =>
     };
   });
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 and 390 px, in English and Spanish (#17: 4, 5, 6, 13)', () => {
+describe.skipIf(noChromium)('every page at 1280 and 390 px, in English and Spanish (#17: 4, 5, 6, 13)', () => {
   let orchestrator: Orchestrator;
   let contract: Awaited<ReturnType<typeof startContractApp>>;
   let browser: Browser;
@@ -101,10 +100,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('every page at 1280 an
       'run-failed': `/runs/${failed.id}`,
       runs: '/runs',
     };
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,16 +1,14 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, Browser } from 'playwright-core';
+import { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { runBackup, seed } from './support/backups';
 import { bootOrchestrator, Orchestrator } from './support/orchestrator';
-import { loggedInContext } from './support/browser';
+import { launchChromium, loggedInContext, noChromium } from './support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** The form words the calendar rules as they are typed; the app page shows what keeps each file, in English and Spanish. */
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('calendar retention in the admin pages (real browser)', () => {
+describe.skipIf(noChromium)('calendar retention in the admin pages (real browser)', () => {
   let orchestrator: Orchestrator;
   let contract: Awaited<ReturnType<typeof startContractApp>>;
   let browser: Browser;
@@ -22,10 +20,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('calendar retention in
     orchestrator = await bootOrchestrator({ VERIFY_SCHEDULE: '0 4 * * 0' });
     await orchestrator.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(orchestrator.app.getHttpServer().address() as { port: number }).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,5 +1,18 @@
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { ADMIN } from './orchestrator';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Browser tests are skipped on a developer's machine without Chromium, never in CI (where they must run). */
+export const noChromium = !existsSync(CHROMIUM) && !process.env.CI;
+
+/** Debian's Chromium, headless, without the background traffic this machine's closed network refuses. */
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
 
 /** Logs a real browser in through the login page, as a person would; returns the page, now on `next`. */
 export async function logInPage(context: BrowserContext, base: string, credentials = ADMIN, next = '/'): Promise<Page> {
