@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Prints the folder of a Node.js 24 `node` binary, installing one from the npm registry (the package
-# `node@24` into NODE24_HOME, default ~/.cache/app-orquestador/node24) when the machine's own node is
-# another version. Usage, in a script: node_bin="$(bash scripts/ensure-node.sh)"; export PATH="$node_bin:$PATH"
+# `node@24` into NODE24_HOME) when the machine's own node is another version. NODE24_HOME defaults to
+# /opt/app-orquestador/node24 for root (reachable by the unprivileged user the deployment test runs the service
+# as) and ~/.cache/app-orquestador/node24 otherwise.
+# Usage, in a script: node_bin="$(bash scripts/ensure-node.sh)"; export PATH="$node_bin:$PATH"
 set -euo pipefail
 if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)" = 24 ]; then
   dirname "$(command -v node)"
   exit 0
 fi
-home="${NODE24_HOME:-$HOME/.cache/app-orquestador/node24}"
+if [ "$(id -u)" -eq 0 ]; then default_home=/opt/app-orquestador/node24; else default_home="$HOME/.cache/app-orquestador/node24"; fi
+home="${NODE24_HOME:-$default_home}"
 case "$(uname -m)" in
   x86_64) arch=x64 ;;
   aarch64) arch=arm64 ;;

@@ -23,7 +23,7 @@ function imageEnv(): Record<string, string> {
   return Object.fromEntries([...block.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
 }
 
-/** Whether an unprivileged user can reach the checkout (a clone in a mode-700 temp folder cannot). */
+/** Whether an unprivileged user can reach this path (a clone in a mode-700 temp folder, or a Node under /root, cannot). */
 function othersCanReach(path: string): boolean {
   for (let dir = path; ; dir = dirname(dir)) {
     if ((statSync(dir).mode & 0o001) === 0) return false;
@@ -59,9 +59,9 @@ describe('Docker image', () => {
     expect(execForm('HEALTHCHECK').join(' ')).toContain('/api/health');
   });
 
-  it('runs the built service as the image would (its ENV, a non-root user where the checkout allows, DATA_DIR) and passes its own healthcheck', async () => {
+  it('runs the built service as the image would (its ENV, a non-root user where the checkout and Node allow, DATA_DIR) and passes its own healthcheck', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-image-'));
-    const asUser = process.getuid?.() === 0 && othersCanReach(process.cwd()) ? { uid: 65534, gid: 65534 } : {};
+    const asUser = process.getuid?.() === 0 && othersCanReach(process.cwd()) && othersCanReach(process.execPath) ? { uid: 65534, gid: 65534 } : {};
     if (asUser.uid) chownSync(dataDir, asUser.uid, asUser.gid!);
     chmodSync(dataDir, 0o700);
     const port = String(21000 + Math.floor(Math.random() * 20000));
