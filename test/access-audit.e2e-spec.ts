@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { waitForRunEnd } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { ADMIN, bootOrchestrator, csrfOf, Orchestrator, waitFor } from './support/orchestrator';
 
 const TOKEN = 'audit-app-token-s3cr3t';
 const NEW_TOKEN = 'audit-new-token-s3cr3t';
@@ -97,14 +97,14 @@ describe('audit log (issue 16, part 5)', () => {
     expect(await latest('user.update')).toMatchObject({ target: `user:${user.id}`, details: { fields: { role: 'operator' } } });
 
     const browser = request.agent(server);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec((await browser.get('/login').expect(200)).text)![1];
+    const csrf = csrfOf((await browser.get('/login').expect(200)).text);
     await browser.post('/login').type('form').send({ _csrf: csrf, username: 'olga', password: 'wrong-password-s3cr3t' }).expect(401);
     expect(await latest('login')).toMatchObject({ actor: 'olga', actorKind: 'anonymous', outcome: 'failure', status: 401, details: { method: 'password' } });
     await browser.post('/login').type('form').send({ _csrf: csrf, username: 'olga', password: USER_PASSWORD }).expect(303);
     expect(await latest('login')).toMatchObject({ actor: 'olga', actorKind: 'user', outcome: 'success' });
     await request(server).get('/api/apps').auth('olga', 'wrong-password-s3cr3t').expect(401);
     expect(await latest('login')).toMatchObject({ actor: 'olga', outcome: 'failure', details: { method: 'basic' } });
-    const pageCsrf = /name="_csrf" value="([^"]+)"/.exec((await browser.get('/').expect(200)).text)![1];
+    const pageCsrf = csrfOf((await browser.get('/').expect(200)).text);
     await browser.post('/logout').type('form').send({ _csrf: pageCsrf }).expect(303);
     expect(await latest('logout')).toMatchObject({ actor: 'olga', outcome: 'success' });
 
@@ -123,7 +123,7 @@ describe('audit log (issue 16, part 5)', () => {
   it('records page actions too, with the CSRF field left out and refused forms as failures', async () => {
     const admin = await orchestrator.pages();
     const page = await admin.get('/users').expect(200);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+    const csrf = csrfOf(page.text);
     await admin.post('/users').type('form').send({ _csrf: csrf, username: 'bad name', password: USER_PASSWORD, role: 'viewer' }).expect(303);
     const refused = await latest('user.create');
     expect(refused).toMatchObject({ outcome: 'failure', details: { fields: { username: 'bad name', password: '[redacted]' }, error: expect.stringContaining('username') } });

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { waitForRunEnd } from './support/backups';
-import { bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 const TOKEN = 'keys-token';
 
@@ -89,7 +89,7 @@ describe('API keys (issue 16, part 3)', () => {
   it('manages keys on the /keys page, showing the key once', async () => {
     const admin = await orchestrator.pages();
     const page = await admin.get('/keys').expect(200);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+    const csrf = csrfOf(page.text);
     const created = await admin.post('/keys').type('form').send({ _csrf: csrf, name: 'from-page', role: 'viewer', expiresAt: '' }).expect(201);
     const key = /data-key>(ao_[^<]+)</.exec(created.text)![1];
     expect(created.headers['cache-control']).toBe('no-store');

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_PUBLIC } from '../src/auth/public.decorator';
 import { REQUIRED_ROLE, Role, roleAllows, ROLES } from '../src/auth/roles';
-import { appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { appInput, bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 /**
  * The least role of every route of the OpenAPI document, as the issue defines the roles: viewer reads
@@ -132,7 +132,7 @@ describe('roles over every route of the OpenAPI document (issue 16, part 2)', ()
     expect(dashboard.text).not.toContain('href="/apps/new"');
     expect(dashboard.text).not.toContain(`action="/apps/${ids.app}/run"`);
     expect(dashboard.text).not.toContain('href="/users"');
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(dashboard.text)![1];
+    const csrf = csrfOf(dashboard.text);
     await viewer.post(`/apps/${ids.app}/delete`).type('form').send({ _csrf: csrf }).expect(403);
     await viewer.post(`/apps/${ids.app}/run`).type('form').send({ _csrf: csrf }).expect(403);
     await viewer.get('/users').expect(403);
@@ -143,7 +143,7 @@ describe('roles over every route of the OpenAPI document (issue 16, part 2)', ()
     const page = await operator.get(`/apps/${ids.app}`).expect(200);
     expect(page.text).toContain(`action="/apps/${ids.app}/check"`);
     expect(page.text).not.toContain(`href="/apps/${ids.app}/edit"`);
-    await operator.post(`/apps/${ids.app}/check`).type('form').send({ _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1] }).expect(303);
+    await operator.post(`/apps/${ids.app}/check`).type('form').send({ _csrf: csrfOf(page.text) }).expect(303);
   });
 });
 
@@ -197,7 +197,7 @@ describe('users (issue 16, part 2)', () => {
   it('manages users on the /users page (EN/ES)', async () => {
     const admin = await orchestrator.pages();
     const page = await admin.get('/users').expect(200);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+    const csrf = csrfOf(page.text);
     await admin.post('/users').type('form').send({ _csrf: csrf, username: 'lucia', password: 'lucia-secret-1', role: 'viewer' }).expect(303).expect('Location', '/users');
     const listed = await admin.get('/users').expect(200);
     expect(listed.text).toContain('User &quot;lucia&quot; added.');

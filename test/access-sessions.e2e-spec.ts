@@ -1,11 +1,9 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { ADMIN, bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 type Agent = ReturnType<typeof request.agent>;
-
-const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1];
 
 /** The session cookie's value the agent holds, read from what it sends. */
 async function sessionCookieOf(agent: Agent): Promise<string> {

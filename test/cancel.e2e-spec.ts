@@ -6,7 +6,7 @@ import { ExportTransfer } from '../src/backup/export-transfer';
 import { RcloneAdapter } from '../src/storage/rclone.adapter';
 import { sha256Of, startContractApp } from './support/contract-app.mjs';
 import { filesIn, registerApp, RunBody, runBackup, seed, sha256File, waitForRunEnd } from './support/backups';
-import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { bootOrchestrator, csrfOf, Orchestrator, waitFor } from './support/orchestrator';
 import { processState } from './support/processes';
 import { startReceiver } from './support/receiver';
 import { startWebdav } from './support/webdav';
@@ -329,7 +329,6 @@ describe('cancelling runs (#17 point 8)', () => {
   });
 
   describe('from the pages', () => {
-    const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1];
 
     it('needs the page\'s CSRF token, then cancels and comes back to the page the button was on', async () => {
       contract.setMode({ size: 8 * 1024 * 1024, delayMs: 20 });

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { runBackup } from './support/backups';
-import { bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 const PASSPHRASE = 'form passphrase, never shown 4412';
 
@@ -21,8 +21,6 @@ describe('encryption on the admin pages', () => {
     await orchestrator.close();
     await contract.close();
   });
-
-  const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1];
   const form = (fields: Record<string, string>) =>
     new URLSearchParams({ name: 'safe', url: contract.url, token: 'test-token', schedule: '0 3 * * *', timezone: '', driveFolderId: 'safe', retention: '7', enabled: 'on', ...fields }).toString();
 

@@ -6,14 +6,14 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { registerApp } from './support/backups';
-import { ADMIN, appInput, bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { ADMIN, appInput, bootOrchestrator, csrfOf, Orchestrator, waitFor } from './support/orchestrator';
 
 type Agent = ReturnType<typeof request.agent>;
 
 /** A browser session on the pages, with the CSRF token read from a page as a browser would. */
 function browserOf(orchestrator: Orchestrator) {
   const loggedIn = orchestrator.pages().then((agent) => agent.set('Accept', 'text/html'));
-  const csrf = async () => /name="_csrf" value="([^"]+)"/.exec((await (await loggedIn).get('/apps/new').expect(200)).text)![1];
+  const csrf = async () => csrfOf((await (await loggedIn).get('/apps/new').expect(200)).text);
   /** Posts the app form with `fields` over valid defaults; the token is read before the request is made. */
   const submit = async (path: string, fields: Record<string, string>) => {
     const body = new URLSearchParams({

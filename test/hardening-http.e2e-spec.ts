@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { ADMIN, bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 type Server = Parameters<typeof request>[0];
 
@@ -71,7 +71,7 @@ describe('login throttling (issue 12, point 7)', () => {
       const server = orchestrator.app.getHttpServer();
       const admin = request.agent(server);
       const logIn = async () => {
-        const csrf = /name="_csrf" value="([^"]+)"/.exec((await admin.get('/login').expect(200)).text)![1];
+        const csrf = csrfOf((await admin.get('/login').expect(200)).text);
         return admin.post('/login').type('form').send({ _csrf: csrf, username: ADMIN.user, password: ADMIN.password });
       };
       const login = await logIn();
@@ -82,7 +82,7 @@ describe('login throttling (issue 12, point 7)', () => {
       await request(server).get('/api/apps').auth(ADMIN.user, ADMIN.password).set('Cookie', 'known-client=forged.signature').expect(429);
       // The login form counts in the same throttle: a stranger at that address is refused there too.
       const stranger = request.agent(server);
-      const strangerCsrf = /name="_csrf" value="([^"]+)"/.exec((await stranger.get('/login').expect(200)).text)![1];
+      const strangerCsrf = csrfOf((await stranger.get('/login').expect(200)).text);
       await stranger.post('/login').type('form').send({ _csrf: strangerCsrf, username: ADMIN.user, password: ADMIN.password }).expect(429);
       await admin.get('/api/apps').auth(ADMIN.user, ADMIN.password).expect(200);
       await admin.get('/api/docs-json').expect(200);
@@ -131,7 +131,7 @@ describe('login throttling (issue 12, point 7)', () => {
 
 describe('page CSRF tokens (issue 12, point 8)', () => {
   const pageToken = async (browser: ReturnType<typeof request.agent>, path: string) =>
-    /name="_csrf" value="([^"]+)"/.exec((await browser.get(path).expect(200)).text)![1];
+    csrfOf((await browser.get(path).expect(200)).text);
 
   it('refuses a planted cookie echoed in the form, a token issued in another session, and sessions of a changed password', async () => {
     const first = await bootOrchestrator();

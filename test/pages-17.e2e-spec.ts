@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { RunBody, waitForRunEnd } from './support/backups';
-import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { bootOrchestrator, csrfOf, Orchestrator, waitFor } from './support/orchestrator';
 
 type Agent = ReturnType<typeof request.agent>;
 const TOKEN = 'pages-17-token';
@@ -22,7 +22,6 @@ describe('pages, as a new user finds them (#17)', () => {
   let restore: RunBody;
 
   const runOf = async (path: string) => waitForRunEnd(orchestrator, (await orchestrator.api.post(path.split('?')[0], path.includes('?') ? {} : undefined).expect(202)).body.runId);
-  const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1];
 
   beforeAll(async () => {
     contract = await startContractApp({ token: TOKEN });

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { waitForRunEnd } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { ADMIN, bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 type Agent = ReturnType<typeof request.agent>;
 const TOKEN = 'page-token-never-shown-7731';
@@ -26,7 +26,7 @@ describe('admin pages', () => {
   /** The CSRF token of this browser session, read from a page as a browser would. */
   async function csrf(): Promise<string> {
     const page = await browser.get('/apps/new').expect(200);
-    return /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+    return csrfOf(page.text);
   }
 
   const form = (fields: Record<string, string>) =>
@@ -168,7 +168,7 @@ describe('backup actions on the app page', () => {
       const { body: app } = await orchestrator.api.post('/api/apps', { name: 'pages', url: contract.url, token: TOKEN, schedule: '0 3 * * *', driveFolderId: 'p', retention: 3 }).expect(201);
       const backup = await waitForRunEnd(orchestrator, (await orchestrator.api.post(`/api/apps/${app.id}/run`).expect(202)).body.runId);
       const page = await browser.get(`/apps/${app.id}`).expect(200);
-      const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+      const csrf = csrfOf(page.text);
       expect(page.text).toContain(`href="/api/apps/${app.id}/backups/${backup.backupName}/download"`);
       expect(page.text).toContain('not verified');
 

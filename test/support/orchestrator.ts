@@ -9,6 +9,9 @@ import { loadConfig } from '../../src/config/load-config';
 
 export const ADMIN = { user: 'admin', password: 'test-password-123' };
 
+/** The CSRF token a page (or the login form) carries in its hidden field, as a browser would post it back. */
+export const csrfOf = (html: string): string => /name="_csrf" value="([^"]+)"/.exec(html)![1];
+
 export interface Orchestrator {
   app: NestExpressApplication;
   config: AppConfig;
