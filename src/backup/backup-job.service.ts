@@ -10,12 +10,12 @@ import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapt
 import { BackupFailure } from './backup-failure';
 import { chooseBackupName, chooseExtension, isExtension, planRetention, RetentionPlan, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
-import { CALENDAR_RULES, describeRetention, policyOf } from './retention';
+import { CALENDAR_RULES, policyOf, retentionInWords } from './retention';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { Watchdog } from './watchdog';
-import { english, MessageKey } from '../common/i18n';
+import { english } from '../common/i18n';
 
 /**
  * One backup, from the app's export to a verified file in the remote. The bytes go from the HTTP
@@ -181,7 +181,7 @@ export class BackupJob {
       await this.runs.log(run, english('log.retentionFuture', { name }));
     }
     const calendar = CALENDAR_RULES.some((rule) => policy[rule] > 0);
-    const rules = describeRetention(policy, (rule, n) => english(`retention.${rule}.${n === 1 ? 'one' : 'other'}` as MessageKey, { n }));
+    const rules = retentionInWords(policy, 'en');
     await this.runs.log(run, calendar
       ? english('log.retentionPlanCalendar', { rules, zone: policy.timezone, expired: plan.expired.length })
       : english('log.retentionPlan', { keep: app.retention, expired: plan.expired.length }));

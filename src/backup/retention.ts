@@ -1,3 +1,5 @@
+import { Locale, MessageKey, translate } from '../common/i18n';
+
 /**
  * Calendar retention with the semantics of `restic forget`: `last` keeps the N newest backups; each calendar
  * rule keeps, for each of the last D days (ISO weeks, months, years) that have a backup, that period's newest
@@ -90,7 +92,15 @@ export function keepReasons(madeAt: Date[], policy: RetentionPolicy): KeepRule[]
   return reasons;
 }
 
-/** Words for a policy, from phrases in the page's language (see `retention.*` in i18n): "7 newest, 1 a day for 14 days". */
+/** The catalogue key of a rule's phrase for `n` (`retention.*` in the locale files). */
+export const retentionPhraseKey = (rule: string, n: number) => `retention.${rule}.${n === 1 ? 'one' : 'other'}` as MessageKey;
+
+/** A policy in words, in `locale`: "7 newest, 1 a day for 14 days" (the run log's are English, like every log line). */
+export function retentionInWords(policy: Omit<RetentionPolicy, 'timezone'>, locale: Locale): string {
+  return describeRetention(policy, (rule, n) => translate(locale, retentionPhraseKey(rule, n), { n }));
+}
+
+/** Words for a policy, from a phrase per rule: "7 newest, 1 a day for 14 days". */
 export function describeRetention(policy: Omit<RetentionPolicy, 'timezone'>, phrase: (key: string, n: number) => string): string {
   const parts = [phrase('last', policy.last)];
   for (const rule of CALENDAR_RULES) if (policy[rule] > 0) parts.push(phrase(rule, policy[rule]));

@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
@@ -7,6 +7,7 @@ import { cronFailure } from '../apps/app.validators';
 import { AppChange, AppsService } from '../apps/apps.service';
 import { AppNotFoundError, InvalidBackupError, ShuttingDownError } from '../common/errors';
 import { printable } from '../common/printable';
+import { forEachInSlices } from '../common/slices';
 import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
@@ -15,8 +16,6 @@ import { RunsService } from './runs.service';
 /** The job of VERIFY_SCHEDULE: on each firing it queues a verification of every app that follows it. */
 const GLOBAL_JOB = 'verify:global';
 const jobName = (appId: number) => `verify:${appId}`;
-/** Queuing thousands of runs on one firing (or registering thousands of jobs) yields to requests every so many apps. */
-const YIELD_EVERY = 100;
 /** How long the boot waits for the per-app jobs before listening. */
 const BOOT_WAIT_MS = 300;
 
@@ -64,12 +63,10 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private async registerOwn(): Promise<void> {
     const own = await this.apps.withOwnVerifySchedule();
     for (const app of own) this.pending.add(app.id);
-    for (const [index, app] of own.entries()) {
-      if (this.closing) return;
+    await forEachInSlices(own, (app) => {
       // An app changed meanwhile was already followed (its job replaced or removed): its row from the boot is stale.
       if (this.pending.delete(app.id)) this.schedule(app);
-      if (index % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
-    }
+    }, () => this.closing);
   }
 
   beforeApplicationShutdown(): void {
@@ -118,11 +115,7 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private async verifyFollowers(): Promise<void> {
     const followers = await this.apps.followingVerifySchedule();
     this.logger.log(`VERIFY_SCHEDULE fired: queuing the verification of ${followers.length} app(s)`);
-    for (const [index, app] of followers.entries()) {
-      if (this.closing) return;
-      await this.verify(app);
-      if (index % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
-    }
+    await forEachInSlices(followers, (app) => this.verify(app), () => this.closing);
   }
 
   /** Queues the verification of the app's newest recorded backup; an app with none has nothing to verify yet. */

@@ -1,11 +1,11 @@
 import cronstrue from 'cronstrue/i18n';
 import type { HelperOptions } from 'handlebars';
 import { formatByteSize } from '../config/byte-size';
-import { CALENDAR_RULES, describeRetention } from '../backup/retention';
+import { CALENDAR_RULES, retentionInWords, retentionPhraseKey } from '../backup/retention';
 import { translateLogLine } from '../common/i18n';
 import { backupChart, BackupPoint } from './backup-chart';
 import { formatDateTime, formatDuration } from './format';
-import { isMessageKey, Locale, MessageKey, translate, translateText } from './i18n';
+import { isMessageKey, Locale, translate, translateText } from './i18n';
 
 const STATUS_CLASSES: Record<string, string> = {
   succeeded: 'text-bg-success',
@@ -21,7 +21,6 @@ const root = (options: HelperOptions) => options.data.root as { locale: Locale; 
 
 type RetentionFields = { retention?: unknown; keepDaily?: unknown; keepWeekly?: unknown; keepMonthly?: unknown; keepYearly?: unknown };
 const RULES = ['last', ...CALENDAR_RULES] as const;
-const phraseKey = (rule: string, n: number) => `retention.${rule}.${n === 1 ? 'one' : 'other'}` as MessageKey;
 
 /** The retention rules in words ("7 newest, 1 a day for 14 days"); '' while the form holds no valid retention. */
 export function retentionWords(fields: RetentionFields, locale: Locale): string {
@@ -29,7 +28,7 @@ export function retentionWords(fields: RetentionFields, locale: Locale): string 
   const last = count(fields.retention);
   if (last < 1) return '';
   const policy = { last, daily: count(fields.keepDaily), weekly: count(fields.keepWeekly), monthly: count(fields.keepMonthly), yearly: count(fields.keepYearly) };
-  return describeRetention(policy, (rule, n) => translate(locale, phraseKey(rule, n), { n }));
+  return retentionInWords(policy, locale);
 }
 
 /** Handlebars helpers, registered once on the hbs instance that renders the views. */
@@ -68,7 +67,7 @@ export const viewHelpers = {
   /** The phrases of keepWords for app.js, which words the form's rules as they are typed: {rule: {one, other}}. */
   keepPhrases(options: HelperOptions): string {
     const { locale } = root(options);
-    return JSON.stringify(Object.fromEntries(RULES.map((rule) => [rule, { one: translate(locale, phraseKey(rule, 1), { n: 1 }), other: translate(locale, phraseKey(rule, 2), { n: '{n}' }) }])));
+    return JSON.stringify(Object.fromEntries(RULES.map((rule) => [rule, { one: translate(locale, retentionPhraseKey(rule, 1), { n: 1 }), other: translate(locale, retentionPhraseKey(rule, 2), { n: '{n}' }) }])));
   },
   statusClass: (status: string) => STATUS_CLASSES[status] ?? 'text-bg-light',
   short: (text: string | null | undefined) => (text ? text.slice(0, 12) : '—'),
