@@ -1,4 +1,6 @@
 import { pipeline } from 'node:stream/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import axios from 'axios';
 import { SMALL_UPLOAD_BYTES } from '../storage/rclone-daemon';
@@ -13,6 +15,17 @@ import { FromWorker, ToWorker, TransferSettings, WireOutcome, toWire } from './e
 
 /** How often progress is reported: often enough for the live view, rarely enough to cost nothing. */
 const PROGRESS_MS = 100;
+
+/**
+ * Node's HTTP client reads every chunk into a new 64 KiB buffer, held outside V8's heap. V8 frees dead ones
+ * only at a collection, and starts one for such memory only once ~64 MB of it is pending: each backup's
+ * thread then held 60-70 MB of garbage buffers (RSS +100 MB per running backup, against +50 MB with this).
+ * A minor collection every few MiB streamed frees them early; it finds almost nothing alive, so it costs
+ * well under a millisecond. `gc` is exposed to this thread only, through a context of its own.
+ */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as (options: { type: 'minor' }) => void;
 
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
@@ -39,9 +52,14 @@ async function open(settings: TransferSettings): Promise<void> {
 
 async function upload({ settings, stop, dump }: { settings: TransferSettings; stop: AbortController; dump: ExportStream }, target: RclonePath): Promise<void> {
   // Progress is sampled by the reporter below rather than per chunk.
+  let lastCollectionAt = 0;
   const meter = new ByteMeter(
     { maxBytes: settings.maxBytes, expectedBytes: dump.contentLength, expectedSha256: dump.sha256, refuseEmpty: true },
-    () => undefined,
+    (bytes) => {
+      if (bytes - lastCollectionAt < COLLECT_EVERY_BYTES) return;
+      lastCollectionAt = bytes;
+      collectGarbage({ type: 'minor' });
+    },
   );
   let reported = { bytes: 0, waiting: false };
   const report = () => {
