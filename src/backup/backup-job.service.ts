@@ -10,6 +10,7 @@ import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapt
 import { BackupFailure } from './backup-failure';
 import { chooseBackupName, chooseExtension, isExtension, planRetention, RetentionPlan, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
+import { checksumSource } from './contract-http';
 import { CALENDAR_RULES, policyOf, retentionInWords } from './retention';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
@@ -65,7 +66,7 @@ export class BackupJob {
       const name = chooseBackupName(app.name, run.startedAt!, chooseExtension(capabilities.extension, dump.contentDisposition), before);
       await this.runs.log(run, english(encryption ? 'log.exportStartedEncrypted' : 'log.exportStarted', {
         size: dump.contentLength === undefined ? english('log.sizeUnknown') : english('log.sizeAnnounced', { bytes: dump.contentLength }),
-        checksum: english(dump.sha256 ? 'log.checksumAnnounced' : 'log.checksumNotAnnounced'),
+        checksum: english(dump.sha256 || dump.trailer ? 'log.checksumAnnounced' : 'log.checksumNotAnnounced'),
         name,
         stored: `${name}${CRYPT_SUFFIX}`,
       }));
@@ -76,6 +77,8 @@ export class BackupJob {
       const target: RclonePath = crypt ? { crypt, name: temporaryName(name, run.id) } : this.locations.fileIn(folder, temporaryName(name, run.id));
       const temporary = this.locations.fileIn(folder, storedName(temporaryName(name, run.id)));
       const sent = await this.upload(run, dump, target, temporary, watchdog);
+      const source = checksumSource(dump);
+      await this.runs.log(run, source === 'none' ? english('log.checksumNone') : english('log.checksumFrom', { source }));
       try {
         commit();
       } catch (cancelled) {

@@ -26,11 +26,14 @@ export async function startContractApp({ token = 'test-token', port = 0, tls = u
      * framing 'close': without length, end the body by closing the connection (HTTP/1.0 style) instead of
      * chunked encoding; type/versions: what capabilities say, extraCapabilities: more fields in them;
      * prefix: the path the endpoints sit under (an app behind a reverse proxy), e.g. '/tenant-a';
-     * importDelayMs: pause after each chunk an import receives (a slow restore).
+     * importDelayMs: pause after each chunk an import receives (a slow restore);
+     * trailer: send the SHA-256 as an X-Backup-Sha256 trailer after the body (announced in `Trailer`): true, 'wrong'
+     * (a wrong one) or 'announced-only' (announced, never sent); trailers need chunked framing (length: false).
      */
     mode: {
       size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0,
       framing: 'chunked', type: 'sqlite', versions: ['v1'], extraCapabilities: {}, prefix: '', importDelayMs: 0,
+      trailer: false,
     },
     /** What each finished export sent: { bytes, sha256 } */
     exports: [],
@@ -137,6 +140,8 @@ async function streamExport(request, response, state) {
   const headers = { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="dump.db"' };
   if (length) headers['Content-Length'] = String(size);
   if (checksum) headers['X-Backup-Sha256'] = behaviour === 'wrong-checksum' ? 'ab'.repeat(32) : sha256Of(size);
+  const { trailer } = state.mode;
+  if (trailer) headers.Trailer = 'X-Backup-Sha256';
   // Without Content-Length and chunked encoding, only the closed connection ends the body.
   if (state.mode.framing === 'close') response.useChunkedEncodingByDefault = false;
   response.writeHead(200, headers);
@@ -151,6 +156,8 @@ async function streamExport(request, response, state) {
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
   if (behaviour === 'short-body') return void response.socket?.destroy();
+  // Computed while streaming, as an app piping pg_dump would; sha256Of gives the same for these bytes.
+  if (trailer && trailer !== 'announced-only') response.addTrailers({ 'X-Backup-Sha256': trailer === 'wrong' ? 'cd'.repeat(32) : sha256Of(sent) });
   response.end();
   // The bytes are a pure function of the size, so the digest needs no hashing on the hot path.
   state.exports.push({ bytes: sent, sha256: sha256Of(sent) });
