@@ -11,6 +11,7 @@ import { BackupFailure } from './backup-failure';
 import { chooseBackupName, chooseExtension, isExtension, planRetention, RetentionPlan, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
 import { checksumSource } from './contract-http';
+import { appVersionColumns, describeAppVersion } from './app-version';
 import { CALENDAR_RULES, policyOf, retentionInWords } from './retention';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
@@ -47,6 +48,7 @@ export class BackupJob {
     const encryption = this.encryptionOf(app);
     const capabilities = await this.contract.capabilities(endpoint, stop);
     await this.runs.log(run, english('log.capabilities', { versions: capabilities.versions.join(', '), type: capabilities.type ?? english('log.notGiven') }));
+    await this.runs.log(run, describeAppVersion(capabilities.app));
     if (capabilities.extension !== undefined && !isExtension(capabilities.extension)) {
       await this.runs.log(run, english('log.extensionIgnored', { extension: printable(capabilities.extension, 40) }));
     }
@@ -91,7 +93,14 @@ export class BackupJob {
       watchdog.stop();
 
       await this.applyRetention(app, run, folder, after, name);
-      return { bytes: sent.bytes, sha256: sent.sha256!, remotePath: final, backupName: name, encryptionPassphraseEncrypted: encryption?.sealed ?? null };
+      return {
+        bytes: sent.bytes,
+        sha256: sent.sha256!,
+        remotePath: final,
+        backupName: name,
+        encryptionPassphraseEncrypted: encryption?.sealed ?? null,
+        ...appVersionColumns(capabilities.app),
+      };
     } finally {
       watchdog.stop();
       dump.close();

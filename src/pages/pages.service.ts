@@ -139,7 +139,7 @@ export class PagesService {
       ),
       this.runs.latestVerifications([id]),
     ]);
-    const { tokenEncrypted, encryptionPassphraseEncrypted, ...visible } = app; // sealed secrets never reach a view
+    const { tokenEncrypted, encryptionPassphraseEncrypted, drillTokenEncrypted, ...visible } = app; // sealed secrets never reach a view
     return {
       app: { ...visible, ...activity.get(app.id)!, lastVerify: verifications.get(id) ?? null, verifyPlan: this.verifier.planOf(app) },
       runs: runs.map(withDuration),
