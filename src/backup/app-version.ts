@@ -71,9 +71,8 @@ function compareTokens(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The run log's line about it. */
-export function describeAppVersion(app: AppVersion | null): string {
-  if (!app) return english('log.appVersionNone');
+/** The run log's line about it (an app that says nothing gets no line: most apps). */
+export function describeAppVersion(app: AppVersion): string {
   const none = english('log.notGiven');
   return english('log.appVersion', { name: app.name ?? none, version: app.version ?? none, schema: app.schemaVersion ?? none });
 }

@@ -48,7 +48,7 @@ export class BackupJob {
     const encryption = this.encryptionOf(app);
     const capabilities = await this.contract.capabilities(endpoint, stop);
     await this.runs.log(run, english('log.capabilities', { versions: capabilities.versions.join(', '), type: capabilities.type ?? english('log.notGiven') }));
-    await this.runs.log(run, describeAppVersion(capabilities.app));
+    if (capabilities.app) await this.runs.log(run, describeAppVersion(capabilities.app));
     if (capabilities.extension !== undefined && !isExtension(capabilities.extension)) {
       await this.runs.log(run, english('log.extensionIgnored', { extension: printable(capabilities.extension, 40) }));
     }

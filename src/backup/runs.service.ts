@@ -332,9 +332,9 @@ export class RunsService {
     return this.newestPerApp(`AND kind = 'verify' AND status IN ('succeeded', 'failed')`, appIds);
   }
 
-  /** The newest successful drill of each registered app (for backup_last_drill_success_timestamp_seconds). */
-  latestSuccessfulDrills(): Promise<Map<number, RunEntity>> {
-    return this.newestPerApp(`AND kind = 'drill' AND status = 'succeeded'`);
+  /** The newest successful drill of each registered app (for backup_last_drill_success_timestamp_seconds), or of these. */
+  latestSuccessfulDrills(appIds?: number[]): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp(`AND kind = 'drill' AND status = 'succeeded'`, appIds);
   }
 
   /** The newest successful verification of each registered app (for backup_last_verified_timestamp_seconds). */

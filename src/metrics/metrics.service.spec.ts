@@ -12,6 +12,7 @@ describe('MetricsService', () => {
       onEvent: (l: (event: RunEvent) => void) => (listener = l),
       latestSuccessfulBackups: () => new Promise((resolve) => (answer = resolve)),
       latestSuccessfulVerifications: () => new Promise((resolve) => (answerVerified = resolve)),
+      latestSuccessfulDrills: async () => new Map(),
     } as unknown as RunsService;
     const metrics = new MetricsService(runs);
     metrics.onModuleInit();
