@@ -45,6 +45,44 @@ describe('conformance checker (npm run check-app)', () => {
     expect(code).toBe(1);
   });
 
+  it('checks an X-Backup-Sha256 trailer, asked for with TE: trailers, alone or beside the header (#18)', async () => {
+    for (const announce of [{ checksum: false }, { checksum: true }]) {
+      contract.setMode({ size: 2 * 1024 * 1024, length: false, trailer: true, ...announce });
+      const { code, output } = await checkApp(contract.url, 'right');
+      expect(output).toContain('PASS  SHA-256 matches the X-Backup-Sha256 trailer');
+      expect(output).not.toContain('FAIL');
+      expect(code).toBe(0);
+    }
+    const exportRequest = contract.requests.lastIndexOf('POST /backup/export');
+    expect(contract.headers[exportRequest].te).toBe('trailers');
+  });
+
+  it.each([
+    [{ trailer: 'wrong', checksum: false }, 'SHA-256 matches the X-Backup-Sha256 trailer'],
+    [{ trailer: 'announced-only', checksum: false }, 'the announced X-Backup-Sha256 trailer arrives after the body — announced in Trailer, never sent'],
+    [{ trailer: 'wrong', checksum: true }, 'X-Backup-Sha256 header and trailer agree'],
+  ])('fails a bad trailer (%o) and says which point', async (mode, point) => {
+    contract.setMode({ size: 1024 * 1024, length: false, ...mode });
+    const { code, output } = await checkApp(contract.url, 'right');
+    expect(output).toContain(`FAIL  ${point}`);
+    expect(code).toBe(1);
+  });
+
+  it('checks "app" in capabilities and an optional selftest (#18)', async () => {
+    contract.setMode({ size: 1024, length: true, checksum: true, trailer: false, app: { name: 'notes', version: '1.2.0', schemaVersion: '7' } });
+    let { code, output } = await checkApp(contract.url, 'right');
+    expect(output).toContain('PASS  capabilities "app" has name, version or schemaVersion as text of 1 to 64 characters');
+    expect(output).toContain('PASS  GET /backup/selftest answers 200 with {ok, checks: [{name, ok, detail}]}');
+    expect(output).toContain('PASS  GET /backup/selftest refuses no token');
+    expect(code).toBe(0);
+    contract.setMode({ app: ['4.2'], behaviour: 'selftest-garbage' });
+    ({ code, output } = await checkApp(contract.url, 'right'));
+    expect(output).toContain('FAIL  capabilities "app" has name, version or schemaVersion');
+    expect(output).toContain('FAIL  GET /backup/selftest answers 200 with {ok, checks');
+    expect(code).toBe(1);
+    contract.setMode({ app: undefined });
+  });
+
   it('fails an export whose body only ends when the connection closes', async () => {
     contract.setMode({ size: 1024 * 1024, length: false, checksum: false, framing: 'close' });
     const { code, output } = await checkApp(contract.url, 'right');
