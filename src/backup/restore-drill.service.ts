@@ -35,7 +35,7 @@ export class RestoreDrill {
   async run(app: AppEntity, target: AppEndpoint, run: RunEntity, backup: StoredBackup, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
     await this.runs.log(run, english('log.drillStarting', { name: backup.name, url: target.url }));
     // Inside the run: a drill instance that cannot take this backup is exactly what a drill is there to find.
-    const schemas = await this.stored.checkRestorable(english('log.drillInstanceOf', { name: app.name }), target, backup, false).catch((error: Error) => {
+    const schemas = await this.stored.checkRestorable(english('log.drillInstanceOf', { name: app.name }), { ...target, runId: run.id }, backup, false).catch((error: Error) => {
       throw error instanceof InvalidBackupError ? new BackupFailure('capabilities', error.message) : error;
     });
     await this.runs.log(run, schemas);
