@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Of, startContractApp } from './support/contract-app.mjs';
@@ -170,6 +171,64 @@ describe('restore drills', () => {
     const run = await startDrill({ backup: newer.backupName });
     expectFailed(run, 'capabilities', /was made with schema version 12, newer than the 9 the app runs now/);
     expect(drill.imports.length).toBe(imports);
+    expect(production.requests.length).toBe(productionRequests);
+  });
+
+  it('cancels a drill under way: the import is aborted, the run is cancelled, production untouched', async () => {
+    // Far more than the buffers between the service and the drill instance: the read cannot have ended (and
+    // the run committed) before the instance took it all.
+    const size = 48 * 1024 * 1024;
+    production.setMode({ size, app: undefined });
+    const big = (await runBackup(orchestrator, appId)) as typeof backup;
+    productionRequests = production.requests.length;
+    drill.setMode({ app: undefined, importDelayMs: 20 });
+    const imports = drill.imports.length;
+    const { body } = await orchestrator.api.post(`/api/apps/${appId}/drill`, { backup: big.backupName }).expect(202);
+    await waitFor(() => ((drill.imports[imports]?.bytes ?? 0) > 512 * 1024 ? true : undefined));
+    await orchestrator.api.post(`/api/runs/${body.runId}/cancel`).expect(202);
+    const run = (await waitForRunEnd(orchestrator, body.runId)) as DrillRun;
+    expect(run.status).toBe('cancelled');
+    expect(run.log.at(-1)).toContain('the import into the drill instance was aborted: the drill neither passed nor failed');
+    await waitFor(() => (drill.imports[imports].sha256 === null ? true : undefined));
+    expect(drill.imports[imports].complete).toBe(false);
+    expect(drill.requests.at(-1)).toBe('POST /backup/import');
+    expect(production.requests.length).toBe(productionRequests);
+    drill.setMode({ importDelayMs: 0 });
+  });
+
+  it('fails a drill whose selftest answers more than 1 MiB, and one whose drill instance is down', async () => {
+    drill.setMode({ extraCapabilities: {} });
+    const huge = await startContractApp({ token: 'drill-token' });
+    // An instance that imports fine, then floods its selftest answer.
+    const flood = createServer((request, response) => {
+      if (request.url === '/backup/selftest') {
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        response.write('{"ok": true, "checks": [');
+        const item = JSON.stringify({ name: 'x', ok: true, detail: 'y'.repeat(1000) });
+        for (let i = 0; i < 2000; i++) response.write(`${item},`);
+        return void response.end(`${item}]}`);
+      }
+      // Everything else goes to the well-behaved instance.
+      const forward = new URL(request.url!, huge.url);
+      request.pipe(httpRequest(forward, { method: request.method, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(response);
+      }));
+    });
+    await new Promise<void>((resolve) => flood.listen(0, '127.0.0.1', resolve));
+    try {
+      const floodUrl = `http://127.0.0.1:${(flood.address() as { port: number }).port}`;
+      await orchestrator.api.patch(`/api/apps/${appId}`, { drillUrl: floodUrl }).expect(200);
+      const flooded = await startDrill();
+      expectFailed(flooded, 'selftest', /maxContentLength|exceeded|1048576/);
+      await huge.close();
+      await new Promise<void>((resolve) => flood.close(() => resolve()));
+      flood.closeAllConnections();
+      const down = await startDrill();
+      expectFailed(down, 'capabilities', /refused: is the app running/);
+    } finally {
+      await orchestrator.api.patch(`/api/apps/${appId}`, { drillUrl: drill.url }).expect(200);
+    }
     expect(production.requests.length).toBe(productionRequests);
   });
 });
