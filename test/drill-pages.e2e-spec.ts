@@ -76,6 +76,9 @@ describe('restore drills and app versions on the pages', () => {
     expect(runPage.text).toContain('Selftest of the drill instance');
     expect(runPage.text).toMatch(/data-check="ok"><td><span class="text-success">✓<\/span><\/td><td>last import complete<\/td><td class="text-body-secondary">4096 bytes<\/td>/);
     expect((await browser.get(`/runs/${runId}?lang=es`).expect(200)).text).toContain('Autotest de la instancia de simulacro');
+    const list = await browser.get('/runs?kind=drill&lang=en').expect(200);
+    expect(list.text).toContain(`href="/runs/${runId}"`);
+    expect(list.text).toContain('data-kind="drill">restore drill</span>');
 
     const en = await browser.get(`/apps/${appId}?lang=en`).expect(200);
     expect(en.text).toMatch(new RegExp(`Last successful drill</dt><dd class="col-7" data-last-drill>\\s*<a href="/runs/${runId}">[^<]+</a>\\s*\\(backup of [^)]+\\)\\s*<div class="text-body-secondary text-break"><code>${backup.backupName}</code>`));
