@@ -109,3 +109,25 @@ describe('restore drills and app versions on the pages', () => {
     expect(run.log.join('\n')).toContain('restoring anyway, as asked (force)');
   });
 });
+
+describe('drill schedules across a restart', () => {
+  it('registers a stored drillSchedule at boot (the app page shows the next drill), and drops it when the app is disabled', async () => {
+    const first = await bootOrchestrator();
+    const dataDir = first.dataDir;
+    const { id } = (await first.api.post('/api/apps', {
+      name: 'kept', url: 'http://127.0.0.1:9', token: 't', schedule: '0 3 * * *', driveFolderId: 'kept', retention: 3,
+      drillUrl: 'http://127.0.0.1:8', drillToken: 'd', drillSchedule: '0 5 * * 6',
+    }).expect(201)).body;
+    await first.close();
+    const second = await bootOrchestrator({ DATA_DIR: dataDir });
+    try {
+      const browser = await second.pages();
+      const page = await browser.get(`/apps/${id}?lang=en`).expect(200);
+      expect(page.text).toMatch(/Next restore drill<\/dt><dd class="col-7">[A-Z][a-z]{2} \d{1,2}, 20\d\d, 05:00:00 AM UTC<\/dd>/);
+      await second.api.patch(`/api/apps/${id}`, { enabled: false }).expect(200);
+      expect((await browser.get(`/apps/${id}?lang=en`).expect(200)).text).not.toContain('Next restore drill');
+    } finally {
+      await second.close();
+    }
+  });
+});
