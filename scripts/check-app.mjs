@@ -3,6 +3,8 @@
 // Tells, point by point, whether an app meets docs/contract-v1.md. Exit 0 only when every check passes.
 // Plain Node (no dependencies) so it also runs inside the orchestrator's image.
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: npm run check-app -- --url URL --token TOKEN [options]
@@ -85,6 +87,32 @@ async function call(method, path, auth, { body, signal, headers: extra } = {}) {
   return fetch(urlOf(path), { method, headers, body, duplex: 'half', redirect: 'manual', signal: signal ?? AbortSignal.timeout(timeoutMs) });
 }
 
+/**
+ * The export goes through node:http rather than fetch: fetch does not show HTTP trailers, and an app may send its
+ * X-Backup-Sha256 as one after the body. Asked with `TE: trailers`, as the orchestrator asks.
+ * @returns {Promise<import('node:http').IncomingMessage>}
+ */
+function stream(method, path, { body, signal }) {
+  const url = new URL(urlOf(path));
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(url, {
+      method,
+      signal,
+      headers: {
+        Accept: 'application/json, application/octet-stream',
+        'Accept-Encoding': 'identity',
+        Authorization: `Bearer ${token}`,
+        TE: 'trailers',
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+      },
+    });
+    request.once('response', resolve).once('error', reject);
+    request.end(body);
+  });
+}
+
 async function refusesWithout(method, path, body) {
   for (const [label, auth] of [['no token', undefined], ['a wrong token', `${token}-wrong`]]) {
     try {
@@ -99,7 +127,7 @@ async function refusesWithout(method, path, body) {
 
 function describe(error) {
   if (error?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
-  const code = error?.cause?.code;
+  const code = error?.cause?.code ?? error?.code;
   // The same trust as the orchestrator's: Node's CA list plus NODE_EXTRA_CA_CERTS.
   if (/^(?:UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT)/.test(code ?? '')) {
     return `TLS certificate not trusted (${code}); for a private CA, run with NODE_EXTRA_CA_CERTS=<its PEM file>, as for app-orquestador`;
@@ -136,7 +164,40 @@ async function checkCapabilities() {
   report(body.type === undefined || typeof body.type === 'string', 'capabilities "type" is text when present', `type: ${JSON.stringify(body.type)}`);
   report(body.extension === undefined || (typeof body.extension === 'string' && EXTENSION.test(body.extension)),
     'capabilities "extension" is a valid file extension when present', `extension: ${JSON.stringify(body.extension)}`);
+  if (body.app !== undefined) {
+    const app = body.app;
+    const fields = typeof app === 'object' && app !== null && !Array.isArray(app)
+      ? ['name', 'version', 'schemaVersion'].filter((field) => app[field] !== undefined) : [];
+    const textual = fields.every((field) => typeof app[field] === 'string' && app[field].length > 0 && app[field].length <= 64);
+    report(fields.length > 0 && textual, 'capabilities "app" has name, version or schemaVersion as text of 1 to 64 characters',
+      `app: ${JSON.stringify(app).slice(0, 200)}`);
+  } else console.log('INFO  no "app" in capabilities: with {name, version, schemaVersion}, every backup records the version it was made with');
   return versions.includes('v1') ? { restore: body.restore === true } : undefined;
+}
+
+/** GET /backup/selftest, optional: only a drill instance needs it. Read only, so it is always safe to ask. */
+async function checkSelftest() {
+  let response;
+  try {
+    response = await call('GET', '/backup/selftest', token);
+  } catch (error) {
+    return report(false, 'GET /backup/selftest answers', describe(error));
+  }
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return console.log('INFO  no GET /backup/selftest (404): an instance of this app cannot be used for restore drills');
+  }
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  const checks = body?.checks;
+  const shaped = typeof body?.ok === 'boolean' && (checks === undefined || (Array.isArray(checks) && checks.every((check) => typeof check?.name === 'string' && typeof check?.ok === 'boolean')));
+  report(response.status === 200 && shaped, 'GET /backup/selftest answers 200 with {ok, checks: [{name, ok, detail}]}',
+    `answered ${response.status}: ${JSON.stringify(body)?.slice(0, 200)}`);
+  await refusesWithout('GET', '/backup/selftest');
 }
 
 /**
@@ -149,23 +210,27 @@ async function checkExport(keepBytes) {
   const idle = idleTimer(controller);
   const started = Date.now();
   try {
-    const response = await call('POST', '/backup/export', token, { body: EXPORT_REQUEST, signal: controller.signal });
+    const response = await stream('POST', '/backup/export', { body: EXPORT_REQUEST, signal: controller.signal });
     const firstResponseMs = Date.now() - started;
-    report(response.status === 200, 'POST /backup/export answers 200', `answered ${response.status} after ${firstResponseMs} ms`);
-    if (response.status !== 200) return undefined;
-    report(!response.headers.get('content-encoding'), 'export body is not Content-Encoded', response.headers.get('content-encoding') ?? 'none');
-    const announcedLength = response.headers.get('content-length');
-    const announcedSha = response.headers.get('x-backup-sha256');
-    const framing = announcedLength !== null ? 'Content-Length' : response.headers.get('transfer-encoding') ?? 'none: ends when the connection closes';
+    report(response.statusCode === 200, 'POST /backup/export answers 200', `answered ${response.statusCode} after ${firstResponseMs} ms`);
+    if (response.statusCode !== 200) return void response.destroy();
+    const header = (name) => response.headers[name] ?? null;
+    report(!header('content-encoding'), 'export body is not Content-Encoded', header('content-encoding') ?? 'none');
+    const announcedLength = header('content-length');
+    const announcedSha = header('x-backup-sha256');
+    const trailerAnnounced = String(header('trailer') ?? '').split(',').some((field) => field.trim().toLowerCase() === 'x-backup-sha256');
+    const framing = announcedLength !== null ? 'Content-Length' : header('transfer-encoding') ?? 'none: ends when the connection closes';
     report(announcedLength !== null || /\bchunked\b/i.test(framing), 'export body has Content-Length or chunked Transfer-Encoding', framing);
     if (announcedSha !== null) report(/^[a-f0-9]{64}$/i.test(announcedSha), 'X-Backup-Sha256 is 64 hex digits', announcedSha);
+    // Trailers travel only after a chunked body: with Content-Length they are dropped on the way.
+    if (trailerAnnounced) report(announcedLength === null, 'a body with an X-Backup-Sha256 trailer is chunked (no Content-Length)', framing);
     const hash = createHash('sha256');
     let bytes = 0;
     let chunks = 0;
     let kept = keepBytes > 0 ? [] : undefined;
     let longestPauseMs = 0;
     let last = Date.now();
-    for await (const chunk of response.body) {
+    for await (const chunk of response) {
       const now = Date.now();
       longestPauseMs = Math.max(longestPauseMs, now - last);
       last = now;
@@ -180,9 +245,22 @@ async function checkExport(keepBytes) {
     report(bytes > 0, 'export streams a non-empty body', `${bytes} bytes in ${chunks} chunks, ${seconds.toFixed(1)} s, ${(bytes / 1048576 / seconds).toFixed(1)} MiB/s`);
     if (announcedLength !== null) report(Number(announcedLength) === bytes, 'byte count matches Content-Length', `received ${bytes}, announced ${announcedLength}`);
     else console.log('INFO  no Content-Length: sending it lets the orchestrator check the size and upload faster');
+    // A connection cut before the last chunk ends the loop too in some Node versions: only a complete message counts.
+    if (!response.complete) throw new Error('the body ended before its last chunk');
     const sha256 = hash.digest('hex');
     if (announcedSha !== null) report(announcedSha.toLowerCase() === sha256, 'SHA-256 matches X-Backup-Sha256', `received ${sha256}`);
-    else console.log('INFO  no X-Backup-Sha256: sending it lets the orchestrator verify the backup end to end');
+    if (trailerAnnounced) {
+      const trailer = response.trailers['x-backup-sha256'];
+      report(trailer !== undefined, 'the announced X-Backup-Sha256 trailer arrives after the body', trailer === undefined ? 'announced in Trailer, never sent' : trailer);
+      if (trailer !== undefined) {
+        report(/^[a-f0-9]{64}$/i.test(trailer), 'X-Backup-Sha256 trailer is 64 hex digits', trailer);
+        report(trailer.toLowerCase() === sha256, 'SHA-256 matches the X-Backup-Sha256 trailer', `received ${sha256}`);
+        if (announcedSha !== null) report(announcedSha.toLowerCase() === trailer.toLowerCase(), 'X-Backup-Sha256 header and trailer agree', `header ${announcedSha}, trailer ${trailer}`);
+      }
+    }
+    if (announcedSha === null && !trailerAnnounced) {
+      console.log('INFO  no X-Backup-Sha256 (header or trailer): sending it lets the orchestrator verify the backup end to end');
+    }
     report(longestPauseMs < idleMs, `no pause longer than ${idleMs / 1000} s (BACKUP_IDLE_TIMEOUT_S)`, `longest pause ${longestPauseMs} ms`);
     return { bytes, sha256, chunks: kept };
   } catch (error) {
@@ -235,6 +313,7 @@ if (options['restore-round-trip']) {
 await refusesWithout('GET', '/backup/capabilities');
 await refusesWithout('POST', '/backup/export', EXPORT_REQUEST);
 const capabilities = await checkCapabilities();
+if (capabilities) await checkSelftest();
 if (capabilities) {
   const failedBefore = failures();
   const exported = await checkExport(options['restore-round-trip'] && capabilities.restore ? Number(options['round-trip-max-mb']) * 1048576 : 0);

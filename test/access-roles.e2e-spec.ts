@@ -24,6 +24,7 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'GET /api/apps/{id}/backups': 'viewer',
   'POST /api/apps/{id}/restore': 'admin',
   'POST /api/apps/{id}/verify': 'operator',
+  'POST /api/apps/{id}/drill': 'operator',
   'GET /api/apps/{id}/backups/{name}/download': 'admin',
   'GET /api/runs': 'viewer',
   'GET /api/runs/{id}': 'viewer',

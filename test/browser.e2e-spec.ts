@@ -58,17 +58,17 @@ describe.skipIf(noChromium)('the admin in a real browser', () => {
     await page.getByRole('link', { name: 'Add the first app' }).click();
     await page.getByLabel('Name').fill('billing');
     await page.getByLabel('URL', { exact: true }).fill(contract.url);
-    await page.getByLabel('Token').fill('browser-token');
+    await page.getByLabel('Token', { exact: true }).fill('browser-token');
     await page.getByLabel('Schedule').fill('0 25 * * *');
     await page.getByLabel('Destination folder').fill('billing');
     await page.getByRole('button', { name: 'Save' }).click();
     const error = page.locator('[data-error-for="schedule"]');
     expect(await error.textContent()).toContain('is not a valid cron expression');
     expect(await page.getByLabel('Name').inputValue()).toBe('billing');
-    expect(await page.getByLabel('Token').inputValue()).toBe('');
+    expect(await page.getByLabel('Token', { exact: true }).inputValue()).toBe('');
     await shot('2-inline-error');
 
-    await page.getByLabel('Token').fill('browser-token');
+    await page.getByLabel('Token', { exact: true }).fill('browser-token');
     await page.getByLabel('Schedule').fill('0 3 * * *');
     await page.getByRole('button', { name: 'Save' }).click();
     expect(await page.getByRole('status').textContent()).toContain('App "billing" added.');

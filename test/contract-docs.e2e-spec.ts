@@ -20,6 +20,8 @@ describe('docs/contract-v1.md answers an integrator', () => {
     ['capabilities', ['Fields the orchestrator does not know are ignored', 'An invalid `extension`']],
     ['busy', ['**409 or 503?**', '`Retry-After` is not read']],
     ['examples', ['examples/python-app', 'examples/sqlite-app', '## Try it with curl']],
+    ['the optional parts of #18', ['`TE` | `trailers`', 'Trailer: X-Backup-Sha256', 'response.addTrailers', 'by hand', '`header`, `trailer`, `header and trailer`, or `none`',
+      '"schemaVersion": "2026_11_01"', 'compared *naturally*', '"force": true', '## 4. `GET {url}/backup/selftest`', 'The production `url` is never\ncontacted by a drill']],
   ])('%s', (_topic, phrases) => {
     for (const phrase of phrases) expect(contract, phrase).toContain(phrase);
   });

@@ -103,6 +103,13 @@ describe('docker-compose.yml', () => {
     expect(compose.services['demo-app']).toMatchObject({ profiles: ['demo'], build: './examples/sqlite-app', networks: ['backups'] });
   });
 
+  it('has a drill instance of the demo app, of the same image, with a token of its own and no kept data (#18)', () => {
+    const drill = compose.services['demo-app-drill'];
+    expect(drill).toMatchObject({ profiles: ['demo'], build: './examples/sqlite-app', networks: ['backups'] });
+    expect(drill.environment.BACKUP_TOKEN).not.toBe(compose.services['demo-app'].environment.BACKUP_TOKEN);
+    expect(drill.volumes).toBeUndefined();
+  });
+
   it('only sets variables the service knows', () => {
     for (const name of Object.keys(compose.services.orquestador.environment)) expect(ENVIRONMENT_VARIABLES).toContain(name);
   });

@@ -45,6 +45,44 @@ describe('conformance checker (npm run check-app)', () => {
     expect(code).toBe(1);
   });
 
+  it('checks an X-Backup-Sha256 trailer, asked for with TE: trailers, alone or beside the header (#18)', async () => {
+    for (const announce of [{ checksum: false }, { checksum: true }]) {
+      contract.setMode({ size: 2 * 1024 * 1024, length: false, trailer: true, ...announce });
+      const { code, output } = await checkApp(contract.url, 'right');
+      expect(output).toContain('PASS  SHA-256 matches the X-Backup-Sha256 trailer');
+      expect(output).not.toContain('FAIL');
+      expect(code).toBe(0);
+    }
+    const exportRequest = contract.requests.lastIndexOf('POST /backup/export');
+    expect(contract.headers[exportRequest].te).toBe('trailers');
+  });
+
+  it.each([
+    [{ trailer: 'wrong', checksum: false }, 'SHA-256 matches the X-Backup-Sha256 trailer'],
+    [{ trailer: 'announced-only', checksum: false }, 'the announced X-Backup-Sha256 trailer arrives after the body — announced in Trailer, never sent'],
+    [{ trailer: 'wrong', checksum: true }, 'X-Backup-Sha256 header and trailer agree'],
+  ])('fails a bad trailer (%o) and says which point', async (mode, point) => {
+    contract.setMode({ size: 1024 * 1024, length: false, ...mode });
+    const { code, output } = await checkApp(contract.url, 'right');
+    expect(output).toContain(`FAIL  ${point}`);
+    expect(code).toBe(1);
+  });
+
+  it('checks "app" in capabilities and an optional selftest (#18)', async () => {
+    contract.setMode({ size: 1024, length: true, checksum: true, trailer: false, app: { name: 'notes', version: '1.2.0', schemaVersion: '7' } });
+    let { code, output } = await checkApp(contract.url, 'right');
+    expect(output).toContain('PASS  capabilities "app" has name, version or schemaVersion as text of 1 to 64 characters');
+    expect(output).toContain('PASS  GET /backup/selftest answers 200 with {ok, checks: [{name, ok, detail}]}');
+    expect(output).toContain('PASS  GET /backup/selftest refuses no token');
+    expect(code).toBe(0);
+    contract.setMode({ app: ['4.2'], behaviour: 'selftest-garbage' });
+    ({ code, output } = await checkApp(contract.url, 'right'));
+    expect(output).toContain('FAIL  capabilities "app" has name, version or schemaVersion');
+    expect(output).toContain('FAIL  GET /backup/selftest answers 200 with {ok, checks');
+    expect(code).toBe(1);
+    contract.setMode({ app: undefined });
+  });
+
   it('fails an export whose body only ends when the connection closes', async () => {
     contract.setMode({ size: 1024 * 1024, length: false, checksum: false, framing: 'close' });
     const { code, output } = await checkApp(contract.url, 'right');
@@ -204,6 +242,55 @@ describe('example app (examples/sqlite-app)', () => {
     } finally {
       await orchestrator.close();
       await app.stop();
+    }
+  });
+
+  it('sends its checksum as a trailer and its version in capabilities, and a second instance of it serves as a drill instance (#18)', async () => {
+    const freePort = () => new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const [port, drillPort] = [await freePort(), await freePort()];
+    const instance = (listen: number, token: string) => start(process.execPath, ['examples/sqlite-app/server.mjs'], {
+      env: { PATH: process.env.PATH, PORT: String(listen), BACKUP_TOKEN: token, DATA_DIR: mkdtempSync(join(tmpdir(), 'notes-app-')) },
+    });
+    const app = instance(port, 'demo-token');
+    const drill = instance(drillPort, 'drill-token');
+    const orchestrator = await bootOrchestrator();
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/notes`);
+      await waitForHttp(`http://127.0.0.1:${drillPort}/notes`);
+      const check = await checkApp(`http://127.0.0.1:${port}`, 'demo-token');
+      expect(check.output).toContain('PASS  SHA-256 matches the X-Backup-Sha256 trailer');
+      expect(check.output).toContain('PASS  GET /backup/selftest answers 200');
+      expect(check.code).toBe(0);
+
+      // The production instance gets a note the drill instance lacks: the drill's selftest then sees the backup's data.
+      for (let i = 0; i < 23; i++) await fetch(`http://127.0.0.1:${port}/notes`, { method: 'POST' });
+      const registered = await registerApp(orchestrator, {
+        name: 'notes', url: `http://127.0.0.1:${port}`, token: 'demo-token', driveFolderId: 'notes',
+        drillUrl: `http://127.0.0.1:${drillPort}`, drillToken: 'drill-token',
+      });
+      const backup = await runBackup(orchestrator, registered.id);
+      expect(backup.status).toBe('succeeded');
+      expect(backup.log.join('\n')).toContain('end-to-end checksum from the app: trailer; it matches the bytes received');
+      expect((backup as unknown as { app: object }).app).toEqual({ name: 'notes', version: '1.0.0', schemaVersion: '1' });
+
+      const notesBefore = await (await fetch(`http://127.0.0.1:${port}/notes`)).json();
+      const { body } = await orchestrator.api.post(`/api/apps/${registered.id}/drill`).expect(202);
+      const drilled = (await waitForRunEnd(orchestrator, body.runId)) as unknown as { status: string; selftest: { ok: boolean; checks: { name: string; detail: string }[] } };
+      expect(drilled.status).toBe('succeeded');
+      expect(drilled.selftest.ok).toBe(true);
+      expect(drilled.selftest.checks.find((c) => c.name === 'rows in notes')!.detail).toBe('123 rows');
+      expect(await (await fetch(`http://127.0.0.1:${drillPort}/notes`)).json()).toHaveLength(123);
+      // The drill restored into the drill instance only: production's data is as it was.
+      expect(await (await fetch(`http://127.0.0.1:${port}/notes`)).json()).toEqual(notesBefore);
+    } finally {
+      await orchestrator.close();
+      await app.stop();
+      await drill.stop();
     }
   });
 });

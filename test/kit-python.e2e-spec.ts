@@ -60,7 +60,8 @@ describe('Python example app (examples/python-app)', () => {
   it('passes check-app, which sends nothing to /backup/import without --restore-round-trip', async () => {
     const { code, output } = await checkApp(url);
     expect(output).not.toContain('FAIL');
-    expect(output).toContain('PASS  SHA-256 matches X-Backup-Sha256');
+    expect(output).toContain('PASS  SHA-256 matches the X-Backup-Sha256 trailer');
+    expect(output).toContain('PASS  GET /backup/selftest answers 200 with {ok, checks: [{name, ok, detail}]}');
     expect(output).toContain('INFO  restore announced, but POST /backup/import is not checked');
     expect(code).toBe(0);
     expect(logged('POST /backup/import')).toEqual([]);
@@ -121,6 +122,44 @@ describe('Python example app (examples/python-app)', () => {
     expect(logged('POST /backup/import').at(-1)).toMatch(new RegExp(` 200 run=${body.runId}$`));
   });
 
+  it('sends its checksum as a hand-written chunked trailer and its version, and a second instance serves as a drill instance (#18)', async () => {
+    const drillDir = mkdtempSync(join(tmpdir(), 'python-drill-'));
+    const drill = start('python3', [join(EXAMPLE, 'server.py')], {
+      env: { PATH: process.env.PATH, PYTHONUNBUFFERED: '1', BACKUP_TOKEN: 'drill-token', HOST: '127.0.0.1', PORT: '0', DATA_DIR: drillDir },
+    });
+    try {
+      const drillUrl = `http://127.0.0.1:${await waitFor(() => /notes app on port (\d+)/.exec(drill.output())?.[1])}`;
+      const registered = await registerApp(orchestrator, { name: 'pydrill', url, token: TOKEN, driveFolderId: 'pydrill', drillUrl, drillToken: 'drill-token' });
+      for (let i = 0; i < 7; i++) await addNote();
+      const count = await notes();
+      const backup = (await runBackup(orchestrator, registered.id)) as Awaited<ReturnType<typeof runBackup>> & { app: object };
+      expect(backup.status).toBe('succeeded');
+      expect(backup.log.join('\n')).toContain('end-to-end checksum from the app: trailer; it matches the bytes received');
+      expect(backup.app).toEqual({ name: 'pynotes', version: '1.0.0', schemaVersion: '1' });
+
+      const exports = logged('POST /backup/export').length;
+      const { body } = await orchestrator.api.post(`/api/apps/${registered.id}/drill`).expect(202);
+      const drilled = (await waitForRunEnd(orchestrator, body.runId)) as unknown as { status: string; selftest: { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] } };
+      expect(drilled.status).toBe('succeeded');
+      expect(drilled.selftest).toEqual({
+        ok: true,
+        checks: [
+          { name: 'integrity check', ok: true, detail: 'ok' },
+          { name: 'rows in notes', ok: true, detail: `${count} rows` },
+          { name: 'schema up to date', ok: true, detail: 'schema version 1, this app runs 1' },
+        ],
+      });
+      expect(((await (await fetch(`${drillUrl}/notes`)).json()) as unknown[]).length).toBe(count);
+      // The drill spoke only to the drill instance.
+      expect(logged('POST /backup/export').length).toBe(exports);
+      expect(logged('POST /backup/import').filter((line) => line.includes(`run=${body.runId}`))).toEqual([]);
+      expect(drill.output()).toMatch(new RegExp(`"GET /backup/selftest HTTP/1.1" 200 run=${body.runId}`));
+    } finally {
+      await drill.stop();
+      rmSync(drillDir, { recursive: true, force: true });
+    }
+  });
+
   it('answers 409 while an import is under way, and discards an import whose upload is aborted', async () => {
     const count = await notes();
     const socket = connect(Number(new URL(url).port), '127.0.0.1');
@@ -149,7 +188,7 @@ describe('Python example app (examples/python-app)', () => {
     const bytes = Buffer.from(await exported.arrayBuffer());
     const tampered = await fetch(`${url}/backup/import`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/octet-stream', 'X-Backup-Sha256': exported.headers.get('x-backup-sha256')!.toUpperCase() },
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/octet-stream', 'X-Backup-Sha256': createHash('sha256').update(bytes).digest('hex').toUpperCase() },
       body: Buffer.concat([bytes.subarray(0, -1), Buffer.from([bytes.at(-1)! ^ 1])]),
     });
     expect(tampered.status).toBe(422);

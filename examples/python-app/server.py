@@ -3,7 +3,10 @@
 standard library only.
 
 It keeps a small SQLite database of notes and backs it up as a consistent snapshot (SQLite's online
-backup API), streamed with Content-Length and X-Backup-Sha256 so the orchestrator verifies it end to end.
+backup API), streamed in a chunked body whose SHA-256 follows the last chunk as an X-Backup-Sha256
+trailer (written by hand: http.server has no trailer support), so the orchestrator verifies it end to end.
+Capabilities say the app's version and schema version; GET /backup/selftest says whether the data it holds
+works, so that a second instance can serve as a drill instance.
 An import is written next to the database, checked (size, SHA-256, SQLite integrity) and only then
 copied over the live data: a broken or aborted upload never touches it.
 """
@@ -27,6 +30,10 @@ PORT = int(os.environ.get("PORT", "8000"))  # 0: any free port, printed at start
 DATA_DIR = os.environ.get("DATA_DIR", "./data")
 DB_PATH = os.path.join(DATA_DIR, "notes.db")
 CHUNK = 64 * 1024
+VERSION = "1.0.0"
+# The database schema this code runs (kept in SQLite's user_version). Capabilities announce it, so the
+# orchestrator refuses to restore a backup made by a newer version of the app into this one.
+SCHEMA_VERSION = 1
 
 # One export or import at a time: the next one is answered 409 (busy) rather than started. It waits a
 # moment first: a request sent right after the previous one's last byte finds it still cleaning up.
@@ -44,6 +51,8 @@ def create_database():
     os.makedirs(DATA_DIR, exist_ok=True)
     with connect() as db, db:
         db.execute("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, created_at TEXT NOT NULL)")
+        if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if db.execute("SELECT count(*) FROM notes").fetchone()[0] == 0:
             db.executemany("INSERT INTO notes (body, created_at) VALUES (?, datetime('now'))", [(f"demo note {i}",) for i in range(1, 101)])
 
@@ -56,8 +65,22 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
+def selftest():
+    """What a drill asks after a restore: does the data this instance now holds work? Read only."""
+    with connect(read_only=True) as db:
+        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+        rows = db.execute("SELECT count(*) FROM notes").fetchone()[0]
+        schema = db.execute("PRAGMA user_version").fetchone()[0]
+    checks = [
+        {"name": "integrity check", "ok": integrity == "ok", "detail": integrity},
+        {"name": "rows in notes", "ok": rows > 0, "detail": f"{rows} rows"},
+        {"name": "schema up to date", "ok": schema == SCHEMA_VERSION, "detail": f"schema version {schema}, this app runs {SCHEMA_VERSION}"},
+    ]
+    return {"ok": all(check["ok"] for check in checks), "checks": checks}
+
+
 class Handler(BaseHTTPRequestHandler):
-    # HTTP/1.1: every body is framed (Content-Length here). An HTTP/1.0 body without a length ends when the
+    # HTTP/1.1: every body is framed (Content-Length, or chunked for the export). An HTTP/1.0 body without a length ends when the
     # connection closes, which the orchestrator refuses: a crash would look like the end of the backup.
     protocol_version = "HTTP/1.1"
 
@@ -68,7 +91,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.json(200, [{"id": i, "body": body, "created_at": at} for i, body, at in rows])
         if self.path == "/backup/capabilities":
             if self.authorized():
-                self.json(200, {"versions": ["v1"], "type": "sqlite", "extension": "db", "restore": True})
+                app = {"name": "pynotes", "version": VERSION, "schemaVersion": str(SCHEMA_VERSION)}
+                self.json(200, {"versions": ["v1"], "type": "sqlite", "extension": "db", "restore": True, "app": app})
+            return
+        if self.path == "/backup/selftest":
+            if self.authorized():
+                self.json(200, selftest())
             return
         self.not_found()
 
@@ -108,19 +136,24 @@ class Handler(BaseHTTPRequestHandler):
                 try:
                     with connect() as live, connect(snapshot) as copy:
                         live.backup(copy)  # a consistent copy while the app keeps writing
-                    size, sha256 = os.path.getsize(snapshot), sha256_file(snapshot)
                 except (OSError, sqlite3.Error) as error:
                     return self.json(500, {"error": f"could not snapshot the database: {error}"})
+                # The checksum is computed as the bytes go out and sent after them, as an app that streams a
+                # dump it cannot read twice (pg_dump | gzip) would: chunked framing, then the trailer.
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(size))
-                self.send_header("X-Backup-Sha256", sha256)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Trailer", "X-Backup-Sha256")
                 self.send_header("Content-Disposition", 'attachment; filename="notes.db"')
                 self.end_headers()
+                digest = hashlib.sha256()
                 try:
                     with open(snapshot, "rb") as file:
                         for chunk in iter(lambda: file.read(CHUNK), b""):
-                            self.wfile.write(chunk)
+                            digest.update(chunk)
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    # The last chunk (size 0), the trailer field, and the blank line that ends the message.
+                    self.wfile.write(b"0\r\nX-Backup-Sha256: %s\r\n\r\n" % digest.hexdigest().encode())
                 except OSError:
                     # Failing after the headers: abort the connection, so the body never looks complete.
                     self.abort_connection()
@@ -150,10 +183,13 @@ class Handler(BaseHTTPRequestHandler):
                     with connect(incoming, read_only=True) as check:
                         ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
                         ok = ok and check.execute("SELECT 1 FROM sqlite_master WHERE name = 'notes'").fetchone() is not None
+                        schema = check.execute("PRAGMA user_version").fetchone()[0]
                 except sqlite3.Error:
                     ok = False
                 if not ok:
                     return self.json(422, {"error": "not a notes database"})
+                if schema > SCHEMA_VERSION:
+                    return self.json(422, {"error": f"schema version {schema} is newer than this app's {SCHEMA_VERSION}"})
                 with connect(incoming) as source, connect() as live:
                     source.backup(live)  # replaces the live database in one step
                 self.json(200, {"restored": True, "bytes": int(length)})

@@ -1,14 +1,23 @@
 // A minimal app that speaks backup contract v1 (docs/contract-v1.md), restore included, with Node's http module only.
-// It keeps a small SQLite database of notes and backs it up as a consistent snapshot (VACUUM INTO),
-// streamed with Content-Length and X-Backup-Sha256 so the orchestrator verifies it end to end.
+// It keeps a small SQLite database of notes and backs it up as a consistent snapshot (VACUUM INTO), streamed
+// in one pass with its SHA-256 sent after the body as an X-Backup-Sha256 trailer, so the orchestrator
+// verifies it end to end; it says its version in capabilities and answers GET /backup/selftest, so that a
+// second instance of it can serve as a drill instance.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
-import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
+
+const VERSION = JSON.parse(await readFile(new URL('./package.json', import.meta.url), 'utf8')).version;
+/**
+ * The database schema this code runs (kept in SQLite's user_version). Capabilities announce it, so the
+ * orchestrator refuses to restore a backup made by a newer version of the app into this one.
+ */
+const SCHEMA_VERSION = 1;
 
 const PORT = Number(process.env.PORT ?? 8000);
 const TOKEN = process.env.BACKUP_TOKEN;
@@ -22,6 +31,7 @@ mkdirSync(DATA_DIR, { recursive: true });
 const DB_PATH = join(DATA_DIR, 'notes.db');
 let db = new Database(DB_PATH);
 db.exec('CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, created_at TEXT NOT NULL)');
+if (db.pragma('user_version', { simple: true }) === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
 if (db.prepare('SELECT count(*) AS n FROM notes').get().n === 0) {
   const insert = db.prepare("INSERT INTO notes (body, created_at) VALUES (?, datetime('now'))");
   for (let i = 1; i <= 100; i++) insert.run(`demo note ${i}`);
@@ -39,12 +49,6 @@ function json(response, status, body) {
   response.end(JSON.stringify(body));
 }
 
-async function sha256File(path) {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
-}
-
 async function exportBackup(response) {
   if (busy) return json(response, 409, { error: 'a backup or restore is already running' });
   busy = true;
@@ -52,14 +56,18 @@ async function exportBackup(response) {
   try {
     const snapshot = join(dir, 'notes.db');
     db.prepare('VACUUM INTO ?').run(snapshot); // consistent copy while the app keeps writing
-    const { size } = await stat(snapshot);
+    // The checksum is computed as the bytes go out and sent after them as a trailer, as an app that streams
+    // a dump it cannot read twice (pg_dump | gzip) would. Trailers need a chunked body: no Content-Length.
     response.writeHead(200, {
       'Content-Type': 'application/octet-stream',
-      'Content-Length': String(size),
-      'X-Backup-Sha256': await sha256File(snapshot),
+      Trailer: 'X-Backup-Sha256',
       'Content-Disposition': 'attachment; filename="notes.db"',
     });
-    await pipeline(createReadStream(snapshot), response);
+    const hash = createHash('sha256');
+    const file = createReadStream(snapshot).on('data', (chunk) => hash.update(chunk));
+    await pipeline(file, response, { end: false });
+    response.addTrailers({ 'X-Backup-Sha256': hash.digest('hex') });
+    response.end();
   } finally {
     busy = false;
     await rm(dir, { recursive: true, force: true });
@@ -89,8 +97,10 @@ async function importBackup(request, response) {
     try {
       const check = new Database(incoming, { readonly: true, fileMustExist: true });
       const ok = check.pragma('integrity_check', { simple: true }) === 'ok' && check.prepare("SELECT 1 FROM sqlite_master WHERE name = 'notes'").get();
+      const schema = check.pragma('user_version', { simple: true });
       check.close();
       if (!ok) return json(response, 422, { error: 'not a notes database' });
+      if (schema > SCHEMA_VERSION) return json(response, 422, { error: `schema version ${schema} is newer than this app's ${SCHEMA_VERSION}` });
     } catch {
       return json(response, 422, { error: 'not an SQLite database' });
     }
@@ -106,6 +116,19 @@ async function importBackup(request, response) {
   }
 }
 
+/** What a drill asks after a restore: does the data this instance now holds work? Read only. */
+function selftest() {
+  const integrity = db.pragma('integrity_check', { simple: true });
+  const rows = db.prepare('SELECT count(*) AS n FROM notes').get().n;
+  const schema = db.pragma('user_version', { simple: true });
+  const checks = [
+    { name: 'integrity check', ok: integrity === 'ok', detail: String(integrity) },
+    { name: 'rows in notes', ok: rows > 0, detail: `${rows} rows` },
+    { name: 'schema up to date', ok: schema === SCHEMA_VERSION, detail: `schema version ${schema}, this app runs ${SCHEMA_VERSION}` },
+  ];
+  return { ok: checks.every((check) => check.ok), checks };
+}
+
 createServer((request, response) => {
   if (request.url === '/notes' && request.method === 'GET') {
     return json(response, 200, db.prepare('SELECT * FROM notes ORDER BY id').all());
@@ -117,7 +140,12 @@ createServer((request, response) => {
   if (!request.url?.startsWith('/backup/')) return json(response, 404, { error: 'not found' });
   if (!authorized(request)) return json(response, 401, { error: 'missing or wrong bearer token' });
   if (request.method === 'GET' && request.url === '/backup/capabilities') {
-    return json(response, 200, { versions: ['v1'], type: 'sqlite', extension: 'db', restore: true });
+    const app = { name: 'notes', version: VERSION, schemaVersion: String(SCHEMA_VERSION) };
+    return json(response, 200, { versions: ['v1'], type: 'sqlite', extension: 'db', restore: true, app });
+  }
+  if (request.method === 'GET' && request.url === '/backup/selftest') {
+    if (busy) return json(response, 409, { error: 'a backup or restore is running' });
+    return json(response, 200, selftest());
   }
   if (request.method === 'POST' && request.url === '/backup/export') {
     return void exportBackup(response).catch((error) => {

@@ -67,6 +67,20 @@ export class AppEntity {
   @Column({ type: 'text', nullable: true })
   encryptionPassphraseEncrypted!: string | null;
 
+  /**
+   * Restore drills: a scratch instance of the same app (throw-away data) that backups are restored into, then
+   * asked for its selftest. Never the production `url`. Its token is sealed like `tokenEncrypted`.
+   */
+  @Column({ type: 'varchar', length: 2048, nullable: true })
+  drillUrl!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  drillTokenEncrypted!: string | null;
+
+  /** When a drill runs on its own (cron, in the app's time zone); null: only on request. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  drillSchedule!: string | null;
+
   @Column({ type: 'datetime' })
   createdAt!: Date;
 

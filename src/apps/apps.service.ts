@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, MoreThan, Not, QueryFailedError, Repository } from 'typeorm';
+import { In, IsNull, MoreThan, Not, QueryFailedError, Repository } from 'typeorm';
 import { AppNameTakenError, AppNotFoundError, FieldProblem, InvalidFieldsError } from '../common/errors';
 import type { Cursor } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
@@ -78,7 +78,7 @@ export class AppsService {
   }
 
   async create(input: CreateAppDto): Promise<AppEntity> {
-    const { token, encryptionPassphrase, ...fields } = input;
+    const { token, encryptionPassphrase, drillToken, ...fields } = input;
     const now = new Date();
     const app = this.apps.create({
       ...fields,
@@ -91,6 +91,9 @@ export class AppsService {
       keepMonthly: fields.keepMonthly ?? 0,
       keepYearly: fields.keepYearly ?? 0,
       verifySchedule: fields.verifySchedule === undefined ? FOLLOW_VERIFY_SCHEDULE : fields.verifySchedule,
+      drillUrl: fields.drillUrl ?? null,
+      drillSchedule: fields.drillSchedule ?? null,
+      drillTokenEncrypted: drillToken ? this.cipher.encrypt(drillToken) : null,
       tokenEncrypted: this.cipher.encrypt(token),
       encryptionPassphraseEncrypted: encryptionPassphrase ? this.cipher.encrypt(encryptionPassphrase) : null,
       createdAt: now,
@@ -102,9 +105,10 @@ export class AppsService {
 
   async update(id: number, changes: UpdateAppDto): Promise<AppEntity> {
     const app = await this.get(id);
-    const { token, encryptionPassphrase, ...fields } = changes;
+    const { token, encryptionPassphrase, drillToken, ...fields } = changes;
     Object.assign(app, fields, { updatedAt: new Date() });
     if (token !== undefined) app.tokenEncrypted = this.cipher.encrypt(token);
+    if (drillToken !== undefined) app.drillTokenEncrypted = drillToken === null ? null : this.cipher.encrypt(drillToken);
     // Older backups keep the passphrase they were made with (recorded on their runs): replacing it here is safe.
     if (encryptionPassphrase !== undefined) {
       app.encryptionPassphraseEncrypted = encryptionPassphrase === null ? null : this.cipher.encrypt(encryptionPassphrase);
@@ -123,6 +127,17 @@ export class AppsService {
   /** The plaintext token, for the one place that needs it: the request to the app. */
   tokenOf(app: AppEntity): string {
     return this.cipher.decrypt(app.tokenEncrypted);
+  }
+
+  /** Where its restore drills go (see RestoreDrill): the drill instance and its own token; null without one. */
+  drillEndpointOf(app: AppEntity): { url: string; token: string } | null {
+    if (app.drillUrl === null || app.drillTokenEncrypted === null) return null;
+    return { url: app.drillUrl, token: this.cipher.decrypt(app.drillTokenEncrypted) };
+  }
+
+  /** Enabled apps with a drill schedule (and so a drill instance). */
+  withDrillSchedule(): Promise<AppEntity[]> {
+    return this.apps.find({ where: { enabled: true, drillSchedule: Not(IsNull()) } });
   }
 
   /**
@@ -170,6 +185,21 @@ export class AppsService {
     if (ownVerifySchedule && (changes.verifySchedule !== undefined || changes.timezone !== undefined || changes.enabled === true)) {
       const problem = cronProblem(app.verifySchedule!, app.timezone ?? this.config.scheduler.timezone);
       if (problem) problems.push({ field: 'verifySchedule', reasons: [problem] });
+    }
+    const drillTouched = changes.drillUrl !== undefined || changes.drillToken !== undefined || changes.drillSchedule !== undefined;
+    // A drill instance gets a token of its own: the production token never leaves for a scratch copy.
+    if (drillTouched && app.drillUrl !== null && app.drillTokenEncrypted === null) {
+      problems.push({ field: 'drillToken', reasons: [english('invalid.drillTokenRequired')] });
+    }
+    if (drillTouched && app.drillSchedule !== null && app.drillUrl === null) {
+      problems.push({ field: 'drillSchedule', reasons: [english('invalid.drillScheduleNeedsUrl')] });
+    }
+    if (app.drillUrl !== null && app.drillUrl === app.url && (changes.drillUrl !== undefined || changes.url !== undefined)) {
+      problems.push({ field: 'drillUrl', reasons: [english('invalid.drillUrlIsProduction')] });
+    }
+    if (app.drillSchedule !== null && (changes.drillSchedule !== undefined || changes.timezone !== undefined || changes.enabled === true)) {
+      const problem = cronProblem(app.drillSchedule, app.timezone ?? this.config.scheduler.timezone);
+      if (problem) problems.push({ field: 'drillSchedule', reasons: [problem] });
     }
     if (changes.driveFolderId !== undefined) {
       const problem = await this.locations.folderProblem(app.driveFolderId);

@@ -10,6 +10,8 @@ import { RcloneAdapter, RcloneError, RemoteEntry } from '../storage/rclone.adapt
 import { BackupFailure } from './backup-failure';
 import { chooseBackupName, chooseExtension, isExtension, planRetention, RetentionPlan, temporaryFilesOf, temporaryName } from './backup-names';
 import { ContractClient } from './contract-client';
+import { checksumSource } from './contract-http';
+import { appVersionColumns, describeAppVersion } from './app-version';
 import { CALENDAR_RULES, policyOf, retentionInWords } from './retention';
 import { ExportTransfer, UploadOutcome } from './export-transfer';
 import type { RunEntity } from './run.entity';
@@ -46,6 +48,7 @@ export class BackupJob {
     const encryption = this.encryptionOf(app);
     const capabilities = await this.contract.capabilities(endpoint, stop);
     await this.runs.log(run, english('log.capabilities', { versions: capabilities.versions.join(', '), type: capabilities.type ?? english('log.notGiven') }));
+    if (capabilities.app) await this.runs.log(run, describeAppVersion(capabilities.app));
     if (capabilities.extension !== undefined && !isExtension(capabilities.extension)) {
       await this.runs.log(run, english('log.extensionIgnored', { extension: printable(capabilities.extension, 40) }));
     }
@@ -65,7 +68,7 @@ export class BackupJob {
       const name = chooseBackupName(app.name, run.startedAt!, chooseExtension(capabilities.extension, dump.contentDisposition), before);
       await this.runs.log(run, english(encryption ? 'log.exportStartedEncrypted' : 'log.exportStarted', {
         size: dump.contentLength === undefined ? english('log.sizeUnknown') : english('log.sizeAnnounced', { bytes: dump.contentLength }),
-        checksum: english(dump.sha256 ? 'log.checksumAnnounced' : 'log.checksumNotAnnounced'),
+        checksum: english(dump.sha256 || dump.trailer ? 'log.checksumAnnounced' : 'log.checksumNotAnnounced'),
         name,
         stored: `${name}${CRYPT_SUFFIX}`,
       }));
@@ -76,6 +79,8 @@ export class BackupJob {
       const target: RclonePath = crypt ? { crypt, name: temporaryName(name, run.id) } : this.locations.fileIn(folder, temporaryName(name, run.id));
       const temporary = this.locations.fileIn(folder, storedName(temporaryName(name, run.id)));
       const sent = await this.upload(run, dump, target, temporary, watchdog);
+      const source = checksumSource(dump);
+      await this.runs.log(run, source === 'none' ? english('log.checksumNone') : english('log.checksumFrom', { source }));
       try {
         commit();
       } catch (cancelled) {
@@ -88,7 +93,14 @@ export class BackupJob {
       watchdog.stop();
 
       await this.applyRetention(app, run, folder, after, name);
-      return { bytes: sent.bytes, sha256: sent.sha256!, remotePath: final, backupName: name, encryptionPassphraseEncrypted: encryption?.sealed ?? null };
+      return {
+        bytes: sent.bytes,
+        sha256: sent.sha256!,
+        remotePath: final,
+        backupName: name,
+        encryptionPassphraseEncrypted: encryption?.sealed ?? null,
+        ...appVersionColumns(capabilities.app),
+      };
     } finally {
       watchdog.stop();
       dump.close();

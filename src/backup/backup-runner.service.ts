@@ -11,6 +11,7 @@ import { ConcurrencyLimit } from './concurrency-limit';
 import type { RunEntity, RunKind, RunTrigger } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { StoredBackups } from './stored-backups.service';
+import { RestoreDrill } from './restore-drill.service';
 import { english } from '../common/i18n';
 import { inRun } from '../common/run-context';
 
@@ -70,6 +71,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     private readonly runs: RunsService,
     private readonly job: BackupJob,
     private readonly stored: StoredBackups,
+    private readonly drill: RestoreDrill,
   ) {
     this.limit = new ConcurrencyLimit(config.backup.maxConcurrent);
   }
@@ -85,12 +87,22 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     }));
   }
 
-  /** Queues a restore of one of the app's backups into the app; 400s (InvalidBackupError) come before any run. */
-  startRestore(appId: number, name: string): Promise<RunEntity> {
+  /**
+   * Queues a restore of one of the app's backups into the app; 400s (InvalidBackupError) come before any run,
+   * among them a backup made with a newer schema than the app runs now, unless `force`.
+   */
+  startRestore(appId: number, name: string, force = false): Promise<RunEntity> {
     return this.launch(appId, 'manual', 'restore', async (app) => {
       const backup = await this.stored.find(app, name);
-      await this.stored.checkRestorable(app);
-      return { backupName: backup.name, work: (app, run, stop, commit) => this.stored.restore(app, run, backup, stop, commit) };
+      const target = { url: app.url, token: this.apps.tokenOf(app) };
+      const schemas = await this.stored.checkRestorable(app.name, target, backup, force);
+      return {
+        backupName: backup.name,
+        work: async (_app, run, stop, commit) => {
+          await this.runs.log(run, schemas);
+          return this.stored.restore(target, run, backup, stop, commit);
+        },
+      };
     });
   }
 
@@ -99,6 +111,18 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     return this.launch(appId, trigger, 'verify', async (app) => {
       const backup = await this.stored.findRecorded(app, name);
       return { backupName: backup.name, work: (_app, run, stop, commit) => this.stored.verify(run, backup, stop, commit) };
+    });
+  }
+
+  /**
+   * Queues a restore drill of the named backup, or of the newest recorded one, into the app's drill instance (see
+   * RestoreDrill); 400 (InvalidBackupError) before any run for an app without a drill instance or such a backup.
+   */
+  startDrill(appId: number, trigger: RunTrigger, name?: string): Promise<RunEntity> {
+    return this.launch(appId, trigger, 'drill', async (app) => {
+      const target = this.drill.targetOf(app);
+      const backup = await this.stored.findRecorded(app, name);
+      return { backupName: backup.name, work: (app, run, stop, commit) => this.drill.run(app, target, run, backup, stop, commit) };
     });
   }
 
@@ -117,9 +141,9 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
         await this.runs.log(current.run, english('log.servesFiring'));
         return current.run;
       }
-      // A scheduled verification still waiting for a slot gives way: a missed backup costs more than a check
+      // A scheduled verification (or drill) still waiting for a slot gives way: a missed backup costs more than a check
       // postponed to its next firing. Withdrawn, it is recorded as skipped; then this backup is queued.
-      if (kind === 'backup' && current.kind === 'verify' && current.run?.trigger === 'schedule' && !current.started) {
+      if (kind === 'backup' && (current.kind === 'verify' || current.kind === 'drill') && current.run?.trigger === 'schedule' && !current.started) {
         current.stop.abort(new GaveWay());
         await current.finished;
         return this.launch(appId, trigger, kind, prepare);

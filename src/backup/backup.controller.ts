@@ -8,7 +8,7 @@ import { announcePages, decodeCursor } from '../common/pagination';
 import { LINK_HEADER } from '../common/pagination.dto';
 import { BackupRunner } from './backup-runner.service';
 import { BackupsService } from './backups.service';
-import { BackupFileResponse, CheckResponse, RestoreRequest, VerifyRequest } from './dto/check.response';
+import { BackupFileResponse, CheckResponse, DrillRequest, RestoreRequest, VerifyRequest } from './dto/check.response';
 import { StoredBackups } from './stored-backups.service';
 import { RunResponse, StartedRunResponse } from './dto/run.response';
 import { RunsQuery } from './dto/runs.query';
@@ -75,10 +75,13 @@ export class BackupController {
   @Post('restore')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: StartedRunResponse, description: 'The restore is queued; follow it at /api/runs/{runId}.' })
-  @ApiBadRequestResponse({ type: ErrorResponse, description: "Not one of this app's backups, no recorded checksum, or the app does not announce restore." })
+  @ApiBadRequestResponse({
+    type: ErrorResponse,
+    description: "Not one of this app's backups, no recorded checksum, the app does not announce restore, or the backup's schemaVersion is newer than the app's (without force).",
+  })
   @ApiConflictResponse({ type: ErrorResponse, description: 'A run of this app is in progress.' })
   async restore(@Param('id', AppIdPipe) id: number, @Body() body: RestoreRequest): Promise<StartedRunResponse> {
-    return { runId: (await this.runner.startRestore(id, body.backup)).id };
+    return { runId: (await this.runner.startRestore(id, body.backup, body.force === true)).id };
   }
 
   @RequireRole('operator')
@@ -90,6 +93,20 @@ export class BackupController {
   @ApiConflictResponse({ type: ErrorResponse, description: 'A run of this app is in progress.' })
   async verify(@Param('id', AppIdPipe) id: number, @Body() body: VerifyRequest): Promise<StartedRunResponse> {
     return { runId: (await this.runner.startVerify(id, 'manual', body?.backup)).id };
+  }
+
+  @RequireRole('operator')
+  @Audited('drill.request', 'app')
+  @Post('drill')
+  @HttpCode(202)
+  @ApiAcceptedResponse({
+    type: StartedRunResponse,
+    description: "The restore drill is queued: the backup is restored into the app's drillUrl (never its url), then its selftest is asked. Follow it at /api/runs/{runId}.",
+  })
+  @ApiBadRequestResponse({ type: ErrorResponse, description: "The app has no drill instance, or the backup is not one of this app's recorded backups." })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'A run of this app is in progress.' })
+  async drill(@Param('id', AppIdPipe) id: number, @Body() body: DrillRequest): Promise<StartedRunResponse> {
+    return { runId: (await this.runner.startDrill(id, 'manual', body?.backup)).id };
   }
 
   @RequireRole('admin')

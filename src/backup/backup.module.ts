@@ -7,6 +7,8 @@ import { BackupAppActivity } from './app-activity.service';
 import { BackupScheduler } from './backup-scheduler.service';
 import { StoredBackups } from './stored-backups.service';
 import { VerifyScheduler } from './verify-scheduler.service';
+import { DrillScheduler } from './drill-scheduler.service';
+import { RestoreDrill } from './restore-drill.service';
 import { StorageModule } from '../storage/storage.module';
 import { BackupController } from './backup.controller';
 import { BackupJob } from './backup-job.service';
@@ -33,8 +35,10 @@ import { RunsService } from './runs.service';
     StoredBackups,
     RunHistoryPruner,
     VerifyScheduler,
+    RestoreDrill,
+    DrillScheduler,
     { provide: AppActivity, useClass: BackupAppActivity },
   ],
-  exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler, VerifyScheduler],
+  exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler, VerifyScheduler, DrillScheduler],
 })
 export class BackupModule {}

@@ -9,6 +9,7 @@ import { backupsOf, KeepReason, previewRetention } from './backup-names';
 import { policyOf } from './retention';
 import { Capabilities, ContractClient } from './contract-client';
 import { RunsService } from './runs.service';
+import type { AppVersion } from './app-version';
 import { english } from '../common/i18n';
 
 export interface StoredBackupView {
@@ -22,6 +23,8 @@ export interface StoredBackupView {
   verifiedAt: Date | null;
   /** What keeps it at the next successful run (see previewRetention); empty: that run deletes it. */
   keptBy: KeepReason[];
+  /** The app's version when it was made, as it reported it; null when it reported none (or no run recorded the file). */
+  app: AppVersion | null;
 }
 
 export interface ConnectionCheck {
@@ -65,7 +68,8 @@ export class BackupsService {
       throw new StorageUnavailableError(english('failure.listBackups', { name: app.name, reason: (error as Error).message }));
     }
     const files = backupsOf(app.name, listing);
-    const [verifications, recorded] = await Promise.all([this.runs.verifications(app.id), this.runs.recordedBackupNames(app.id)]);
+    const [verifications, versions] = await Promise.all([this.runs.verifications(app.id), this.runs.reportedVersions(app.id)]);
+    const recorded = new Set(versions.keys());
     const keptBy = previewRetention(app.name, listing, policyOf(app, app.timezone ?? this.config.scheduler.timezone), recorded, new Date());
     return files.map(({ name, size, encrypted, modifiedAt }) => {
       const check = verifications.get(name);
@@ -78,6 +82,7 @@ export class BackupsService {
         verified: check ? check.status === 'succeeded' : null,
         verifiedAt: check?.finishedAt ?? null,
         keptBy: keptBy.get(name)!,
+        app: versions.get(name) ?? null,
       };
     });
   }

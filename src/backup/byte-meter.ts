@@ -10,6 +10,11 @@ export interface MeterLimits {
   expectedBytes?: number;
   /** SHA-256 announced for the stream (X-Backup-Sha256, or the one recorded at backup time). */
   expectedSha256?: string;
+  /**
+   * SHA-256 the source sends after its body (the X-Backup-Sha256 trailer), asked for once the body ended; it
+   * throws a BackupFailure when that is missing or wrong in itself. Checked like expectedSha256, and first.
+   */
+  trailingSha256?: () => string;
   /** An export without a byte is no backup: fail rather than store it and let it count for retention. */
   refuseEmpty?: boolean;
 }
@@ -81,6 +86,15 @@ export class ByteMeter extends Transform {
     if (refuseEmpty && this.bytes === 0) return callback(this.failure(this.wording.empty));
     if (expectedBytes !== undefined && this.bytes !== expectedBytes) {
       return callback(this.failure(this.wording.truncated, { bytes: this.bytes, expected: expectedBytes }));
+    }
+    if (this.limits.trailingSha256) {
+      let trailer: string;
+      try {
+        trailer = this.limits.trailingSha256();
+      } catch (error) {
+        return callback(error as Error);
+      }
+      if (this.sha256 !== trailer.toLowerCase()) return callback(this.failure('failure.trailerHash', { actual: this.sha256, expected: trailer }));
     }
     if (expectedSha256 !== undefined && this.sha256 !== expectedSha256.toLowerCase()) {
       return callback(this.failure(this.wording.hashDiffers, { actual: this.sha256, expected: expectedSha256 }));

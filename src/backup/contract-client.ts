@@ -4,6 +4,8 @@ import { Injectable } from '@nestjs/common';
 import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
 import { BackupFailure } from './backup-failure';
+import { AppVersion, appVersionOf } from './app-version';
+import { parseSelftest, Selftest } from './selftest';
 import { AppEndpoint, CONTRACT_VERSION, HttpClient, requestApp } from './contract-http';
 import { english } from '../common/i18n';
 
@@ -18,6 +20,8 @@ export interface Capabilities {
   extension?: string;
   /** The app accepts POST /backup/import. */
   restore: boolean;
+  /** What the app says of itself (`app`: name, version, schemaVersion); null when it says nothing. */
+  app: AppVersion | null;
 }
 
 /** Contract v1 as the service speaks it: capabilities and imports (exports stream on a worker thread: ExportTransfer). */
@@ -39,7 +43,7 @@ export class ContractClient {
       timeout: this.config.backup.connectTimeoutMs,
       responseType: 'json',
     });
-    const body = response.data as { versions?: unknown; version?: unknown; type?: unknown; extension?: unknown; restore?: unknown };
+    const body = response.data as { versions?: unknown; version?: unknown; type?: unknown; extension?: unknown; restore?: unknown; app?: unknown };
     if (typeof body !== 'object' || body === null) {
       throw new BackupFailure('capabilities', english('failure.notJsonObject'));
     }
@@ -50,6 +54,7 @@ export class ContractClient {
       type: typeof body.type === 'string' ? printable(body.type, MAX_TYPE) : undefined,
       extension: typeof body.extension === 'string' ? body.extension : undefined,
       restore: body.restore === true,
+      app: appVersionOf(body.app),
     };
     if (!versions.includes(CONTRACT_VERSION)) {
       throw Object.assign(
@@ -58,6 +63,18 @@ export class ContractClient {
       );
     }
     return capabilities;
+  }
+
+  /** Asks a drill instance for its selftest; it may take as long as BACKUP_IDLE_TIMEOUT_S to check its data. */
+  async selftest(app: AppEndpoint, signal: AbortSignal): Promise<Selftest> {
+    const response = await requestApp(this.send, 'selftest', app, {
+      method: 'GET',
+      path: '/backup/selftest',
+      timeout: this.config.backup.idleTimeoutMs,
+      responseType: 'json',
+      signal,
+    });
+    return parseSelftest(response.data);
   }
 
   /** Streams a backup into the app's import; resolves once the app answered 2xx. */

@@ -33,8 +33,36 @@ export function contractUrl(base: string, path: string): string {
 export interface ExportStream {
   body: Readable;
   contentLength?: number;
+  /** From the X-Backup-Sha256 header. */
   sha256?: string;
+  /** `Trailer: X-Backup-Sha256` announced the checksum after the body. */
+  trailer: boolean;
   contentDisposition?: string;
+}
+
+/** How an export's checksum came, as the run log says it. */
+export type ChecksumSource = 'header' | 'trailer' | 'header and trailer' | 'none';
+
+export function checksumSource(dump: Pick<ExportStream, 'sha256' | 'trailer'>): ChecksumSource {
+  if (dump.sha256 && dump.trailer) return 'header and trailer';
+  return dump.sha256 ? 'header' : dump.trailer ? 'trailer' : 'none';
+}
+
+const SHA256 = /^[a-f0-9]{64}$/i;
+const CHECKSUM_FIELD = 'x-backup-sha256';
+
+/**
+ * The X-Backup-Sha256 trailer of an export that announced one, read once its body ended (Node has parsed the
+ * trailers by then); throws a BackupFailure when it is missing, malformed or contradicts the header.
+ */
+export function trailingSha256(dump: ExportStream): string {
+  const value = (dump.body as IncomingMessage).trailers?.[CHECKSUM_FIELD];
+  if (value === undefined) throw new BackupFailure('export', english('failure.trailerMissing'));
+  if (!SHA256.test(value)) throw new BackupFailure('export', english('failure.badShaTrailer', { value: printable(value, 100) }));
+  if (dump.sha256 !== undefined && dump.sha256.toLowerCase() !== value.toLowerCase()) {
+    throw new BackupFailure('export', english('failure.headerTrailerDisagree', { header: dump.sha256, trailer: value }));
+  }
+  return value;
 }
 
 /** Sends one request: the service's HttpService, or plain axios on the export's worker thread. */
@@ -93,11 +121,14 @@ export async function openExport(http: HttpClient, app: AppEndpoint, signal: Abo
     method: 'POST',
     path: '/backup/export',
     data: { version: CONTRACT_VERSION },
+    // An app that learns the checksum only at the end (a streamed pg_dump) may send it as a trailer.
+    headers: { TE: 'trailers' },
     responseType: 'stream',
     signal,
   });
   const length = response.headers['content-length'];
-  const sha256 = response.headers['x-backup-sha256'];
+  const sha256 = response.headers[CHECKSUM_FIELD];
+  const trailer = String(response.headers.trailer ?? '').split(',').some((field) => field.trim().toLowerCase() === CHECKSUM_FIELD);
   const refuse = (message: string) => {
     (response.data as Readable).destroy();
     return new BackupFailure('export', message);
@@ -107,13 +138,14 @@ export async function openExport(http: HttpClient, app: AppEndpoint, signal: Abo
     throw refuse(english('failure.noLength'));
   }
   if (Number(length) === 0) throw refuse(english('failure.zeroLength'));
-  if (sha256 !== undefined && !/^[a-f0-9]{64}$/i.test(String(sha256))) {
+  if (sha256 !== undefined && !SHA256.test(String(sha256))) {
     throw refuse(english('failure.badShaHeader', { value: printable(String(sha256), 100) }));
   }
   return {
     body: response.data as Readable,
     contentLength: length === undefined ? undefined : Number(length),
     sha256: sha256 === undefined ? undefined : String(sha256),
+    trailer,
     contentDisposition: response.headers['content-disposition'] as string | undefined,
   };
 }

@@ -35,7 +35,7 @@ export type WireOutcome = { status: 'fulfilled' } | { status: 'rejected'; error:
 export type ToWorker = { type: 'open'; settings: TransferSettings } | { type: 'upload'; target: RclonePath } | { type: 'abort' };
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'opened'; contentLength?: number; sha256?: string; contentDisposition?: string }
+  | { type: 'opened'; contentLength?: number; sha256?: string; trailer: boolean; contentDisposition?: string }
   | { type: 'failed'; error: WireError }
   | { type: 'rclone'; pid: number }
   | { type: 'progress'; bytes: number; waiting: boolean }
@@ -104,6 +104,8 @@ function keepWorker(worker: Worker): void {
 export class ExportTransfer {
   contentLength?: number;
   sha256?: string;
+  /** The app announced an X-Backup-Sha256 trailer. */
+  trailer = false;
   contentDisposition?: string;
   /** Bytes that went through the meter, as last reported. */
   bytes = 0;
@@ -152,7 +154,7 @@ export class ExportTransfer {
     return new Promise((resolve, reject) => {
       this.onMessage = (message) => {
         if (message.type === 'opened') {
-          ({ contentLength: this.contentLength, sha256: this.sha256, contentDisposition: this.contentDisposition } = message);
+          ({ contentLength: this.contentLength, sha256: this.sha256, trailer: this.trailer, contentDisposition: this.contentDisposition } = message);
           resolve();
         }
         if (message.type === 'failed') {

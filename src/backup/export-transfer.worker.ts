@@ -7,7 +7,7 @@ import { SMALL_UPLOAD_BYTES } from '../storage/rclone-daemon';
 import type { RclonePath } from '../storage/rclone-crypt';
 import { rcat } from '../storage/rclone-process';
 import { ByteMeter } from './byte-meter';
-import { ExportStream, openExport } from './contract-http';
+import { ExportStream, openExport, trailingSha256 } from './contract-http';
 import { FromWorker, ToWorker, TransferSettings, WireOutcome, toWire } from './export-transfer';
 
 // The byte path of one run at a time on a thread of its own (see ExportTransfer): open the export, wait
@@ -46,15 +46,21 @@ async function open(settings: TransferSettings): Promise<void> {
   } catch (error) {
     return post({ type: 'failed', error: toWire(error) });
   }
-  const { contentLength, sha256, contentDisposition } = job.dump;
-  post({ type: 'opened', contentLength, sha256, contentDisposition });
+  const { contentLength, sha256, trailer, contentDisposition } = job.dump;
+  post({ type: 'opened', contentLength, sha256, trailer, contentDisposition });
 }
 
 async function upload({ settings, stop, dump }: { settings: TransferSettings; stop: AbortController; dump: ExportStream }, target: RclonePath): Promise<void> {
   // Progress is sampled by the reporter below rather than per chunk.
   let lastCollectionAt = 0;
   const meter = new ByteMeter(
-    { maxBytes: settings.maxBytes, expectedBytes: dump.contentLength, expectedSha256: dump.sha256, refuseEmpty: true },
+    {
+      maxBytes: settings.maxBytes,
+      expectedBytes: dump.contentLength,
+      expectedSha256: dump.sha256,
+      trailingSha256: dump.trailer ? () => trailingSha256(dump) : undefined,
+      refuseEmpty: true,
+    },
     (bytes) => {
       if (bytes - lastCollectionAt < COLLECT_EVERY_BYTES) return;
       lastCollectionAt = bytes;

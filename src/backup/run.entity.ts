@@ -5,7 +5,8 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'skippe
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const RUN_TRIGGERS = ['manual', 'schedule'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
-export const RUN_KINDS = ['backup', 'restore', 'verify'] as const;
+/** `drill`: a backup restored into the app's scratch instance (drillUrl), then its selftest asked. */
+export const RUN_KINDS = ['backup', 'restore', 'verify', 'drill'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** One backup, restore or verification of one app; pruned by age and count (RunHistoryPruner). */
@@ -73,6 +74,23 @@ export class RunEntity {
    */
   @Column({ type: 'text', nullable: true, select: false })
   encryptionPassphraseEncrypted!: string | null;
+
+  /**
+   * What the app said of itself in its capabilities (`app`: name, version, schemaVersion) when this backup was
+   * made: free text, bounded (see ContractClient). Restore compares the schema version with the app's current one.
+   */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  appReportedName!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  appVersion!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  appSchemaVersion!: string | null;
+
+  /** A drill's selftest answer as JSON (`{ok, checks: [{name, ok, detail}]}`, bounded); null: none was read. */
+  @Column({ type: 'text', nullable: true })
+  selftest!: string | null;
 
   /** Timestamped lines, one per step; appended as the run goes. */
   @Column({ type: 'text', default: '' })

@@ -9,6 +9,7 @@ import { yieldWhenDue } from '../common/slices';
 import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
+import { AppVersion, recordedAppVersion } from './app-version';
 import { english, MessageKey } from '../common/i18n';
 import { inRun } from '../common/run-context';
 
@@ -31,6 +32,7 @@ const CANCELLED_EFFECT: Record<RunKind, MessageKey> = {
   backup: 'log.cancelledEffect.backup',
   restore: 'log.cancelledEffect.restore',
   verify: 'log.cancelledEffect.verify',
+  drill: 'log.cancelledEffect.drill',
 };
 
 /** What a listing needs of an app's history: its newest run and newest success, never a log. */
@@ -63,6 +65,12 @@ export interface RunOutcome {
   backupName: string;
   /** A backup made through crypt: its passphrase, sealed (see RunEntity). */
   encryptionPassphraseEncrypted?: string | null;
+  /** A backup: what the app reported of its version (see appVersionColumns). */
+  appReportedName?: string | null;
+  appVersion?: string | null;
+  appSchemaVersion?: string | null;
+  /** A drill: its selftest answer, as JSON. */
+  selftest?: string | null;
 }
 
 /** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
@@ -135,8 +143,16 @@ export class RunsService {
 
   /** Names of the app's backups that runs recorded as succeeded and retention has not deleted. */
   async recordedBackupNames(appId: number): Promise<Set<string>> {
-    const runs = await this.runs.find({ select: { backupName: true }, where: { appId, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() } });
-    return new Set(runs.flatMap((run) => (run.backupName ? [run.backupName] : [])));
+    return new Set((await this.reportedVersions(appId)).keys());
+  }
+
+  /** What the app reported of its version when each of its recorded backups was made, by file name. */
+  async reportedVersions(appId: number): Promise<Map<string, AppVersion | null>> {
+    const runs = await this.runs.find({
+      select: { backupName: true, appReportedName: true, appVersion: true, appSchemaVersion: true },
+      where: { appId, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() },
+    });
+    return new Map(runs.flatMap((run) => (run.backupName ? [[run.backupName, recordedAppVersion(run)] as const] : [])));
   }
 
   async newestBackupName(appId: number): Promise<string | null> {
@@ -206,6 +222,12 @@ export class RunsService {
     await this.finish(run, { status: 'succeeded', finishedAt: new Date(), ...outcome });
     this.logFor(run, 'log', `run ${run.id} of ${run.appName} succeeded: ${outcome.bytes} bytes in ${outcome.remotePath}`);
     this.emit({ kind: 'finished', run });
+  }
+
+  /** A drill's selftest answer, kept on the run even when the drill then fails. */
+  async recordSelftest(run: RunEntity, selftest: string): Promise<void> {
+    await this.runs.update(run.id, { selftest });
+    run.selftest = selftest;
   }
 
   /** Records a failure; throws when the database refuses, for the caller to try again. */
@@ -308,6 +330,11 @@ export class RunsService {
   /** The newest finished verification (passed or failed) of each of these apps: its last verification, shown beside its last backup. */
   latestVerifications(appIds: number[]): Promise<Map<number, RunEntity>> {
     return this.newestPerApp(`AND kind = 'verify' AND status IN ('succeeded', 'failed')`, appIds);
+  }
+
+  /** The newest successful drill of each registered app (for backup_last_drill_success_timestamp_seconds), or of these. */
+  latestSuccessfulDrills(appIds?: number[]): Promise<Map<number, RunEntity>> {
+    return this.newestPerApp(`AND kind = 'drill' AND status = 'succeeded'`, appIds);
   }
 
   /** The newest successful verification of each registered app (for backup_last_verified_timestamp_seconds). */

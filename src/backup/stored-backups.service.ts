@@ -12,6 +12,8 @@ import { BackupFailure, BackupStep } from './backup-failure';
 import { backupsOf, isBackupOf } from './backup-names';
 import { ByteMeter, STORED_WORDING } from './byte-meter';
 import { ContractClient } from './contract-client';
+import type { AppEndpoint } from './contract-http';
+import { AppVersion, compareSchemas, recordedAppVersion } from './app-version';
 import type { RunEntity } from './run.entity';
 import { RunOutcome, RunsService } from './runs.service';
 import { Watchdog } from './watchdog';
@@ -27,6 +29,8 @@ export interface StoredBackup {
   encrypted: boolean;
   bytes: number;
   sha256: string;
+  /** What the app reported of its version when the backup was made. */
+  app: AppVersion | null;
 }
 
 /** What rclone's crypt says when a file does not decrypt: another passphrase, or altered bytes. */
@@ -76,9 +80,10 @@ export class StoredBackups {
     const made = await this.runs.madeBy(app.id, name);
     if (!made?.sha256) throw new InvalidBackupError(english('failure.noChecksum', { backup: name }));
     const sealed = made.encryptionPassphraseEncrypted;
+    const reported = recordedAppVersion(made);
     if (sealed === null) {
       const path = this.locations.fileIn(folder, name);
-      return { name, path, storedPath: path, encrypted: false, bytes: made.bytes, sha256: made.sha256 };
+      return { name, path, storedPath: path, encrypted: false, bytes: made.bytes, sha256: made.sha256, app: reported };
     }
     let passphrase: string;
     try {
@@ -87,24 +92,32 @@ export class StoredBackups {
       throw new InvalidBackupError(english('failure.encryptedUnsealable', { backup: name, reason: (error as Error).message }));
     }
     const crypt = cryptFolder(folder, passphrase);
-    return { name, path: { crypt, name }, storedPath: this.locations.fileIn(folder, `${name}${CRYPT_SUFFIX}`), encrypted: true, bytes: made.bytes, sha256: made.sha256 };
-  }
-
-  /** Refuses apps whose capabilities do not announce restore, before any run is recorded. */
-  async checkRestorable(app: AppEntity): Promise<void> {
-    const capabilities = await this.contract.capabilities({ url: app.url, token: this.apps.tokenOf(app) }).catch((error: Error) => {
-      throw new InvalidBackupError(english('failure.cannotRestoreNow', { name: app.name, reason: error.message }));
-    });
-    if (!capabilities.restore) throw new InvalidBackupError(english('failure.noRestore', { name: app.name }));
+    return { name, path: { crypt, name }, storedPath: this.locations.fileIn(folder, `${name}${CRYPT_SUFFIX}`), encrypted: true, bytes: made.bytes, sha256: made.sha256, app: reported };
   }
 
   /**
-   * Streams the stored file into the app's import; the app never gets a complete body unless it matches the
-   * record. A run stopped before that (cancel, shutdown) leaves the app with an aborted import body.
+   * Refuses a target (the app, or its drill instance) whose capabilities do not announce restore, and a backup
+   * made with a newer schema than the target runs now unless `force`; returns the comparison for the run's log.
+   * Before any run is recorded for a restore; inside the run for a drill.
    */
-  async restore(app: AppEntity, run: RunEntity, backup: StoredBackup, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
-    const endpoint = { url: app.url, token: this.apps.tokenOf(app), runId: run.id };
-    await this.runs.log(run, english('log.restoring', { name: backup.name, bytes: backup.bytes, sha256: backup.sha256, url: app.url }));
+  async checkRestorable(name: string, target: AppEndpoint, backup: StoredBackup, force: boolean): Promise<string> {
+    const capabilities = await this.contract.capabilities(target).catch((error: Error) => {
+      throw new InvalidBackupError(english('failure.cannotRestoreNow', { name, reason: error.message }));
+    });
+    if (!capabilities.restore) throw new InvalidBackupError(english('failure.noRestore', { name }));
+    const schemas = compareSchemas(backup.name, backup.app, capabilities.app);
+    if (!schemas.newer) return schemas.text;
+    if (!force) throw new InvalidBackupError(schemas.text);
+    return english('log.schemaForced', { reason: schemas.text });
+  }
+
+  /**
+   * Streams the stored file into the target's import (the app, or its drill instance); it never gets a complete
+   * body unless it matches the record. A run stopped before that (cancel, shutdown) leaves it with an aborted import body.
+   */
+  async restore(target: AppEndpoint, run: RunEntity, backup: StoredBackup, stop: AbortSignal, commit: () => void): Promise<RunOutcome> {
+    const endpoint = { ...target, runId: run.id };
+    await this.runs.log(run, english('log.restoring', { name: backup.name, bytes: backup.bytes, sha256: backup.sha256, url: target.url }));
     const outcome = await this.read(run, backup, stop, commit, 'import', (meter, signal) => this.contract.import(endpoint, meter, backup, signal));
     await this.runs.log(run, english('log.accepted'));
     return outcome;

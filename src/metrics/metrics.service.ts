@@ -12,8 +12,9 @@ export class MetricsService implements OnModuleInit {
   private readonly started = new Set<number>();
   /** Apps whose state gauges a run set since the boot: the history read at boot is older for them. */
   private readonly current = new Set<string>();
-  /** Apps whose verification gauge a finished run set while the boot rebuilt the gauges: the run's value is newer. */
+  /** Apps whose verification (drill) gauge a finished run set while the boot rebuilt the gauges: the run's value is newer. */
   private readonly verifiedLive = new Set<string>();
+  private readonly drilledLive = new Set<string>();
   private readonly logger = new Logger(MetricsService.name);
   private readonly runsTotal = new Counter({ name: 'backup_runs_total', help: 'Runs by app, final status and trigger', labelNames: ['app', 'status', 'trigger'], registers: [this.registry] });
   private readonly bytesTotal = new Counter({ name: 'backup_bytes_total', help: 'Bytes stored by successful runs', labelNames: ['app'], registers: [this.registry] });
@@ -35,6 +36,18 @@ export class MetricsService implements OnModuleInit {
     registers: [this.registry],
   });
   private readonly verifyFailures = new Counter({ name: 'backup_verify_failures_total', help: 'Verifications that failed (manual or scheduled)', labelNames: ['app'], registers: [this.registry] });
+  private readonly lastDrill = new Gauge({
+    name: 'backup_last_drill_success_timestamp_seconds',
+    help: "When the last successful restore drill (backup restored into the drill instance, whose selftest passed) finished",
+    labelNames: ['app'],
+    registers: [this.registry],
+  });
+  private readonly drillFailures = new Counter({ name: 'backup_drill_failures_total', help: 'Restore drills that failed (manual or scheduled)', labelNames: ['app'], registers: [this.registry] });
+  /** Verifications and drills: each a check of a stored backup, with a gauge of its last success and a count of failures. */
+  private readonly checks = {
+    verify: { last: this.lastVerified, failures: this.verifyFailures, live: this.verifiedLive },
+    drill: { last: this.lastDrill, failures: this.drillFailures, live: this.drilledLive },
+  } as const;
 
   constructor(private readonly runs: RunsService) {
     collectDefaultMetrics({ register: this.registry });
@@ -52,12 +65,16 @@ export class MetricsService implements OnModuleInit {
       .catch((error: Error) => this.logger.error(`the backup state gauges could not be rebuilt from the history: ${error.message}`));
     this.runs
       .latestSuccessfulVerifications()
-      .then((runs) => forEachInSlices([...runs.values()], (run) => this.verifiedLive.has(run.appName) || this.recordVerified(run)))
+      .then((runs) => forEachInSlices([...runs.values()], (run) => this.verifiedLive.has(run.appName) || this.recordChecked(this.lastVerified, run)))
       .catch((error: Error) => this.logger.error(`the verification gauges could not be rebuilt from the history: ${error.message}`));
+    this.runs
+      .latestSuccessfulDrills()
+      .then((runs) => forEachInSlices([...runs.values()], (run) => this.drilledLive.has(run.appName) || this.recordChecked(this.lastDrill, run)))
+      .catch((error: Error) => this.logger.error(`the drill gauges could not be rebuilt from the history: ${error.message}`));
   }
 
   private record(event: RunEvent): void {
-    if (event.run.kind === 'verify') return this.recordVerification(event);
+    if (event.run.kind === 'verify' || event.run.kind === 'drill') return this.recordCheck(this.checks[event.run.kind], event);
     // Restores have their own runs; these metrics describe backups.
     if (event.run.kind !== 'backup') return;
     const app = event.run.appName;
@@ -76,17 +93,17 @@ export class MetricsService implements OnModuleInit {
     this.recordState(run);
   }
 
-  private recordVerification({ kind, run }: RunEvent): void {
+  private recordCheck(check: { last: Gauge; failures: Counter; live: Set<string> }, { kind, run }: RunEvent): void {
     if (kind !== 'finished') return;
     if (run.status === 'succeeded') {
-      this.verifiedLive.add(run.appName);
-      this.recordVerified(run);
+      check.live.add(run.appName);
+      this.recordChecked(check.last, run);
     }
-    if (run.status === 'failed') this.verifyFailures.inc({ app: run.appName });
+    if (run.status === 'failed') check.failures.inc({ app: run.appName });
   }
 
-  private recordVerified(run: RunEntity): void {
-    this.lastVerified.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
+  private recordChecked(last: Gauge, run: RunEntity): void {
+    last.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
   }
 
   private recordState(run: Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>): void {

@@ -27,7 +27,8 @@ export class DeadManPinger {
 
   private follow(event: RunEvent): void {
     if (event.kind === 'deleted' || event.run.status === 'skipped') return;
-    const failedVerification = event.run.kind === 'verify' && event.kind === 'finished' && event.run.status === 'failed';
+    // A backup nobody could restore is as bad as a missing one: a failed verification or drill pings /fail too.
+    const failedVerification = (event.run.kind === 'verify' || event.run.kind === 'drill') && event.kind === 'finished' && event.run.status === 'failed';
     if (event.run.kind !== 'backup' && !failedVerification) return;
     const suffix = event.kind === 'started' ? '/start' : event.run.status === 'succeeded' ? '' : event.run.status === 'cancelled' ? null : '/fail';
     const previous = this.pending.get(event.run.id) ?? Promise.resolve();

@@ -24,7 +24,7 @@ export class WebhookNotifier {
     if (!wanted) return;
     const link = this.config.notify.publicUrl ? `${this.config.notify.publicUrl}/runs/${run.id}` : null;
     const durationMs = run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
-    const what = { backup: 'Backup', restore: 'Restore', verify: 'Verification' }[run.kind];
+    const what = { backup: 'Backup', restore: 'Restore', verify: 'Verification', drill: 'Restore drill' }[run.kind];
     const text = run.status === 'failed'
       ? `${what} of ${run.appName} failed: ${run.error}${link ? ` (${link})` : ''}`
       : `${what} of ${run.appName} succeeded: ${run.bytes} bytes${link ? ` (${link})` : ''}`;

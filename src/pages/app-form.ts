@@ -8,7 +8,7 @@ import { reasonsOf } from '../common/validation.pipe';
 
 export const FORM_FIELDS = [
   'name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly',
-  'pingUrl', 'verifySchedule', 'enabled', 'encryption', 'encryptionPassphrase',
+  'pingUrl', 'verifySchedule', 'enabled', 'encryption', 'encryptionPassphrase', 'drillUrl', 'drillToken', 'drillSchedule',
 ] as const;
 
 const KEEP_FIELDS = ['keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
@@ -36,6 +36,8 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
     retention: text('retention'),
     pingUrl: text('pingUrl'),
     verifySchedule: text('verifySchedule'),
+    drillUrl: text('drillUrl'),
+    drillSchedule: text('drillSchedule'),
     ...Object.fromEntries(KEEP_FIELDS.map((field) => [field, text(field)])),
     enabled: body.enabled === 'on' || body.enabled === 'true',
     encryption: text('encryption') || 'none',
@@ -46,12 +48,16 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
     ...values,
     timezone: values.timezone || null,
     pingUrl: values.pingUrl || null,
+    drillUrl: values.drillUrl || null,
+    drillSchedule: values.drillSchedule || null,
     retention: number('retention'),
     // Blank calendar rules are off, like the API's omitted ones.
     ...Object.fromEntries(KEEP_FIELDS.map((field) => [field, text(field) === '' ? 0 : number(field)])),
     verifySchedule: verifySchedule === '' ? FOLLOW_VERIFY_SCHEDULE : verifySchedule.toLowerCase() === VERIFY_OFF ? null : verifySchedule,
   };
   if (!editing || text('token') !== '') plain.token = text('token');
+  // Write-only like the token: blank keeps the stored one.
+  if (text('drillToken') !== '') plain.drillToken = text('drillToken');
   // Write-only like the token: blank keeps the stored one (or, for a new app, means DEFAULT_ENCRYPTION_PASSPHRASE).
   // Not trimmed: spaces may be part of a passphrase.
   const passphrase = typeof body.encryptionPassphrase === 'string' ? body.encryptionPassphrase : '';

@@ -80,6 +80,8 @@ export class PagesController {
       name, url, schedule, driveFolderId, enabled, encryption,
       timezone: app.timezone ?? '',
       pingUrl: app.pingUrl ?? '',
+      drillUrl: app.drillUrl ?? '',
+      drillSchedule: app.drillSchedule ?? '',
       retention: String(app.retention),
       keepDaily: String(app.keepDaily),
       keepWeekly: String(app.keepWeekly),
@@ -147,6 +149,16 @@ export class PagesController {
     response.redirect(303, `/runs/${run.id}`);
   }
 
+  @RequireRole('operator')
+  @Audited('drill.request', 'app')
+  @Post('apps/:id/drill')
+  @UseGuards(CsrfGuard)
+  async drill(@Param('id', AppIdPipe) id: number, @Res() response: Response) {
+    const run = await this.runner.startDrill(id, 'manual');
+    this.context.flash(response, 'info', 'flash.drillStarted', { name: run.appName, backup: run.backupName });
+    response.redirect(303, `/runs/${run.id}`);
+  }
+
   /** A restore overwrites the app's data: it starts only when the admin typed the app's name. */
   @RequireRole('admin')
   @Audited('restore.request', 'app')
@@ -159,7 +171,7 @@ export class PagesController {
       this.context.flash(response, 'danger', 'flash.restoreNotConfirmed', { name: app.name });
       return response.redirect(303, `/apps/${id}`);
     }
-    const run = await this.runner.startRestore(id, name);
+    const run = await this.runner.startRestore(id, name, body.force === 'on');
     this.context.flash(response, 'info', 'flash.restoreStarted', { backup: name, name: app.name });
     response.redirect(303, `/runs/${run.id}`);
   }
@@ -214,12 +226,13 @@ export class PagesController {
     const context = this.context.of(request, response);
     const typed = (field: string, note: MessageKey) => (typeof body[field] === 'string' && body[field] !== '' ? translate(context.locale, note) : null);
     const tokenNote = typed('token', 'form.tokenRetype');
+    const drillTokenNote = typed('drillToken', 'form.tokenRetype');
     const passphraseNote = typed('encryptionPassphrase', 'form.passphraseRetype');
-    response.status(400).render('apps/form', { ...context, app, values: form.values, errors: form.errors, invalid: true, tokenNote, passphraseNote });
+    response.status(400).render('apps/form', { ...context, app, values: form.values, errors: form.errors, invalid: true, tokenNote, passphraseNote, drillTokenNote });
   }
 }
 
-/** What the form shows of a stored app: never its sealed secrets, only whether it has a passphrase of its own. */
-function formApp({ id, name, encryptionPassphraseEncrypted }: AppEntity) {
-  return { id, name, hasEncryptionPassphrase: encryptionPassphraseEncrypted !== null };
+/** What the form shows of a stored app: never its sealed secrets, only whether it has a passphrase (drill token) of its own. */
+function formApp({ id, name, encryptionPassphraseEncrypted, drillTokenEncrypted }: AppEntity) {
+  return { id, name, hasEncryptionPassphrase: encryptionPassphraseEncrypted !== null, hasDrillToken: drillTokenEncrypted !== null };
 }

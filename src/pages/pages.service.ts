@@ -12,11 +12,14 @@ import { yieldWhenDue } from '../common/slices';
 import { reasonsOf } from '../common/validation.pipe';
 import { RunListQuery } from '../backup/dto/run-list.query';
 import { takenAtOf } from '../backup/backup-names';
+import { recordedAppVersion } from '../backup/app-version';
 import { BackupsService } from '../backup/backups.service';
 import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../backup/run.entity';
 import { RunsService } from '../backup/runs.service';
 import { BackupPoint } from './backup-chart';
 import { VerifyScheduler } from '../backup/verify-scheduler.service';
+import { DrillScheduler } from '../backup/drill-scheduler.service';
+import { selftestOf } from '../backup/selftest';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** One page of the dashboard renders at most this many rows, so its size and memory do not grow with the registry. */
@@ -52,6 +55,7 @@ export class PagesService {
     private readonly runs: RunsService,
     private readonly backups: BackupsService,
     private readonly verifier: VerifyScheduler,
+    private readonly drills: DrillScheduler,
   ) {}
 
   /**
@@ -129,7 +133,7 @@ export class PagesService {
 
   async appPage(id: number) {
     const app = await this.apps.get(id);
-    const [activity, runs, backups, verifications] = await Promise.all([
+    const [activity, runs, backups, verifications, lastDrills, passedDrills] = await Promise.all([
       this.activity.describe([app]),
       this.runs.listForApp(id, 50).then((page) => page.items),
       this.backups.list(id).then(
@@ -138,10 +142,23 @@ export class PagesService {
         (error: Error) => ({ files: [], error: error.message }),
       ),
       this.runs.latestVerifications([id]),
+      this.runs.latestOfKind('drill', [id]),
+      this.runs.latestSuccessfulDrills([id]),
     ]);
-    const { tokenEncrypted, encryptionPassphraseEncrypted, ...visible } = app; // sealed secrets never reach a view
+    const passed = passedDrills.get(id);
+    const { tokenEncrypted, encryptionPassphraseEncrypted, drillTokenEncrypted, ...visible } = app; // sealed secrets never reach a view
     return {
-      app: { ...visible, ...activity.get(app.id)!, lastVerify: verifications.get(id) ?? null, verifyPlan: this.verifier.planOf(app) },
+      app: {
+        ...visible,
+        ...activity.get(app.id)!,
+        lastVerify: verifications.get(id) ?? null,
+        verifyPlan: this.verifier.planOf(app),
+        hasDrillToken: drillTokenEncrypted !== null,
+        nextDrillAt: this.drills.nextAt(app.id),
+        lastDrill: lastDrills.get(id) ?? null,
+        // "backup of …" says when the drilled backup was taken: the time in its name.
+        lastPassedDrill: passed ? { ...passed, takenAt: passed.backupName ? takenAtOf(app.name, passed.backupName) : null } : null,
+      },
       runs: runs.map(withDuration),
       backups,
       chart: chartOf(runs),
@@ -157,7 +174,7 @@ export class PagesService {
     const run = await this.runs.get(id);
     const finished = !['queued', 'running'].includes(run.status);
     return {
-      run: { ...withDuration(run), log: run.log.split('\n').filter(Boolean), finished },
+      run: { ...withDuration(run), log: run.log.split('\n').filter(Boolean), finished, app: recordedAppVersion(run), selftest: selftestOf(run.selftest) },
       retry: run.status === 'failed' ? retryAction(run) : null,
       // An empty log box reads as a broken page: say why nothing was logged.
       emptyLog: !finished ? 'run.logWaiting' : run.status === 'failed' ? 'run.logEmptyFailed' : run.status === 'skipped' ? 'run.logEmptySkipped' : 'run.logEmpty',
@@ -172,6 +189,7 @@ export class PagesService {
 function retryAction(run: RunEntity): string | null {
   if (run.kind === 'backup') return `/apps/${run.appId}/run`;
   if (run.kind === 'verify' && run.backupName) return `/apps/${run.appId}/backups/${encodeURIComponent(run.backupName)}/verify`;
+  if (run.kind === 'drill') return `/apps/${run.appId}/drill`;
   return null;
 }
 

@@ -9,6 +9,7 @@ export const MISBEHAVIOURS = [
   'unauthorized', 'busy', 'fail', 'v2-only', 'abort-mid-stream', 'stall-mid-stream', 'wrong-checksum',
   'never-answer', 'silent-export', 'redirect', 'short-body', 'no-auth',
   'import-401', 'import-409', 'import-422', 'import-500', 'import-close', 'import-hang', 'import-stall', 'import-busy-once', 'no-restore', 'unavailable',
+  'selftest-fail', 'selftest-500', 'selftest-garbage',
 ];
 
 const BLOCK = randomBytes(1 << 20);
@@ -26,11 +27,15 @@ export async function startContractApp({ token = 'test-token', port = 0, tls = u
      * framing 'close': without length, end the body by closing the connection (HTTP/1.0 style) instead of
      * chunked encoding; type/versions: what capabilities say, extraCapabilities: more fields in them;
      * prefix: the path the endpoints sit under (an app behind a reverse proxy), e.g. '/tenant-a';
-     * importDelayMs: pause after each chunk an import receives (a slow restore).
+     * importDelayMs: pause after each chunk an import receives (a slow restore);
+     * app: what capabilities say of the app ({name, version, schemaVersion}), or undefined for nothing;
+     * trailer: send the SHA-256 as an X-Backup-Sha256 trailer after the body (announced in `Trailer`): true, 'wrong'
+     * (a wrong one) or 'announced-only' (announced, never sent); trailers need chunked framing (length: false).
      */
     mode: {
       size: 1024 * 1024, length: true, checksum: true, extension: 'db', behaviour: undefined, delayMs: 0,
       framing: 'chunked', type: 'sqlite', versions: ['v1'], extraCapabilities: {}, prefix: '', importDelayMs: 0,
+      trailer: false, app: undefined,
     },
     /** What each finished export sent: { bytes, sha256 } */
     exports: [],
@@ -56,8 +61,10 @@ export async function startContractApp({ token = 'test-token', port = 0, tls = u
     if (request.method === 'GET' && path === '/backup/capabilities') {
       const versions = behaviour === 'v2-only' ? ['v2'] : state.mode.versions;
       const { type, extension, extraCapabilities } = state.mode;
-      return send(response, 200, { ...extraCapabilities, versions, type, extension, restore: behaviour !== 'no-restore' });
+      const app = state.mode.app === undefined ? {} : { app: state.mode.app };
+      return send(response, 200, { ...extraCapabilities, ...app, versions, type, extension, restore: behaviour !== 'no-restore' });
     }
+    if (request.method === 'GET' && path === '/backup/selftest') return selftest(response, state);
     if (request.method === 'POST' && path === '/backup/export') {
       if (behaviour === 'silent-export') return; // capabilities fine, the export never starts answering
       if (behaviour === 'busy') return send(response, 409, { error: 'a backup is already running' });
@@ -137,6 +144,8 @@ async function streamExport(request, response, state) {
   const headers = { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="dump.db"' };
   if (length) headers['Content-Length'] = String(size);
   if (checksum) headers['X-Backup-Sha256'] = behaviour === 'wrong-checksum' ? 'ab'.repeat(32) : sha256Of(size);
+  const { trailer } = state.mode;
+  if (trailer) headers.Trailer = 'X-Backup-Sha256';
   // Without Content-Length and chunked encoding, only the closed connection ends the body.
   if (state.mode.framing === 'close') response.useChunkedEncodingByDefault = false;
   response.writeHead(200, headers);
@@ -151,9 +160,22 @@ async function streamExport(request, response, state) {
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
   if (behaviour === 'short-body') return void response.socket?.destroy();
+  // Computed while streaming, as an app piping pg_dump would; sha256Of gives the same for these bytes.
+  if (trailer && trailer !== 'announced-only') response.addTrailers({ 'X-Backup-Sha256': trailer === 'wrong' ? 'cd'.repeat(32) : sha256Of(sent) });
   response.end();
   // The bytes are a pure function of the size, so the digest needs no hashing on the hot path.
   state.exports.push({ bytes: sent, sha256: sha256Of(sent) });
+}
+
+/** A drill instance's verdict on what it was last given: the last import arrived whole (or a failure on demand). */
+function selftest(response, state) {
+  const { behaviour } = state.mode;
+  if (behaviour === 'selftest-500') return send(response, 500, { error: 'selftest crashed' });
+  if (behaviour === 'selftest-garbage') return send(response, 200, ['not', 'an', 'object']);
+  const last = state.imports.at(-1);
+  const imported = { name: 'last import complete', ok: Boolean(last?.complete), detail: last ? `${last.bytes} bytes` : 'nothing imported' };
+  if (behaviour === 'selftest-fail') return send(response, 200, { ok: false, checks: [imported, { name: 'rows in notes', ok: false, detail: '0 rows' }] });
+  send(response, 200, { ok: imported.ok, checks: [imported, { name: 'migrations up to date', ok: true }] });
 }
 
 /** Stores (hashes) what an import receives, and misbehaves on demand. */

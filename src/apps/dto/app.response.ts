@@ -37,6 +37,11 @@ export class AppResponse {
   encryption!: Encryption;
   @ApiProperty({ example: false, description: 'The app has a passphrase of its own (it is never returned); false: DEFAULT_ENCRYPTION_PASSPHRASE applies.' })
   hasEncryptionPassphrase!: boolean;
+  @ApiProperty({ example: 'http://billing-drill:8000', nullable: true, type: String, description: 'The drill instance backups are restored into by drills; null: none.' })
+  drillUrl!: string | null;
+  @ApiProperty({ example: true, description: 'A drill token is stored (it is never returned).' }) hasDrillToken!: boolean;
+  @ApiProperty({ example: '0 5 * * 6', nullable: true, type: String, description: 'When drills run on their own; null: only on request.' })
+  drillSchedule!: string | null;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) createdAt!: Date;
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) updatedAt!: Date;
   @ApiProperty({ example: true, description: 'A token is stored (it is never returned).' }) hasToken!: boolean;
@@ -59,9 +64,10 @@ export class AppResponse {
   stale!: boolean;
 
   static from(app: AppEntity, activity: AppActivityInfo): AppResponse {
-    const { tokenEncrypted, encryptionPassphraseEncrypted, ...visible } = app;
+    const { tokenEncrypted, encryptionPassphraseEncrypted, drillTokenEncrypted, ...visible } = app;
     return Object.assign(new AppResponse(), visible, activity, {
       hasToken: tokenEncrypted.length > 0,
+      hasDrillToken: drillTokenEncrypted !== null,
       hasEncryptionPassphrase: encryptionPassphraseEncrypted !== null,
     });
   }

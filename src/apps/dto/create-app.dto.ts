@@ -166,4 +166,48 @@ export class CreateAppDto {
   @IsString()
   @ValidateIf((_, value) => value !== null && value !== undefined)
   encryptionPassphrase?: string | null;
+
+  @ApiPropertyOptional({
+    example: 'http://billing-drill:8000',
+    nullable: true,
+    type: String,
+    description:
+      'Restore drills: the base URL of a scratch instance of the same app (same image, throw-away data) that backups are ' +
+      'restored into, then asked GET /backup/selftest. Never the production url. null: no drills.',
+  })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
+    { message: english('invalid.url') },
+  )
+  @MaxLength(2048)
+  @IsString()
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  drillUrl?: string | null;
+
+  @ApiPropertyOptional({
+    example: 'drill-s3cr3t',
+    writeOnly: true,
+    nullable: true,
+    type: String,
+    pattern: TOKEN_PATTERN.source,
+    description: "Bearer token of the drill instance (required with drillUrl; the app's own token is never sent there). Never returned; omitted keeps the stored one, null removes it.",
+  })
+  @MaxLength(4096)
+  @Matches(TOKEN_PATTERN, { message: english('invalid.token') })
+  @IsNotEmpty()
+  @IsString()
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  drillToken?: string | null;
+
+  @ApiPropertyOptional({
+    example: '0 5 * * 6',
+    nullable: true,
+    type: String,
+    description: "When a restore drill of the newest backup runs on its own (cron in the app's time zone; needs drillUrl); null: only on request.",
+  })
+  @IsCronExpression()
+  @MaxLength(128)
+  @IsString()
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  drillSchedule?: string | null;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString } from 'class-validator';
+import { IsBoolean, IsNotEmpty, IsOptional, IsString } from 'class-validator';
 import { KEEP_REASONS } from '../backup-names';
+import { AppVersionResponse } from './run.response';
 
 export class CheckResponse {
   @ApiProperty({ example: true }) ok!: boolean;
@@ -29,6 +30,12 @@ export class BackupFileResponse {
       'remain; future: named later than now, left alone. The newest file stands for the run; newer backups can still push a kept file out.',
   })
   keptBy!: string[];
+  @ApiProperty({
+    type: AppVersionResponse,
+    nullable: true,
+    description: "The app's version when this backup was made, as its capabilities said (`app`); null when it said none.",
+  })
+  app!: AppVersionResponse | null;
 }
 
 export class RestoreRequest {
@@ -36,10 +43,29 @@ export class RestoreRequest {
   @IsString()
   @IsNotEmpty()
   backup!: string;
+
+  @ApiPropertyOptional({
+    example: false,
+    default: false,
+    description:
+      "Restore even a backup made with a newer schemaVersion than the app announces now (refused with 400 otherwise). " +
+      'Versions are compared naturally: runs of digits as numbers, the rest as text.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  force?: boolean;
 }
 
 export class VerifyRequest {
   @ApiPropertyOptional({ example: 'billing-20261128T030000Z.db', description: 'Default: the newest backup.' })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  backup?: string;
+}
+
+export class DrillRequest {
+  @ApiPropertyOptional({ example: 'billing-20261128T030000Z.db', description: 'The backup to restore into the drill instance. Default: the newest one.' })
   @IsOptional()
   @IsString()
   @IsNotEmpty()

@@ -1,5 +1,26 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { recordedAppVersion } from '../app-version';
+import { Selftest, selftestOf } from '../selftest';
 import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../run.entity';
+
+/** What an app said of itself in its capabilities (contract v1, optional): free text, at most 100 characters each. */
+export class AppVersionResponse {
+  @ApiProperty({ example: 'billing', nullable: true, type: String }) name!: string | null;
+  @ApiProperty({ example: '4.2.0', nullable: true, type: String }) version!: string | null;
+  @ApiProperty({ example: '2026_11_01', nullable: true, type: String, description: 'Compared with the app\'s current one on restore.' })
+  schemaVersion!: string | null;
+}
+
+class SelftestCheckResponse {
+  @ApiProperty({ example: 'rows in notes' }) name!: string;
+  @ApiProperty({ example: true }) ok!: boolean;
+  @ApiProperty({ example: '12430 rows', nullable: true, type: String }) detail!: string | null;
+}
+
+export class SelftestResponse {
+  @ApiProperty({ example: true, description: "The drill instance's verdict (and every check passed)." }) ok!: boolean;
+  @ApiProperty({ type: [SelftestCheckResponse] }) checks!: SelftestCheckResponse[];
+}
 
 export class RunResponse {
   @ApiProperty({ example: 42 }) id!: number;
@@ -22,10 +43,23 @@ export class RunResponse {
   backupRemovedAt!: Date | null;
   @ApiProperty({ example: null, nullable: true, type: String, description: 'Which step failed and why.' }) error!: string | null;
   @ApiProperty({ type: [String], example: ['2026-11-28T03:00:00.130Z capabilities: contract v1, type sqlite'] }) log!: string[];
+  @ApiProperty({
+    type: AppVersionResponse,
+    nullable: true,
+    description: 'A backup: the version the app reported when it was made; null when it reported none (or another kind of run).',
+  })
+  app!: AppVersionResponse | null;
+  @ApiProperty({ type: SelftestResponse, nullable: true, description: "A drill: the drill instance's selftest answer; null when none was read." })
+  selftest!: Selftest | null;
 
   static from(run: RunEntity): RunResponse {
-    const { encryptionPassphraseEncrypted, ...visible } = run; // a secret, loaded only to read a backup
-    return Object.assign(new RunResponse(), visible, { log: run.log.split('\n').filter(Boolean) });
+    // The passphrase is a secret, loaded only to read a backup; the version columns are shown as one object.
+    const { encryptionPassphraseEncrypted, appReportedName, appVersion, appSchemaVersion, selftest, ...visible } = run;
+    return Object.assign(new RunResponse(), visible, {
+      log: run.log.split('\n').filter(Boolean),
+      app: recordedAppVersion(run),
+      selftest: selftestOf(run.selftest),
+    });
   }
 }
 
