@@ -33,6 +33,8 @@ type RunWork = (app: AppEntity, run: RunEntity, stop: AbortSignal, commit: () =>
 
 interface PreparedRun {
   backupName: string | null;
+  /** The destination a restore or verification reads. */
+  destinationId?: number;
   work: RunWork;
 }
 
@@ -86,19 +88,19 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** Queues a restore of one of the app's backups into the app; 400s (InvalidBackupError) come before any run. */
-  startRestore(appId: number, name: string): Promise<RunEntity> {
+  startRestore(appId: number, name: string, destination?: string | number): Promise<RunEntity> {
     return this.launch(appId, 'manual', 'restore', async (app) => {
-      const backup = await this.stored.find(app, name);
+      const backup = await this.stored.find(app, name, destination);
       await this.stored.checkRestorable(app);
-      return { backupName: backup.name, work: (app, run, stop, commit) => this.stored.restore(app, run, backup, stop, commit) };
+      return { backupName: backup.name, destinationId: backup.destinationId, work: (app, run, stop, commit) => this.stored.restore(app, run, backup, stop, commit) };
     });
   }
 
   /** Queues a verification of the named backup, or of the newest one. */
-  startVerify(appId: number, trigger: RunTrigger, name?: string): Promise<RunEntity> {
+  startVerify(appId: number, trigger: RunTrigger, name?: string, destination?: string | number): Promise<RunEntity> {
     return this.launch(appId, trigger, 'verify', async (app) => {
-      const backup = await this.stored.findRecorded(app, name);
-      return { backupName: backup.name, work: (_app, run, stop, commit) => this.stored.verify(run, backup, stop, commit) };
+      const backup = await this.stored.findRecorded(app, name, destination);
+      return { backupName: backup.name, destinationId: backup.destinationId, work: (_app, run, stop, commit) => this.stored.verify(run, backup, stop, commit) };
     });
   }
 
@@ -130,8 +132,8 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     const claim: ActiveRun = { run: null, kind, started: false, cancellable: true, stop: new AbortController(), cancel: new AbortController(), finished: Promise.resolve() };
     this.active.set(app.id, claim);
     try {
-      const { backupName, work } = await prepare(app);
-      const run = await this.runs.queue(app, trigger, kind, backupName);
+      const { backupName, destinationId, work } = await prepare(app);
+      const run = await this.runs.queue(app, trigger, kind, backupName, destinationId ?? null);
       claim.run = run;
       claim.finished = inRun(run, () => this.execute(app, run, claim, work)).finally(() => this.active.delete(app.id));
       return run;

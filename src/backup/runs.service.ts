@@ -9,6 +9,7 @@ import { yieldWhenDue } from '../common/slices';
 import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
+import { CopyStatus, RunDestinationEntity } from './run-destination.entity';
 import { english, MessageKey } from '../common/i18n';
 import { inRun } from '../common/run-context';
 
@@ -57,12 +58,34 @@ export interface FailedVerification {
 }
 
 export interface RunOutcome {
+  /** A backup stored in some destinations but not all is `partial`; default `succeeded`. */
+  status?: 'succeeded' | 'partial';
   bytes: number;
   sha256: string;
   remotePath: string;
   backupName: string;
   /** A backup made through crypt: its passphrase, sealed (see RunEntity). */
   encryptionPassphraseEncrypted?: string | null;
+}
+
+/** One copy of a backup run, in one destination (see RunDestinationEntity). */
+export interface CopyResult {
+  destinationId: number;
+  destination: string;
+  position: number;
+  status: CopyStatus;
+  backupName: string | null;
+  remotePath: string | null;
+  bytes: number;
+  error: string | null;
+  encryptionPassphraseEncrypted: string | null;
+}
+
+/** A recorded copy of a backup, as a read needs it: the run's checksum with the copy's own passphrase. */
+export interface RecordedCopy {
+  bytes: number;
+  sha256: string | null;
+  encryptionPassphraseEncrypted: string | null;
 }
 
 /** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
@@ -77,6 +100,7 @@ export class RunsService {
 
   constructor(
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
+    @InjectRepository(RunDestinationEntity) private readonly copies: Repository<RunDestinationEntity>,
     private readonly apps: AppsService,
   ) {}
 
@@ -123,31 +147,48 @@ export class RunsService {
     return { items, next: rows.length > limit ? items[items.length - 1].id : null };
   }
 
-  queue(app: AppEntity, trigger: RunTrigger, kind: RunKind = 'backup', backupName: string | null = null): Promise<RunEntity> {
-    return this.runs.save(this.runs.create({ appId: app.id, appName: app.name, kind, backupName, trigger, status: 'queued', queuedAt: new Date() }));
+  queue(app: AppEntity, trigger: RunTrigger, kind: RunKind = 'backup', backupName: string | null = null, destinationId: number | null = null): Promise<RunEntity> {
+    return this.runs.save(this.runs.create({ appId: app.id, appName: app.name, kind, backupName, destinationId, trigger, status: 'queued', queuedAt: new Date() }));
   }
 
-  /** The successful backup run that made this file: its recorded size and SHA-256. */
-  madeBy(appId: number, backupName: string): Promise<RunEntity | null> {
-    return this.runs.createQueryBuilder('run').addSelect('run.encryptionPassphraseEncrypted')
-      .where({ appId, backupName, kind: 'backup', status: 'succeeded' }).orderBy('run.id', 'DESC').getOne();
+  /** The stored copy of this file in this destination: the size and SHA-256 its run recorded, and its passphrase. */
+  async madeBy(appId: number, backupName: string, destinationId: number): Promise<RecordedCopy | null> {
+    const copy = await this.copies.createQueryBuilder('copy').addSelect('copy.encryptionPassphraseEncrypted')
+      .where({ appId, backupName, destinationId, status: 'succeeded' }).orderBy('copy.id', 'DESC').getOne();
+    if (!copy) return null;
+    const run = await this.runs.findOne({ select: { id: true, sha256: true, bytes: true }, where: { id: copy.runId } });
+    return run && { bytes: run.bytes, sha256: run.sha256, encryptionPassphraseEncrypted: copy.encryptionPassphraseEncrypted };
   }
 
-  /** Names of the app's backups that runs recorded as succeeded and retention has not deleted. */
-  async recordedBackupNames(appId: number): Promise<Set<string>> {
-    const runs = await this.runs.find({ select: { backupName: true }, where: { appId, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() } });
-    return new Set(runs.flatMap((run) => (run.backupName ? [run.backupName] : [])));
+  /** Names of the app's backups in this destination that runs recorded as stored and retention has not deleted. */
+  async recordedBackupNames(appId: number, destinationId: number): Promise<Set<string>> {
+    const copies = await this.copies.find({ select: { backupName: true }, where: { appId, destinationId, status: 'succeeded', backupRemovedAt: IsNull() } });
+    return new Set(copies.flatMap((copy) => (copy.backupName ? [copy.backupName] : [])));
   }
 
-  async newestBackupName(appId: number): Promise<string | null> {
-    const run = await this.runs.findOne({ where: { appId, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
-    return run?.backupName ?? null;
+  async newestBackupName(appId: number, destinationId: number): Promise<string | null> {
+    const copy = await this.copies.findOne({ where: { appId, destinationId, status: 'succeeded' }, order: { id: 'DESC' } });
+    return copy?.backupName ?? null;
   }
 
-  /** The latest verification of each of the app's backup files, by file name. */
-  async verifications(appId: number): Promise<Map<string, RunEntity>> {
-    const runs = await this.runs.find({ where: { appId, kind: 'verify', status: In(['succeeded', 'failed']) }, order: { id: 'ASC' } });
+  /** The latest verification of each of the app's backup files in this destination, by file name. */
+  async verifications(appId: number, destinationId: number): Promise<Map<string, RunEntity>> {
+    const runs = await this.runs.find({ where: { appId, destinationId, kind: 'verify', status: In(['succeeded', 'failed']) }, order: { id: 'ASC' } });
     return new Map(runs.map((run) => [run.backupName!, run]));
+  }
+
+  /** Records what became of each of a backup run's copies. */
+  async recordCopies(run: RunEntity, copies: CopyResult[]): Promise<void> {
+    if (copies.length === 0) return;
+    await this.copies.insert(copies.map((copy) => ({ ...copy, runId: run.id, appId: run.appId, error: copy.error === null ? null : printable(copy.error, MAX_LINE) })));
+  }
+
+  /** The copies of these runs, by run id, in destination order. */
+  async copiesOf(runIds: number[]): Promise<Map<number, RunDestinationEntity[]>> {
+    const result = new Map<number, RunDestinationEntity[]>(runIds.map((id) => [id, []]));
+    if (runIds.length === 0) return result;
+    for (const copy of await this.copies.find({ where: { runId: In(runIds) }, order: { runId: 'ASC', position: 'ASC' } })) result.get(copy.runId)?.push(copy);
+    return result;
   }
 
   /** A firing that could not start because the app was busy: recorded, never silently dropped. */
@@ -203,8 +244,9 @@ export class RunsService {
 
   /** Records a success; throws when the database refuses, for the caller to try again. */
   async succeed(run: RunEntity, outcome: RunOutcome): Promise<void> {
-    await this.finish(run, { status: 'succeeded', finishedAt: new Date(), ...outcome });
-    this.logFor(run, 'log', `run ${run.id} of ${run.appName} succeeded: ${outcome.bytes} bytes in ${outcome.remotePath}`);
+    const { status = 'succeeded', ...fields } = outcome;
+    await this.finish(run, { status, finishedAt: new Date(), ...fields });
+    this.logFor(run, status === 'partial' ? 'warn' : 'log', `run ${run.id} of ${run.appName} ${status}: ${outcome.bytes} bytes in ${outcome.remotePath}`);
     this.emit({ kind: 'finished', run });
   }
 
@@ -249,9 +291,14 @@ export class RunsService {
   }
 
   /** Retention removed one of the app's backups. */
-  async deleted(run: RunEntity, name: string): Promise<void> {
-    // The run that made the file no longer holds a checksum anybody needs: history pruning may take it.
-    await this.runs.update({ appId: run.appId, backupName: name, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() }, { backupRemovedAt: new Date() });
+  async deleted(run: RunEntity, name: string, destinationId: number): Promise<void> {
+    const now = new Date();
+    await this.copies.update({ appId: run.appId, backupName: name, destinationId, status: 'succeeded', backupRemovedAt: IsNull() }, { backupRemovedAt: now });
+    // Once no copy is left anywhere, the run that made the file holds a checksum nobody needs: pruning may take it.
+    const left = await this.copies.countBy({ appId: run.appId, backupName: name, status: 'succeeded', backupRemovedAt: IsNull() });
+    if (left === 0) {
+      await this.runs.update({ appId: run.appId, backupName: name, kind: 'backup', status: In(['succeeded', 'partial']), backupRemovedAt: IsNull() }, { backupRemovedAt: now });
+    }
     await this.log(run, english('log.retentionDeleted', { name }));
     this.emit({ kind: 'deleted', run, name });
   }
@@ -274,7 +321,7 @@ export class RunsService {
         `SELECT app.value AS appId, last.id, last.status, last.startedAt, last.finishedAt, last.bytes, success.finishedAt AS lastSuccessAt
          FROM json_each(?) app
          LEFT JOIN runs last ON last.id = (SELECT MAX(id) FROM runs WHERE appId = app.value)
-         LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded')`,
+         LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE appId = app.value AND kind = 'backup' AND status IN ('succeeded', 'partial'))`,
         [JSON.stringify(appIds)],
       );
     const date = (text: string | null) => (text === null ? null : fromSqlite(text));
@@ -300,7 +347,7 @@ export class RunsService {
   async latestSuccessfulBackups(): Promise<Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>[]> {
     const rows: { appName: string; finishedAt: string; bytes: number }[] = await this.runs.query(
       `SELECT run.appName, run.finishedAt, run.bytes FROM apps app
-       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')`,
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))`,
     );
     return rows.map((row) => ({ appName: row.appName, finishedAt: fromSqlite(row.finishedAt), bytes: row.bytes }));
   }
@@ -323,7 +370,7 @@ export class RunsService {
     const rows: { id: number; name: string; backup: string; runId: number; verifiedAt: string }[] = await this.runs.query(
       `SELECT app.id AS id, app.name AS name, newest.backupName AS backup, checked.id AS runId, checked.finishedAt AS verifiedAt
        FROM apps app
-       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')
+       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))
        JOIN runs checked ON checked.id = (SELECT MAX(id) FROM runs INDEXED BY "IDX_runs_app_backupName"
          WHERE appId = app.id AND backupName = newest.backupName AND kind = 'verify' AND status IN ('succeeded', 'failed'))
        WHERE checked.status = 'failed'
@@ -363,7 +410,7 @@ export class RunsService {
    */
   async countSince(since: Date): Promise<{ runs: number; failures: number }> {
     const [row]: { runs: number; failures: number | null }[] = await this.runs.query(
-      `SELECT COUNT(*) AS runs, SUM(status = 'failed') AS failures FROM runs WHERE queuedAt >= ?`,
+      `SELECT COUNT(*) AS runs, SUM(status IN ('failed', 'partial')) AS failures FROM runs WHERE queuedAt >= ?`,
       [toSqlite(since)],
     );
     return { runs: row.runs, failures: row.failures ?? 0 };
@@ -384,7 +431,7 @@ export class RunsService {
       for (const bound of new Set(apps.map((app) => app.bound))) {
         const ids = apps.filter((app) => app.bound === bound).map((app) => app.id);
         const [row] = await this.runs.query(
-          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded'
+          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.value AND kind = 'backup' AND status IN ('succeeded', 'partial')
              AND backupRemovedAt IS NULL ORDER BY id DESC LIMIT ?))), 0) AS total
            FROM json_each(?) app`,
           [bound, JSON.stringify(ids)],

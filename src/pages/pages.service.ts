@@ -149,7 +149,7 @@ export class PagesService {
   }
 
   async liveRun(id: number, locale: Locale) {
-    const run = RunResponse.from(await this.runs.get(id));
+    const run = RunResponse.from(await this.runs.get(id), (await this.runs.copiesOf([id])).get(id));
     return { ...run, log: run.log.map((line) => translateLogLine(locale, line)) };
   }
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString } from 'class-validator';
 import { KEEP_REASONS } from '../backup-names';
+import { IsDestinationRef } from '../../destinations/destination.validators';
 
 export class CheckResponse {
   @ApiProperty({ example: true }) ok!: boolean;
@@ -31,11 +32,26 @@ export class BackupFileResponse {
   keptBy!: string[];
 }
 
+const DESTINATION_HELP = "The destination to read, by id or name, among the app's (default: its first).";
+
 export class RestoreRequest {
   @ApiProperty({ example: 'billing-20261128T030000Z.db', description: 'A file name from GET /api/apps/{id}/backups.' })
   @IsString()
   @IsNotEmpty()
   backup!: string;
+
+  @ApiPropertyOptional({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: 'offsite', description: DESTINATION_HELP })
+  @IsDestinationRef()
+  @IsOptional()
+  destination?: string | number;
+}
+
+/** GET /api/apps/{id}/backups and the download: which destination to list or read. */
+export class DestinationQuery {
+  @ApiPropertyOptional({ example: 'offsite', description: DESTINATION_HELP })
+  @IsDestinationRef()
+  @IsOptional()
+  destination?: string;
 }
 
 export class VerifyRequest {
@@ -44,4 +60,9 @@ export class VerifyRequest {
   @IsString()
   @IsNotEmpty()
   backup?: string;
+
+  @ApiPropertyOptional({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: 'offsite', description: DESTINATION_HELP })
+  @IsDestinationRef()
+  @IsOptional()
+  destination?: string | number;
 }
