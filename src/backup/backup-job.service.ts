@@ -132,8 +132,14 @@ export class BackupJob {
           await this.applyRetention(app, run, copy, listings[index], chosen);
         }
         const first = copies.find((copy) => copy.final)!;
+        const failed = copies.filter((copy) => copy.failure);
         return {
-          status: copies.some((copy) => copy.failure) ? 'partial' : 'succeeded',
+          status: failed.length > 0 ? 'partial' : 'succeeded',
+          error: failed.length === 0 ? null : english('failure.partial', {
+            stored: copies.length - failed.length,
+            total: copies.length,
+            reasons: failed.map((copy) => `${copy.target.name}: ${copy.failure!.toString()}`).join('; '),
+          }),
           bytes: sent.bytes,
           sha256: sent.sha256!,
           remotePath: first.final!,
@@ -295,7 +301,7 @@ export class BackupJob {
     }
     const leftovers = temporaryFilesOf(app.name, listing).filter((file) => file.runId < run.id).map((file) => file.entry.name);
     for (const { name, storedName } of plan.expired) {
-      await this.deleteFor(run, folder, storedName, () => this.runs.deleted(run, name, target.destinationId));
+      await this.deleteFor(run, folder, storedName, () => this.runs.deleted(run, name, target.destinationId, target.name));
     }
     for (const name of leftovers) {
       await this.deleteFor(run, folder, name, () => this.runs.log(run, english('log.leftoverRemoved', { name })));

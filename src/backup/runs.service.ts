@@ -16,8 +16,8 @@ import { inRun } from '../common/run-context';
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
 export type RunEvent =
   | { kind: 'started'; run: RunEntity }
-  | { kind: 'finished'; run: RunEntity }
-  | { kind: 'deleted'; run: RunEntity; name: string };
+  | { kind: 'finished'; run: RunEntity; copies?: CopyResult[] }
+  | { kind: 'deleted'; run: RunEntity; name: string; destination: string };
 
 /**
  * The longest log line or error kept. Lines quote apps and rclone (whose stderr tail is 2 KB); every one
@@ -60,6 +60,8 @@ export interface FailedVerification {
 export interface RunOutcome {
   /** A backup stored in some destinations but not all is `partial`; default `succeeded`. */
   status?: 'succeeded' | 'partial';
+  /** For a partial one: which copies failed and why. */
+  error?: string | null;
   bytes: number;
   sha256: string;
   remotePath: string;
@@ -97,6 +99,8 @@ export class RunsService {
   /** Log lines the database refused, by run id, until they can be written. */
   private readonly unsavedLog = new Map<number, string>();
   private readonly listeners: ((event: RunEvent) => void)[] = [];
+  /** A backup run's copies, from recordCopies until its end is reported with them. */
+  private readonly copiesRecorded = new Map<number, CopyResult[]>();
 
   constructor(
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
@@ -109,6 +113,10 @@ export class RunsService {
   }
 
   private emit(event: RunEvent): void {
+    if (event.kind === 'finished') {
+      event.copies = this.copiesRecorded.get(event.run.id);
+      this.copiesRecorded.delete(event.run.id);
+    }
     for (const listener of this.listeners) listener(event);
   }
 
@@ -180,6 +188,7 @@ export class RunsService {
   /** Records what became of each of a backup run's copies. */
   async recordCopies(run: RunEntity, copies: CopyResult[]): Promise<void> {
     if (copies.length === 0) return;
+    this.copiesRecorded.set(run.id, copies);
     await this.copies.insert(copies.map((copy) => ({ ...copy, runId: run.id, appId: run.appId, error: copy.error === null ? null : printable(copy.error, MAX_LINE) })));
   }
 
@@ -291,7 +300,7 @@ export class RunsService {
   }
 
   /** Retention removed one of the app's backups. */
-  async deleted(run: RunEntity, name: string, destinationId: number): Promise<void> {
+  async deleted(run: RunEntity, name: string, destinationId: number, destination: string): Promise<void> {
     const now = new Date();
     await this.copies.update({ appId: run.appId, backupName: name, destinationId, status: 'succeeded', backupRemovedAt: IsNull() }, { backupRemovedAt: now });
     // Once no copy is left anywhere, the run that made the file holds a checksum nobody needs: pruning may take it.
@@ -300,7 +309,7 @@ export class RunsService {
       await this.runs.update({ appId: run.appId, backupName: name, kind: 'backup', status: In(['succeeded', 'partial']), backupRemovedAt: IsNull() }, { backupRemovedAt: now });
     }
     await this.log(run, english('log.retentionDeleted', { name }));
-    this.emit({ kind: 'deleted', run, name });
+    this.emit({ kind: 'deleted', run, name, destination });
   }
 
   /** A run that could not even start (the app vanished, the service is stopping): recorded as failed. */
