@@ -9,7 +9,7 @@ import { MIGRATIONS } from '../src/database/database.options';
 import { Destinations1765300000001 } from '../src/database/migrations/1765300000001-destinations';
 import { exportBytes, sha256Of, startContractApp } from './support/contract-app.mjs';
 import { filesIn, registerApp, RunBody, runBackup, seed, sha256File, waitForRunEnd } from './support/backups';
-import { ADMIN, bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { ADMIN, bootOrchestrator, csrfOf, Orchestrator, waitFor } from './support/orchestrator';
 import { startWebdav, WebdavRemote } from './support/webdav';
 
 type ContractApp = Awaited<ReturnType<typeof startContractApp>>;
@@ -216,6 +216,47 @@ describe('destinations (3-2-1)', () => {
     const metrics = (await orchestrator.api.get('/metrics').expect(200)).text;
     expect(metrics).toMatch(new RegExp(`backup_runs_total\\{[^}]*app="partial"[^}]*status="partial"[^}]*\\} 1`));
     expect(metrics).toMatch(new RegExp(`destination="${doomed.name}"`));
+  });
+
+  it('has pages: the destinations admin page (EN and ES), the app form\'s destinations, backups per destination on the app page', async () => {
+    const browser = await orchestrator.pages();
+    const page = (await browser.get('/destinations').expect(200)).text;
+    expect(page).toContain('data-destination-row="default"');
+    const token = csrfOf(page);
+    const folder = localFolder();
+    await browser.post('/destinations').type('form').send({ _csrf: token, name: 'paged', remote: folder, encryption: 'none' }).expect(303);
+    await browser.post('/destinations').type('form').send({ _csrf: token, name: 'Bad', remote: 'x' }).expect(303);
+    const after = (await browser.get('/destinations').expect(200)).text;
+    expect(after).toContain('data-destination-row="paged"');
+    expect(after).toMatch(/Not done: name: must be a lowercase letter/);
+    const paged = (await orchestrator.api.get('/api/destinations').expect(200)).body.find((d: { name: string }) => d.name === 'paged');
+    await browser.post(`/destinations/${paged.id}/check`).type('form').send({ _csrf: token }).expect(303);
+    expect((await browser.get('/destinations').expect(200)).text).toContain('Destination &quot;paged&quot; answers (local).');
+    const spanish = (await orchestrator.pages()).set('Accept-Language', 'es');
+    expect((await spanish.get('/destinations').expect(200)).text).toContain('Añadir un destino');
+
+    // The app form: a row per destination; the first one's folder is driveFolderId.
+    const form = (await browser.get('/apps/new').expect(200)).text;
+    expect(form).toContain('data-destination="paged"');
+    const order = /name="destOrder" value="([^"]+)"/.exec(form)![1];
+    contract.setMode({ size: 64 * 1024, delayMs: 0, behaviour: undefined });
+    const created = await browser.post('/apps').type('form').send({
+      _csrf: csrfOf(form), name: 'paged-app', url: contract.url, token: 'test-token', schedule: '0 3 * * *', timezone: '', driveFolderId: 'paged-first',
+      retention: '3', enabled: 'on', destOrder: order, firstDestination: '1', [`destFolder-${paged.id}`]: 'paged-second', [`dest-retention-${paged.id}`]: '1',
+    }).expect(303);
+    const appId = Number(created.headers.location.split('/').pop());
+    const app = (await orchestrator.api.get(`/api/apps/${appId}`).expect(200)).body;
+    expect(app.destinations).toMatchObject([{ destination: 'default', folder: 'paged-first', retention: null }, { destination: 'paged', folder: 'paged-second', retention: 1 }]);
+    const run = (await runBackup(orchestrator, appId)) as CopiedRun;
+    const name = run.remotePath!.split('/').pop()!;
+    const show = (await browser.get(`/apps/${appId}?destination=${paged.id}`).expect(200)).text;
+    expect(show).toContain('data-destination-tab="paged"');
+    expect(show).toContain(`/api/apps/${appId}/backups/${name}/download?destination=${paged.id}`);
+    const edit = (await browser.get(`/apps/${appId}/edit`).expect(200)).text;
+    expect(edit).toContain(`name="destFolder-${paged.id}" value="paged-second"`);
+    const runPage = (await browser.get(`/runs/${run.id}`).expect(200)).text;
+    expect(runPage).toContain('data-copy="default"');
+    expect(runPage).toContain('data-copy="paged"');
   });
 
   it('fails the run when every destination fails, and records why for each', async () => {
