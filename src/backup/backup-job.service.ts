@@ -73,7 +73,6 @@ export class BackupJob {
     // Listing first proves each remote works before the app is asked for a dump, and tells which names are taken.
     const copies = await Promise.all((await this.destinations.targetsOf(app)).map((target) => this.prepare(app, target, appEncryption)));
     let name: string | null = null;
-    let sha256: string | undefined;
     try {
       if (copies.every((copy) => copy.failure)) throw this.everyCopyFailed(copies);
       const ready = copies.filter((copy) => !copy.failure);
@@ -98,7 +97,6 @@ export class BackupJob {
         }));
 
         const sent = await this.upload(run, dump, ready, chosen, watchdog);
-        sha256 = sent.sha256;
         const uploaded = ready.filter((copy) => !copy.failure);
         try {
           commit();
