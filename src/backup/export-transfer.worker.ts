@@ -55,28 +55,35 @@ async function upload({ settings, stop, dump }: { settings: TransferSettings; st
   const reporter = setInterval(report, PROGRESS_MS);
   // A small backup is handed back whole, once the meter passed it, for the service's rclone daemon to store
   // (no rclone process per run); anything larger streams into one rclone rcat per destination from here, all
-  // at once at the pace of the slowest (FanOut). With several destinations, one that stops taking bytes for
-  // half the idle time is cut off alone, before the run's watchdog would stop them all.
+  // at once at the pace of the slowest (FanOut): one that stops taking bytes for half the idle time is cut
+  // off alone, before the run's watchdog would stop them all.
   let collected: Buffer | undefined;
   let stored: PromiseSettledResult<void>[];
   const small = dump.contentLength !== undefined && dump.contentLength < SMALL_UPLOAD_BYTES;
   let received: PromiseSettledResult<void>;
+  const started = (pid: number) => {
+    rclonePids.add(pid);
+    post({ type: 'rclone', pid });
+  };
   if (small) {
     const collecting = meter.toArray().then((chunks) => void (collected = Buffer.concat(chunks)));
     const results = await Promise.allSettled([pipeline(dump.body, meter), collecting]);
     received = results[0];
     stored = targets.map(() => results[1]);
+  } else if (targets.length === 1) {
+    // One destination: the meter feeds its rclone directly, one hop fewer per chunk.
+    const results = await Promise.allSettled([
+      pipeline(dump.body, meter),
+      rcat(settings, targets[0], meter, { size: dump.contentLength, signal: stop.signal, started }),
+    ]);
+    [received, ...stored] = results;
   } else {
     const fanOut = new FanOut(
       targets.length,
-      targets.length > 1 ? settings.stallMs : null,
+      settings.stallMs,
       () => new BackupFailure('upload', english('failure.destinationStalled', { seconds: settings.stallMs / 1000 })),
       () => new Error('no destination is taking the backup any more'),
     );
-    const started = (pid: number) => {
-      rclonePids.add(pid);
-      post({ type: 'rclone', pid });
-    };
     const results = await Promise.allSettled([
       pipeline(dump.body, meter, fanOut),
       ...targets.map((target, index) => rcat(settings, target, fanOut.branches[index], { size: dump.contentLength, signal: stop.signal, started })),
