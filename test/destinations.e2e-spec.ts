@@ -259,6 +259,31 @@ describe('destinations (3-2-1)', () => {
     expect(runPage).toContain('data-copy="paged"');
   });
 
+  it('encrypts the copies of an encrypting destination only, each readable with the passphrase it was made with', async () => {
+    const vault = localFolder();
+    const encrypted = (await orchestrator.api.post('/api/destinations', {
+      name: 'vault', remote: vault, encryption: 'rclone-crypt', encryptionPassphrase: 'destination passphrase',
+    }).expect(201)).body;
+    expect(encrypted).toMatchObject({ encryption: 'rclone-crypt', hasEncryptionPassphrase: true });
+    expect(JSON.stringify(encrypted)).not.toContain('destination passphrase');
+    contract.setMode({ size: SIZE, delayMs: 0, behaviour: undefined });
+    const app = await registerApp(orchestrator, {
+      name: 'mixed', url: contract.url, driveFolderId: undefined, retention: 2,
+      destinations: [{ destinationId: 1, folder: 'mixed' }, { destinationId: 'vault', folder: 'mixed' }],
+    });
+    const run = (await runBackup(orchestrator, app.id)) as CopiedRun;
+    expect(run.status).toBe('succeeded');
+    const name = run.remotePath!.split('/').pop()!;
+    expect(filesIn(join(defaultRoot(), 'mixed'))).toEqual([name]);
+    expect(filesIn(join(vault, 'mixed'))).toEqual([`${name}.bin`]);
+    expect(sha256File(join(vault, 'mixed', `${name}.bin`))).not.toBe(sha256Of(SIZE));
+    expect((await orchestrator.api.get(`/api/apps/${app.id}/backups?destination=vault`).expect(200)).body).toMatchObject([{ name, size: SIZE, encrypted: true }]);
+    // A later passphrase change leaves this copy readable with the one it was made with.
+    await orchestrator.api.patch(`/api/destinations/${encrypted.id}`, { encryptionPassphrase: 'another one' }).expect(200);
+    const verifyId = (await orchestrator.api.post(`/api/apps/${app.id}/verify`, { destination: 'vault' }).expect(202)).body.runId;
+    expect(await waitForRunEnd(orchestrator, verifyId)).toMatchObject({ status: 'succeeded', bytes: SIZE, sha256: sha256Of(SIZE) });
+  });
+
   it('fails the run when every destination fails, and records why for each', async () => {
     const first = await destination('missing-remote-a:');
     const second = await destination('missing-remote-b:');
