@@ -63,6 +63,9 @@ describe('destinations (3-2-1)', () => {
     expect(check.error).toMatch(/nowhere-remote/);
     const secret = await destination(`:webdav,url='http://127.0.0.1:1/',pass=hunter2:`);
     expect(JSON.stringify((await orchestrator.api.get(`/api/destinations/${secret.id}`).expect(200)).body)).not.toContain('hunter2');
+    const audited = JSON.stringify((await orchestrator.api.get('/api/audit?action=destination.create').expect(200)).body);
+    expect(audited).toContain('pass=***');
+    expect(audited).not.toContain('hunter2');
 
     // In use: refused; once no app uses it, deleted.
     const app = await registerApp(orchestrator, { name: 'crud-user', driveFolderId: undefined, destinations: [{ destinationId: 'offsite', folder: 'crud' }] });

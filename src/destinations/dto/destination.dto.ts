@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { Encryption, ENCRYPTIONS } from '../../apps/app.entity';
+import { hideSecrets } from '../../common/connection-secrets';
 import { english } from '../../common/i18n';
 import { DestinationEntity } from '../destination.entity';
 import { IsRemoteSpec } from '../destination.validators';
@@ -72,9 +73,4 @@ export class DestinationCheckResponse {
   @ApiProperty({ example: true }) ok!: boolean;
   @ApiProperty({ example: 'b2', nullable: true, type: String, description: 'The rclone backend ("local" for a folder).' }) type!: string | null;
   @ApiProperty({ example: null, nullable: true, type: String }) error!: string | null;
-}
-
-/** Values of connection-string options that look like credentials. */
-export function hideSecrets(remote: string): string {
-  return remote.replace(/((?:pass|password|password2|secret[\w]*|key|[\w]*_key|token|[\w]*_token)=)('(?:[^']|'')*'|"(?:[^"]|"")*"|[^,:'"]*)/gi, '$1***');
 }
