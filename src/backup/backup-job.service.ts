@@ -319,9 +319,14 @@ export class BackupJob {
   /** Leftover temporary files of runs that will never finish (process restarts). */
   async removeTemporaryFiles(app: AppEntity, runIds: number[]): Promise<void> {
     for (const target of await this.destinations.targetsOf(app)) {
-      const folder = await this.locations.folderOf(target.folder, target.remote);
-      const files = temporaryFilesOf(app.name, await this.rclone.list(folder)).filter((file) => runIds.includes(file.runId));
-      for (const file of files) await this.removeQuietly(this.locations.fileIn(folder, file.entry.name));
+      try {
+        const folder = await this.locations.folderOf(target.folder, target.remote);
+        const files = temporaryFilesOf(app.name, await this.rclone.list(folder)).filter((file) => runIds.includes(file.runId));
+        for (const file of files) await this.removeQuietly(this.locations.fileIn(folder, file.entry.name));
+      } catch (error) {
+        // A destination out of reach keeps its leftovers until its next successful run; the others are cleaned now.
+        this.logger.warn(`could not clean up temporary files of ${app.name} in ${target.name}: ${printable((error as Error).message, 4096)}`);
+      }
     }
   }
 
