@@ -195,6 +195,13 @@ describe('destinations (3-2-1)', () => {
     expect(run.destinations.map((copy) => copy.status)).toEqual(['succeeded', 'succeeded', 'failed']);
     expect(run.destinations[2].error).toMatch(/^upload: /);
     expect(run.log.join('\n')).toContain(`destination ${doomed.name} failed`);
+    // A problem that still left a backup: the app needs attention, health is degraded, the last success is this run's.
+    expect((await orchestrator.api.get('/api/apps?status=partial').expect(200)).body.map((a: { name: string }) => a.name)).toEqual(['partial']);
+    const health = (await orchestrator.api.get('/api/health').expect(200)).body;
+    expect(health.status).toBe('degraded');
+    expect(health.checks.backups.partial).toBe(1);
+    expect((await orchestrator.api.get(`/api/apps/${app.id}`).expect(200)).body).toMatchObject({ lastRun: { status: 'partial' }, lastSuccessAt: run.finishedAt });
+    expect(run.error).toMatch(new RegExp(`^stored in 2 of 3 destinations; ${doomed.name}: upload: `));
     const name = run.remotePath!.split('/').pop()!;
     for (const folder of [join(defaultRoot(), 'partial'), join(local, 'partial')]) {
       expect(filesIn(folder)).toEqual([name]);
@@ -214,8 +221,8 @@ describe('destinations (3-2-1)', () => {
       await back.stop();
     }
     // A partial run counts as a problem that left a backup.
-    const health = (await orchestrator.api.get('/api/runs?status=partial').expect(200)).body;
-    expect(health.map((r: { id: number }) => r.id)).toContain(runId);
+    const partialRuns = (await orchestrator.api.get('/api/runs?status=partial').expect(200)).body;
+    expect(partialRuns.map((r: { id: number }) => r.id)).toContain(runId);
     const metrics = (await orchestrator.api.get('/metrics').expect(200)).text;
     expect(metrics).toMatch(new RegExp(`backup_runs_total\\{[^}]*app="partial"[^}]*status="partial"[^}]*\\} 1`));
     expect(metrics).toMatch(new RegExp(`destination="${doomed.name}"`));
