@@ -6,6 +6,7 @@ import { AppsModule } from './apps/apps.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { BackupModule } from './backup/backup.module';
+import { DestinationsModule } from './destinations/destinations.module';
 import { jsonLogging } from './common/json-logger';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -31,6 +32,7 @@ export class AppModule {
         AuditModule,
         AuthModule,
         AppsModule,
+        DestinationsModule,
         BackupModule,
         HealthModule,
         PagesModule,

@@ -39,6 +39,12 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'POST /api/keys': 'admin',
   'DELETE /api/keys/{id}': 'admin',
   'GET /api/audit': 'admin',
+  'GET /api/destinations': 'viewer',
+  'POST /api/destinations': 'admin',
+  'GET /api/destinations/{id}': 'viewer',
+  'PATCH /api/destinations/{id}': 'admin',
+  'DELETE /api/destinations/{id}': 'admin',
+  'POST /api/destinations/{id}/check': 'operator',
 };
 
 /** Bodies that would change something if the guard let them through. */
@@ -49,6 +55,8 @@ const HARMFUL_BODY: Record<string, object> = {
   'POST /api/users': { username: 'intruder', password: 'intruder-pass', role: 'admin' },
   'PATCH /api/users/{id}': { role: 'admin', password: 'taken-over-123' },
   'POST /api/keys': { name: 'intruder', role: 'admin' },
+  'POST /api/destinations': { name: 'intruder', remote: '/tmp/intruder' },
+  'PATCH /api/destinations/{id}': { remote: '/tmp/intruder' },
 };
 
 const PASSWORD = 'role-test-pass';

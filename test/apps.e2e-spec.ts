@@ -18,7 +18,7 @@ describe('app registry API', () => {
     expect(created.body).toMatchObject({ name: 'crud', url: 'http://127.0.0.1:9', schedule: '0 3 * * *', driveFolderId: 'billing',
       retention: 3, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepYearly: 0, verifySchedule: 'default', enabled: true, hasToken: true, scheduleError: null });
     expect(Object.keys(created.body).sort()).toEqual(
-      ['createdAt', 'drillSchedule', 'drillUrl', 'driveFolderId', 'enabled', 'encryption', 'hasDrillToken', 'hasEncryptionPassphrase', 'hasToken', 'id', 'keepDaily', 'keepMonthly', 'keepWeekly',
+      ['createdAt', 'destinations', 'drillSchedule', 'drillUrl', 'driveFolderId', 'enabled', 'encryption', 'hasDrillToken', 'hasEncryptionPassphrase', 'hasToken', 'id', 'keepDaily', 'keepMonthly', 'keepWeekly',
         'keepYearly', 'lastRun', 'lastSuccessAt', 'name', 'nextRunAt', 'pingUrl', 'retention', 'schedule', 'scheduleError', 'stale', 'timezone',
         'updatedAt', 'url', 'verifySchedule'],
     );

@@ -27,7 +27,7 @@ describe('the byte path on a worker thread, in a run', () => {
       return upload.call(this, target, (bytes) => {
         onProgress(bytes);
         if (bytes > 512 * 1024 && rclonePid === undefined) {
-          rclonePid = this['rclonePid'];
+          rclonePid = [...this['rclonePids']][0];
           this['worker'].postMessage(null); // a message it cannot read: an uncaught TypeError
         }
       });

@@ -195,7 +195,7 @@ describe('health without credentials and security headers (issue 12, point 14)',
     expect((await request(server).get('/api/health').set('Authorization', 'Bearer x').expect(200)).body).toEqual({ status: 'ok' });
     const full = await orchestrator.api.get('/api/health').expect(200);
     // Health lists only stale apps (issue 19): a fresh one is counted, not named.
-    expect(full.body.checks.backups).toEqual({ status: 'ok', total: 1, stale: 0, apps: [], more: 0 });
+    expect(full.body.checks.backups).toEqual({ status: 'ok', total: 1, stale: 0, partial: 0, apps: [], more: 0 });
     expect(full.body.checks.rclone.version).toMatch(/^rclone v1\./);
   });
 

@@ -124,7 +124,7 @@ describe('health with overdue apps', () => {
       }, 6000);
       expect(health.status).toBe('degraded');
       expect(health.checks.scheduler).toEqual({ status: 'ok', jobs: 1 });
-      expect(health.checks.backups).toEqual({ status: 'ok', total: 1, stale: 1, apps: [{ id: app.id, name: 'overdue', lastSuccessAt: null, stale: true }], more: 0 });
+      expect(health.checks.backups).toEqual({ status: 'ok', total: 1, stale: 1, partial: 0, apps: [{ id: app.id, name: 'overdue', lastSuccessAt: null, stale: true }], more: 0 });
       const dashboard = await (await orchestrator.pages()).get('/').expect(200);
       expect(dashboard.text).toContain('data-stale-alert');
       expect(dashboard.text).toContain('No successful backup for more than twice their schedule period: overdue');

@@ -85,7 +85,7 @@ describe('GET /api/apps pages', () => {
       expect(body.paths[path].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor']));
     }
     const status = body.paths['/api/apps'].get.parameters.find((p: { name: string }) => p.name === 'status');
-    expect(status.schema.enum).toEqual(['ok', 'failed', 'stale', 'running', 'schedule-error', 'disabled', 'never-run']);
+    expect(status.schema.enum).toEqual(['ok', 'failed', 'partial', 'stale', 'running', 'schedule-error', 'disabled', 'never-run']);
   });
 });
 

@@ -30,11 +30,11 @@ export interface AppActivityInfo {
  * - disabled: not scheduled on purpose
  * - never-run: no run yet
  */
-export const APP_STATUSES = ['ok', 'failed', 'stale', 'running', 'schedule-error', 'disabled', 'never-run'] as const;
+export const APP_STATUSES = ['ok', 'failed', 'partial', 'stale', 'running', 'schedule-error', 'disabled', 'never-run'] as const;
 export type AppStatus = (typeof APP_STATUSES)[number];
 
 /** The statuses someone should look at, most urgent first: the dashboard lists those apps before the rest. */
-export const ATTENTION_STATUSES: readonly AppStatus[] = ['failed', 'stale', 'schedule-error', 'running'];
+export const ATTENTION_STATUSES: readonly AppStatus[] = ['failed', 'partial', 'stale', 'schedule-error', 'running'];
 
 /** The few columns a status needs: a pass over every app reads nothing else. */
 export type AppBrief = Pick<AppEntity, 'id' | 'name' | 'enabled' | 'createdAt'>;
@@ -46,10 +46,13 @@ export interface AppState {
 
 export function statusesOf(app: Pick<AppEntity, 'enabled'>, info: Pick<AppActivityInfo, 'lastRun' | 'stale' | 'scheduleError'>, running: boolean): AppStatus[] {
   const failed = info.lastRun?.status === 'failed';
+  // A backup stored in some destinations only: a problem to look at, though a backup exists.
+  const partial = info.lastRun?.status === 'partial';
   const scheduleError = info.scheduleError !== null;
   const holds: Record<AppStatus, boolean> = {
-    ok: app.enabled && !failed && !info.stale && !scheduleError,
+    ok: app.enabled && !failed && !partial && !info.stale && !scheduleError,
     failed,
+    partial,
     stale: info.stale,
     running,
     'schedule-error': scheduleError,

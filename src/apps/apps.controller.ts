@@ -16,6 +16,7 @@ import { AppActivity } from './app-activity';
 import type { AppEntity } from './app.entity';
 import { AppListing } from './app-listing.service';
 import { AppsService } from './apps.service';
+import { DestinationsService } from '../destinations/destinations.service';
 import { AppResponse } from './dto/app.response';
 import { CreateAppDto } from './dto/create-app.dto';
 import { ListAppsQuery } from './dto/list-apps.query';
@@ -32,12 +33,14 @@ export class AppsController {
     private readonly apps: AppsService,
     private readonly activity: AppActivity,
     private readonly listing: AppListing,
+    private readonly destinations: DestinationsService,
   ) {}
 
   /** Registry rows with what the scheduler and run history add (next run, last run, zone). */
   private async present(apps: AppEntity[]): Promise<AppResponse[]> {
-    const activity = await this.activity.describe(apps);
-    return apps.map((app) => AppResponse.from(app, activity.get(app.id)!));
+    const ids = apps.map((app) => app.id);
+    const [activity, destinations] = await Promise.all([this.activity.describe(apps), this.destinations.describe(ids)]);
+    return apps.map((app) => AppResponse.from(app, activity.get(app.id)!, destinations.get(app.id)!));
   }
 
   private async presentOne(app: AppEntity): Promise<AppResponse> {
@@ -49,7 +52,9 @@ export class AppsController {
   @ApiOkResponse({ type: [AppResponse], description: 'A page of apps in name order.', headers: LINK_HEADER })
   async list(@Query() query: ListAppsQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<AppResponse[]> {
     const page = await this.listing.page({ ...query, cursor: query.cursor === undefined ? null : decodeCursor(query.cursor) });
-    return announcePages(request, response, page).map(({ app, activity }) => AppResponse.from(app, activity));
+    const rows = announcePages(request, response, page);
+    const destinations = await this.destinations.describe(rows.map(({ app }) => app.id));
+    return rows.map(({ app, activity }) => AppResponse.from(app, activity, destinations.get(app.id)!));
   }
 
   @RequireRole('admin')

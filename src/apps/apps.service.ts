@@ -4,7 +4,8 @@ import { In, IsNull, MoreThan, Not, QueryFailedError, Repository } from 'typeorm
 import { AppNameTakenError, AppNotFoundError, FieldProblem, InvalidFieldsError } from '../common/errors';
 import type { Cursor } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
-import { BackupLocations } from '../storage/backup-locations.service';
+import { DEFAULT_DESTINATION_ID } from '../destinations/destination.entity';
+import { DestinationsService } from '../destinations/destinations.service';
 import type { AppBrief } from './app-activity';
 import { AppEntity, FOLLOW_VERIFY_SCHEDULE } from './app.entity';
 import { cronProblem } from './app.validators';
@@ -26,7 +27,7 @@ export class AppsService {
   constructor(
     @InjectRepository(AppEntity) private readonly apps: Repository<AppEntity>,
     private readonly config: AppConfig,
-    private readonly locations: BackupLocations,
+    private readonly destinations: DestinationsService,
   ) {
     this.cipher = new TokenCipher(config.secretKey);
   }
@@ -78,10 +79,11 @@ export class AppsService {
   }
 
   async create(input: CreateAppDto): Promise<AppEntity> {
-    const { token, encryptionPassphrase, drillToken, ...fields } = input;
+    const { token, encryptionPassphrase, drillToken, destinations: _list, ...fields } = input;
     const now = new Date();
     const app = this.apps.create({
       ...fields,
+      driveFolderId: input.driveFolderId ?? input.destinations![0].folder,
       enabled: fields.enabled ?? true,
       timezone: fields.timezone ?? null,
       pingUrl: fields.pingUrl ?? null,
@@ -100,12 +102,12 @@ export class AppsService {
       updatedAt: now,
     });
     await this.refuseInvalid(app, input);
-    return this.saveUnique(app);
+    return this.saveUnique(app, await this.destinationsFrom(input, null));
   }
 
   async update(id: number, changes: UpdateAppDto): Promise<AppEntity> {
     const app = await this.get(id);
-    const { token, encryptionPassphrase, drillToken, ...fields } = changes;
+    const { token, encryptionPassphrase, drillToken, destinations: _list, ...fields } = changes;
     Object.assign(app, fields, { updatedAt: new Date() });
     if (token !== undefined) app.tokenEncrypted = this.cipher.encrypt(token);
     if (drillToken !== undefined) app.drillTokenEncrypted = drillToken === null ? null : this.cipher.encrypt(drillToken);
@@ -114,7 +116,33 @@ export class AppsService {
       app.encryptionPassphraseEncrypted = encryptionPassphrase === null ? null : this.cipher.encrypt(encryptionPassphrase);
     }
     await this.refuseInvalid(app, changes);
-    return this.saveUnique(app);
+    const links = await this.destinationsFrom(changes, app.id);
+    if (links) app.driveFolderId = links[0].folder;
+    return this.saveUnique(app, links);
+  }
+
+  /**
+   * The app's destinations from a request, checked; null when it leaves them as they are. Without a list,
+   * driveFolderId is the folder of the first (of `default` for a new app), and its problems are named after it.
+   */
+  private async destinationsFrom(input: UpdateAppDto, appId: number | null) {
+    if (input.destinations !== undefined) {
+      if (input.driveFolderId !== undefined && input.driveFolderId !== input.destinations[0].folder) {
+        throw new InvalidFieldsError([{ field: 'driveFolderId', reasons: [english('invalid.driveFolderMismatch')] }]);
+      }
+      return this.destinations.resolve(input.destinations);
+    }
+    if (input.driveFolderId === undefined) return null;
+    const current = appId === null ? [] : await this.destinations.inputsOf(appId);
+    const list = current.length > 0 ? current : [{ destinationId: DEFAULT_DESTINATION_ID }];
+    list[0] = { ...list[0], folder: input.driveFolderId };
+    try {
+      return await this.destinations.resolve(list as CreateAppDto['destinations'] & object);
+    } catch (error) {
+      if (!(error instanceof InvalidFieldsError)) throw error;
+      throw new InvalidFieldsError(error.details.map((problem) =>
+        problem.field === 'destinations[0].folder' ? { ...problem, field: 'driveFolderId' } : problem));
+    }
   }
 
   async remove(id: number): Promise<AppEntity> {
@@ -201,10 +229,6 @@ export class AppsService {
       const problem = cronProblem(app.drillSchedule, app.timezone ?? this.config.scheduler.timezone);
       if (problem) problems.push({ field: 'drillSchedule', reasons: [problem] });
     }
-    if (changes.driveFolderId !== undefined) {
-      const problem = await this.locations.folderProblem(app.driveFolderId);
-      if (problem) problems.push({ field: 'driveFolderId', reasons: [problem] });
-    }
     if (problems.length > 0) throw new InvalidFieldsError(problems);
   }
 
@@ -212,9 +236,14 @@ export class AppsService {
     for (const listener of this.listeners) listener(change);
   }
 
-  private async saveUnique(app: AppEntity): Promise<AppEntity> {
+  private async saveUnique(app: AppEntity, links: Awaited<ReturnType<AppsService['destinationsFrom']>>): Promise<AppEntity> {
     try {
-      const saved = await this.apps.save(app);
+      // The app and its destinations change together or not at all.
+      const saved = await this.apps.manager.transaction(async (manager) => {
+        const row = await manager.save(app);
+        if (links) await this.destinations.replace(manager, row.id, links);
+        return row;
+      });
       this.notify({ kind: 'saved', app: saved });
       return saved;
     } catch (error) {

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import { FindOptionsWhere, LessThan, Repository } from 'typeorm';
 import { principalOf } from '../auth/principal';
+import { hideSecrets } from '../common/connection-secrets';
 import { AuditEntryEntity } from './audit-entry.entity';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
@@ -26,6 +27,8 @@ const DROPPED_FIELDS = new Set(['_csrf']);
 /** A copy of `value` with every secret field's value replaced by "[redacted]", however deep. */
 export function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
+  // A destination's remote may be a connection string with credentials in it.
+  if (typeof value === 'string') return hideSecrets(value);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
     Object.entries(value)

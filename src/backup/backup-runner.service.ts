@@ -34,6 +34,8 @@ type RunWork = (app: AppEntity, run: RunEntity, stop: AbortSignal, commit: () =>
 
 interface PreparedRun {
   backupName: string | null;
+  /** The destination a restore or verification reads. */
+  destinationId?: number;
   work: RunWork;
 }
 
@@ -88,16 +90,18 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
-   * Queues a restore of one of the app's backups into the app; 400s (InvalidBackupError) come before any run,
-   * among them a backup made with a newer schema than the app runs now, unless `force`.
+   * Queues a restore of one of the app's backups (from `destination`, the app's first by default) into the app;
+   * 400s (InvalidBackupError) come before any run, among them a backup made with a newer schema than the app runs
+   * now, unless `force`.
    */
-  startRestore(appId: number, name: string, force = false): Promise<RunEntity> {
+  startRestore(appId: number, name: string, { destination, force = false }: { destination?: string | number; force?: boolean } = {}): Promise<RunEntity> {
     return this.launch(appId, 'manual', 'restore', async (app) => {
-      const backup = await this.stored.find(app, name);
+      const backup = await this.stored.find(app, name, destination);
       const target = { url: app.url, token: this.apps.tokenOf(app) };
       const schemas = await this.stored.checkRestorable(app.name, target, backup, force);
       return {
         backupName: backup.name,
+        destinationId: backup.destinationId,
         work: async (_app, run, stop, commit) => {
           await this.runs.log(run, schemas);
           return this.stored.restore(target, run, backup, stop, commit);
@@ -107,10 +111,10 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** Queues a verification of the named backup, or of the newest one. */
-  startVerify(appId: number, trigger: RunTrigger, name?: string): Promise<RunEntity> {
+  startVerify(appId: number, trigger: RunTrigger, name?: string, destination?: string | number): Promise<RunEntity> {
     return this.launch(appId, trigger, 'verify', async (app) => {
-      const backup = await this.stored.findRecorded(app, name);
-      return { backupName: backup.name, work: (_app, run, stop, commit) => this.stored.verify(run, backup, stop, commit) };
+      const backup = await this.stored.findRecorded(app, name, destination);
+      return { backupName: backup.name, destinationId: backup.destinationId, work: (_app, run, stop, commit) => this.stored.verify(run, backup, stop, commit) };
     });
   }
 
@@ -118,11 +122,11 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
    * Queues a restore drill of the named backup, or of the newest recorded one, into the app's drill instance (see
    * RestoreDrill); 400 (InvalidBackupError) before any run for an app without a drill instance or such a backup.
    */
-  startDrill(appId: number, trigger: RunTrigger, name?: string): Promise<RunEntity> {
+  startDrill(appId: number, trigger: RunTrigger, name?: string, destination?: string | number): Promise<RunEntity> {
     return this.launch(appId, trigger, 'drill', async (app) => {
       const target = this.drill.targetOf(app);
-      const backup = await this.stored.findRecorded(app, name);
-      return { backupName: backup.name, work: (app, run, stop, commit) => this.drill.run(app, target, run, backup, stop, commit) };
+      const backup = await this.stored.findRecorded(app, name, destination);
+      return { backupName: backup.name, destinationId: backup.destinationId, work: (app, run, stop, commit) => this.drill.run(app, target, run, backup, stop, commit) };
     });
   }
 
@@ -154,8 +158,8 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     const claim: ActiveRun = { run: null, kind, started: false, cancellable: true, stop: new AbortController(), cancel: new AbortController(), finished: Promise.resolve() };
     this.active.set(app.id, claim);
     try {
-      const { backupName, work } = await prepare(app);
-      const run = await this.runs.queue(app, trigger, kind, backupName);
+      const { backupName, destinationId, work } = await prepare(app);
+      const run = await this.runs.queue(app, trigger, kind, backupName, destinationId ?? null);
       claim.run = run;
       claim.finished = inRun(run, () => this.execute(app, run, claim, work)).finally(() => this.active.delete(app.id));
       return run;

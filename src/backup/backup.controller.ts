@@ -8,7 +8,7 @@ import { announcePages, decodeCursor } from '../common/pagination';
 import { LINK_HEADER } from '../common/pagination.dto';
 import { BackupRunner } from './backup-runner.service';
 import { BackupsService } from './backups.service';
-import { BackupFileResponse, CheckResponse, DrillRequest, RestoreRequest, VerifyRequest } from './dto/check.response';
+import { BackupFileResponse, CheckResponse, DestinationQuery, DrillRequest, RestoreRequest, VerifyRequest } from './dto/check.response';
 import { StoredBackups } from './stored-backups.service';
 import { RunResponse, StartedRunResponse } from './dto/run.response';
 import { RunsQuery } from './dto/runs.query';
@@ -50,7 +50,9 @@ export class BackupController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<RunResponse[]> {
     const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, isRunId);
-    return announcePages(request, response, await this.runs.listForApp(id, query.limit, cursor)).map(RunResponse.from);
+    const runs = announcePages(request, response, await this.runs.listForApp(id, query.limit, cursor));
+    const copies = await this.runs.copiesOf(runs.map((run) => run.id));
+    return runs.map((run) => RunResponse.from(run, copies.get(run.id)));
   }
 
   @RequireRole('operator')
@@ -66,8 +68,8 @@ export class BackupController {
   @Get('backups')
   @ApiOkResponse({ type: [BackupFileResponse], description: "This app's files in the remote, newest first." })
   @ApiBadGatewayResponse({ type: ErrorResponse, description: 'The remote could not be listed.' })
-  backupsOf(@Param('id', AppIdPipe) id: number): Promise<BackupFileResponse[]> {
-    return this.backups.list(id);
+  backupsOf(@Param('id', AppIdPipe) id: number, @Query() query: DestinationQuery): Promise<BackupFileResponse[]> {
+    return this.backups.list(id, query.destination);
   }
 
   @RequireRole('admin')
@@ -81,7 +83,7 @@ export class BackupController {
   })
   @ApiConflictResponse({ type: ErrorResponse, description: 'A run of this app is in progress.' })
   async restore(@Param('id', AppIdPipe) id: number, @Body() body: RestoreRequest): Promise<StartedRunResponse> {
-    return { runId: (await this.runner.startRestore(id, body.backup, body.force === true)).id };
+    return { runId: (await this.runner.startRestore(id, body.backup, { destination: body.destination, force: body.force === true })).id };
   }
 
   @RequireRole('operator')
@@ -92,7 +94,7 @@ export class BackupController {
   @ApiBadRequestResponse({ type: ErrorResponse, description: "Not one of this app's backups, or no recorded checksum." })
   @ApiConflictResponse({ type: ErrorResponse, description: 'A run of this app is in progress.' })
   async verify(@Param('id', AppIdPipe) id: number, @Body() body: VerifyRequest): Promise<StartedRunResponse> {
-    return { runId: (await this.runner.startVerify(id, 'manual', body?.backup)).id };
+    return { runId: (await this.runner.startVerify(id, 'manual', body?.backup, body?.destination)).id };
   }
 
   @RequireRole('operator')
@@ -106,7 +108,7 @@ export class BackupController {
   @ApiBadRequestResponse({ type: ErrorResponse, description: "The app has no drill instance, or the backup is not one of this app's recorded backups." })
   @ApiConflictResponse({ type: ErrorResponse, description: 'A run of this app is in progress.' })
   async drill(@Param('id', AppIdPipe) id: number, @Body() body: DrillRequest): Promise<StartedRunResponse> {
-    return { runId: (await this.runner.startDrill(id, 'manual', body?.backup)).id };
+    return { runId: (await this.runner.startDrill(id, 'manual', body?.backup, body?.destination)).id };
   }
 
   @RequireRole('admin')
@@ -115,8 +117,8 @@ export class BackupController {
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The stored bytes, as an attachment with Content-Length.' })
   @ApiBadRequestResponse({ type: ErrorResponse, description: "Not one of this app's backups." })
-  async download(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Res() response: Response): Promise<void> {
-    const { stream, done, backup } = await this.stored.download(id, name);
+  async download(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Query() query: DestinationQuery, @Res() response: Response): Promise<void> {
+    const { stream, done, backup } = await this.stored.download(id, name, query.destination);
     response.set({
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(backup.bytes),

@@ -17,13 +17,14 @@ import { BackupsService } from './backups.service';
 import { ContractClient } from './contract-client';
 import { RunHistoryPruner } from './run-history-pruner.service';
 import { RunEntity } from './run.entity';
+import { RunDestinationEntity } from './run-destination.entity';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 
 // Global so that the registry's controller can show schedules and last runs through the AppActivity port.
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([RunEntity]), HttpModule, AppsModule, StorageModule],
+  imports: [TypeOrmModule.forFeature([RunEntity, RunDestinationEntity]), HttpModule, AppsModule, StorageModule],
   controllers: [BackupController, RunsController],
   providers: [
     ContractClient,

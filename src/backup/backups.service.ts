@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
 import { StorageUnavailableError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
+import { DestinationsService } from '../destinations/destinations.service';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { plaintextSize } from '../storage/rclone-crypt';
 import { RcloneAdapter, RemoteEntry } from '../storage/rclone.adapter';
@@ -44,6 +45,7 @@ export class BackupsService {
     private readonly rclone: RcloneAdapter,
     private readonly locations: BackupLocations,
     private readonly runs: RunsService,
+    private readonly destinations: DestinationsService,
   ) {}
 
   async check(appId: number): Promise<ConnectionCheck> {
@@ -58,19 +60,26 @@ export class BackupsService {
     }
   }
 
-  /** This app's backups in the remote, newest first, with the outcome of each one's latest verification. */
-  async list(appId: number): Promise<StoredBackupView[]> {
+  /**
+   * This app's backups in one of its destinations (default: the first), newest first, with the outcome of each
+   * one's latest verification there and what that destination's retention keeps.
+   */
+  async list(appId: number, destination?: string): Promise<StoredBackupView[]> {
     const app = await this.apps.get(appId);
+    const target = await this.destinations.targetOf(app, destination);
     let listing: RemoteEntry[];
     try {
-      listing = await this.rclone.list(await this.locations.folderOf(app.driveFolderId));
+      listing = await this.rclone.list(await this.locations.folderOf(target.folder, target.remote));
     } catch (error) {
       throw new StorageUnavailableError(english('failure.listBackups', { name: app.name, reason: (error as Error).message }));
     }
     const files = backupsOf(app.name, listing);
-    const [verifications, versions] = await Promise.all([this.runs.verifications(app.id), this.runs.reportedVersions(app.id)]);
-    const recorded = new Set(versions.keys());
-    const keptBy = previewRetention(app.name, listing, policyOf(app, app.timezone ?? this.config.scheduler.timezone), recorded, new Date());
+    const [verifications, recorded, versions] = await Promise.all([
+      this.runs.verifications(app.id, target.destinationId),
+      this.runs.recordedBackupNames(app.id, target.destinationId),
+      this.runs.reportedVersions(app.id),
+    ]);
+    const keptBy = previewRetention(app.name, listing, policyOf(target.retention, app.timezone ?? this.config.scheduler.timezone), recorded, new Date());
     return files.map(({ name, size, encrypted, modifiedAt }) => {
       const check = verifications.get(name);
       return {

@@ -21,7 +21,7 @@ describe('ExportTransfer (the byte path on a worker thread)', () => {
   beforeAll(async () => {
     contract = await startContractApp({ token: 't' });
     dir = mkdtempSync(join(tmpdir(), 'export-transfer-'));
-    settings = { endpoint: { url: contract.url, token: 't' }, rclone: { bin: 'rclone' }, tmpDir: join(dir, 'tmp'), maxBytes: null };
+    settings = { endpoint: { url: contract.url, token: 't' }, rclone: { bin: 'rclone' }, tmpDir: join(dir, 'tmp'), maxBytes: null, stallMs: 2000 };
   });
   afterEach(() => transfers.splice(0).forEach((transfer) => transfer.close()));
   afterAll(async () => {
@@ -42,9 +42,9 @@ describe('ExportTransfer (the byte path on a worker thread)', () => {
     await transfer.open(settings, signal);
     let halfway!: () => void;
     const reached = new Promise<void>((resolve) => (halfway = resolve));
-    const outcome = transfer.upload(join(dir, target), (bytes) => bytes > 512 * 1024 && halfway());
+    const outcome = transfer.upload([join(dir, target)], (bytes) => bytes > 512 * 1024 && halfway());
     await reached;
-    return { transfer, outcome, rclonePid: transfer['rclonePid']! };
+    return { transfer, outcome, rclonePid: [...transfer['rclonePids']][0] };
   }
 
   it('streams, hashes and reports progress, and the next run reuses the worker', async () => {
@@ -53,8 +53,8 @@ describe('ExportTransfer (the byte path on a worker thread)', () => {
     await transfer.open(settings, new AbortController().signal);
     expect(transfer).toMatchObject({ contentLength: 3 * 1024 * 1024 + 5, sha256: sha256Of(3 * 1024 * 1024 + 5) });
     const seen: number[] = [];
-    const outcome = await transfer.upload(join(dir, 'whole.db'), (bytes) => seen.push(bytes));
-    expect(outcome).toMatchObject({ received: { status: 'fulfilled' }, stored: { status: 'fulfilled' }, bytes: 3 * 1024 * 1024 + 5 });
+    const outcome = await transfer.upload([join(dir, 'whole.db')], (bytes) => seen.push(bytes));
+    expect(outcome).toMatchObject({ received: { status: 'fulfilled' }, stored: [{ status: 'fulfilled' }], bytes: 3 * 1024 * 1024 + 5 });
     expect(outcome.sha256).toBe(sha256Of(3 * 1024 * 1024 + 5));
     expect(seen.at(-1)).toBe(3 * 1024 * 1024 + 5);
     const worker = transfer['worker'];
@@ -63,12 +63,24 @@ describe('ExportTransfer (the byte path on a worker thread)', () => {
     expect((await started())['worker']).toBe(worker);
   });
 
+  it('streams one export into several targets at once; a target that fails does not stop the others', async () => {
+    contract.setMode({ size: 3 * 1024 * 1024 + 5, length: true, checksum: true, delayMs: 0 });
+    const transfer = await started();
+    await transfer.open(settings, new AbortController().signal);
+    // A folder where a file is expected: rclone fails at once for that target.
+    const blocked = join(dir, 'whole.db', 'under-a-file.db');
+    const outcome = await transfer.upload([join(dir, 'first.db'), blocked, join(dir, 'third.db')], () => undefined);
+    expect(outcome.received.status).toBe('fulfilled');
+    expect(outcome.stored.map((side) => side.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    for (const name of ['first.db', 'third.db']) expect(readFileSync(join(dir, name)).length).toBe(3 * 1024 * 1024 + 5);
+  });
+
   it('fails the upload with a clear message and kills rclone when the worker dies mid-run', async () => {
     const { transfer, outcome, rclonePid } = await midUpload('crash.db');
     expect(processState(rclonePid)).toBe('running');
     transfer['worker'].postMessage(null); // a message it cannot read: an uncaught TypeError, as a bug would
     const { received, stored } = await outcome;
-    for (const side of [received, stored]) {
+    for (const side of [received, ...stored]) {
       expect(side.status).toBe('rejected');
       const reason = (side as PromiseRejectedResult).reason as BackupFailure;
       expect(reason).toBeInstanceOf(BackupFailure);
@@ -83,7 +95,7 @@ describe('ExportTransfer (the byte path on a worker thread)', () => {
     const { transfer, outcome, rclonePid } = await midUpload('aborted.db', stop.signal);
     stop.abort(new BackupFailure('export', 'stalled'));
     const { received, stored }: UploadOutcome = await outcome;
-    expect([received.status, stored.status]).toEqual(['rejected', 'rejected']);
+    expect([received.status, stored[0].status]).toEqual(['rejected', 'rejected']);
     expect(processState(rclonePid)).not.toBe('running');
     expect(existsSync(join(dir, 'aborted.db')) && readFileSync(join(dir, 'aborted.db')).length === 8 * 1024 * 1024).toBe(false);
 
@@ -94,7 +106,7 @@ describe('ExportTransfer (the byte path on a worker thread)', () => {
     const next = await started();
     expect(next['worker']).toBe(worker);
     await next.open(settings, new AbortController().signal);
-    expect((await next.upload(join(dir, 'after.db'), () => undefined)).stored.status).toBe('fulfilled');
+    expect((await next.upload([join(dir, 'after.db')], () => undefined)).stored[0].status).toBe('fulfilled');
   });
 
   it("rejects with the service's reason when aborted while the app has not answered", async () => {

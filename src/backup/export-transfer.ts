@@ -12,12 +12,15 @@ import { english } from '../common/i18n';
 export interface TransferSettings extends RcloneSettings {
   endpoint: AppEndpoint;
   maxBytes: number | null;
+  /** With several destinations, one that takes no byte for this long is cut off alone. */
+  stallMs: number;
 }
 
-/** Each side of the byte path as it ended: the app's response into the meter, and the meter into rclone. */
+/** Each side of the byte path as it ended: the app's response into the meter, and the meter into each destination's rclone. */
 export interface UploadOutcome {
   received: PromiseSettledResult<void>;
-  stored: PromiseSettledResult<void>;
+  /** One per target, in order. */
+  stored: PromiseSettledResult<void>[];
   bytes: number;
   sha256?: string;
   /** A small backup, checked but not stored yet: the caller stores it (through the rclone daemon). */
@@ -32,14 +35,14 @@ export type WireError =
 
 export type WireOutcome = { status: 'fulfilled' } | { status: 'rejected'; error: WireError };
 
-export type ToWorker = { type: 'open'; settings: TransferSettings } | { type: 'upload'; target: RclonePath } | { type: 'abort' };
+export type ToWorker = { type: 'open'; settings: TransferSettings } | { type: 'upload'; targets: RclonePath[] } | { type: 'abort' };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'opened'; contentLength?: number; sha256?: string; trailer: boolean; contentDisposition?: string }
   | { type: 'failed'; error: WireError }
   | { type: 'rclone'; pid: number }
   | { type: 'progress'; bytes: number; waiting: boolean }
-  | { type: 'settled'; received: WireOutcome; stored: WireOutcome; bytes: number; sha256?: string; collected?: Uint8Array };
+  | { type: 'settled'; received: WireOutcome; stored: WireOutcome[]; bytes: number; sha256?: string; collected?: Uint8Array };
 
 export function toWire(error: unknown): WireError {
   if (error instanceof BackupFailure) return { kind: 'failure', step: error.step, message: error.message };
@@ -111,7 +114,8 @@ export class ExportTransfer {
   bytes = 0;
   /** Bytes wait in the meter for rclone: when nothing moves, the storage side is the one that stopped. */
   waiting = false;
-  private rclonePid?: number;
+  /** The run's rclone processes (one per destination), killed with a worker that dies. */
+  private readonly rclonePids = new Set<number>();
   /** The worker reported how its run ended and can serve another. */
   private reusable = false;
   private onMessage: (message: FromWorker) => void = () => undefined;
@@ -123,13 +127,13 @@ export class ExportTransfer {
     let error: Error | undefined;
     this.listeners = {
       message: (message) => {
-        if (message.type === 'rclone') this.rclonePid = message.pid;
+        if (message.type === 'rclone') this.rclonePids.add(message.pid);
         else this.onMessage(message);
       },
       error: (thrown) => (error = thrown),
       exit: (code) => {
         // rclone outlives a worker that dies (its stdin closes, which rclone would take as a clean end of file).
-        if (this.rclonePid !== undefined) killQuietly(this.rclonePid);
+        for (const pid of this.rclonePids) killQuietly(pid);
         this.onDeath(error ? error.message : `exit code ${code}`);
       },
     };
@@ -168,9 +172,9 @@ export class ExportTransfer {
     });
   }
 
-  /** Streams the export into rclone at `target`; resolves with how each side ended, never rejects. */
-  upload(target: RclonePath, onProgress: (bytes: number) => void): Promise<UploadOutcome> {
-    this.send({ type: 'upload', target });
+  /** Streams the export into rclone at every target at once; resolves with how each side ended, never rejects. */
+  upload(targets: RclonePath[], onProgress: (bytes: number) => void): Promise<UploadOutcome> {
+    this.send({ type: 'upload', targets });
     return new Promise((resolve) => {
       this.onMessage = (message) => {
         if (message.type === 'progress') {
@@ -178,10 +182,10 @@ export class ExportTransfer {
           if (message.bytes !== this.bytes) onProgress((this.bytes = message.bytes));
         }
         if (message.type === 'settled') {
-          this.rclonePid = undefined; // rclone has exited: the number may belong to another process by now
+          this.rclonePids.clear(); // rclone has exited: the numbers may belong to other processes by now
           this.reusable = true;
           const collected = message.collected && Buffer.from(message.collected.buffer, message.collected.byteOffset, message.collected.byteLength);
-          resolve({ received: settledOf(message.received), stored: settledOf(message.stored), bytes: message.bytes, sha256: message.sha256, collected });
+          resolve({ received: settledOf(message.received), stored: message.stored.map(settledOf), bytes: message.bytes, sha256: message.sha256, collected });
         }
       };
       this.onDeath = (why) => {
@@ -189,7 +193,7 @@ export class ExportTransfer {
           status: 'rejected',
           reason: new BackupFailure('upload', english('failure.threadStopped', { bytes: this.bytes, why })),
         };
-        resolve({ received: crash, stored: crash, bytes: this.bytes });
+        resolve({ received: crash, stored: targets.map(() => crash), bytes: this.bytes });
       };
     });
   }
@@ -200,7 +204,7 @@ export class ExportTransfer {
     this.worker.off('message', this.listeners.message).off('error', this.listeners.error).off('exit', this.listeners.exit);
     if (this.reusable) keepWorker(this.worker);
     else {
-      if (this.rclonePid !== undefined) killQuietly(this.rclonePid);
+      for (const pid of this.rclonePids) killQuietly(pid);
       void this.worker.terminate();
     }
   }

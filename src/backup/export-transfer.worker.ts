@@ -6,7 +6,10 @@ import axios from 'axios';
 import { SMALL_UPLOAD_BYTES } from '../storage/rclone-daemon';
 import type { RclonePath } from '../storage/rclone-crypt';
 import { rcat } from '../storage/rclone-process';
+import { BackupFailure } from './backup-failure';
 import { ByteMeter } from './byte-meter';
+import { english } from '../common/i18n';
+import { FanOut } from './fan-out';
 import { ExportStream, openExport, trailingSha256 } from './contract-http';
 import { FromWorker, ToWorker, TransferSettings, WireOutcome, toWire } from './export-transfer';
 
@@ -30,12 +33,13 @@ const collectGarbage = runInNewContext('gc') as (options: { type: 'minor' }) => 
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
 let job: { settings: TransferSettings; stop: AbortController; dump?: ExportStream } | undefined;
-let rclonePid: number | undefined;
+/** Every rclone rcat of the run (one per destination). */
+const rclonePids = new Set<number>();
 
 // A crash closes this thread's pipes, which rclone takes as a clean end of its input (it may store a cut
 // file): it is killed first. The service kills it too when the thread is gone, but that comes too late.
 process.on('uncaughtException', (error) => {
-  if (rclonePid !== undefined) process.kill(rclonePid, 'SIGKILL');
+  for (const pid of rclonePids) process.kill(pid, 'SIGKILL');
   throw error;
 });
 
@@ -50,7 +54,7 @@ async function open(settings: TransferSettings): Promise<void> {
   post({ type: 'opened', contentLength, sha256, trailer, contentDisposition });
 }
 
-async function upload({ settings, stop, dump }: { settings: TransferSettings; stop: AbortController; dump: ExportStream }, target: RclonePath): Promise<void> {
+async function upload({ settings, stop, dump }: { settings: TransferSettings; stop: AbortController; dump: ExportStream }, targets: RclonePath[]): Promise<void> {
   // Progress is sampled by the reporter below rather than per chunk.
   let lastCollectionAt = 0;
   const meter = new ByteMeter(
@@ -74,26 +78,53 @@ async function upload({ settings, stop, dump }: { settings: TransferSettings; st
   };
   const reporter = setInterval(report, PROGRESS_MS);
   // A small backup is handed back whole, once the meter passed it, for the service's rclone daemon to store
-  // (no rclone process per run); anything larger streams into rclone rcat from here.
+  // (no rclone process per run); anything larger streams into one rclone rcat per destination from here, all
+  // at once at the pace of the slowest (FanOut): one that stops taking bytes for half the idle time is cut
+  // off alone, before the run's watchdog would stop them all.
   let collected: Buffer | undefined;
+  let stored: PromiseSettledResult<void>[];
   const small = dump.contentLength !== undefined && dump.contentLength < SMALL_UPLOAD_BYTES;
-  const [received, stored] = await Promise.allSettled([
-    pipeline(dump.body, meter),
-    small
-      ? meter.toArray().then((chunks) => void (collected = Buffer.concat(chunks)))
-      : rcat(settings, target, meter, { size: dump.contentLength, signal: stop.signal, started: (pid) => post({ type: 'rclone', pid: (rclonePid = pid) }) }),
-  ]);
-  rclonePid = undefined;
+  let received: PromiseSettledResult<void>;
+  const started = (pid: number) => {
+    rclonePids.add(pid);
+    post({ type: 'rclone', pid });
+  };
+  if (small) {
+    const collecting = meter.toArray().then((chunks) => void (collected = Buffer.concat(chunks)));
+    const results = await Promise.allSettled([pipeline(dump.body, meter), collecting]);
+    received = results[0];
+    stored = targets.map(() => results[1]);
+  } else if (targets.length === 1) {
+    // One destination: the meter feeds its rclone directly, one hop fewer per chunk.
+    const results = await Promise.allSettled([
+      pipeline(dump.body, meter),
+      rcat(settings, targets[0], meter, { size: dump.contentLength, signal: stop.signal, started }),
+    ]);
+    [received, ...stored] = results;
+  } else {
+    const fanOut = new FanOut(
+      targets.length,
+      settings.stallMs,
+      () => new BackupFailure('upload', english('failure.destinationStalled', { seconds: settings.stallMs / 1000 })),
+      () => new Error('no destination is taking the backup any more'),
+    );
+    const results = await Promise.allSettled([
+      pipeline(dump.body, meter, fanOut),
+      ...targets.map((target, index) => rcat(settings, target, fanOut.branches[index], { size: dump.contentLength, signal: stop.signal, started })),
+    ]);
+    [received, ...stored] = results;
+  }
+  rclonePids.clear();
   clearInterval(reporter);
   report();
   const wire = (result: PromiseSettledResult<void>): WireOutcome =>
     result.status === 'fulfilled' ? { status: 'fulfilled' } : { status: 'rejected', error: toWire(result.reason) };
-  post({ type: 'settled', received: wire(received), stored: wire(stored), bytes: meter.bytes, sha256: meter.sha256, collected });
+  post({ type: 'settled', received: wire(received), stored: stored.map(wire), bytes: meter.bytes, sha256: meter.sha256, collected });
 }
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'open') void open(message.settings);
-  if (message.type === 'upload' && job?.dump) void upload({ ...job, dump: job.dump }, message.target);
+  if (message.type === 'upload' && job?.dump) void upload({ ...job, dump: job.dump }, message.targets);
   if (message.type === 'abort') job?.stop.abort(new Error('aborted by the service'));
 });
 post({ type: 'ready' });

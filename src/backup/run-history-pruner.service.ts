@@ -16,8 +16,8 @@ const BATCH = 200;
  */
 const PROTECTED = `(
   run.status IN ('queued', 'running')
-  OR (run.kind = 'backup' AND run.status = 'succeeded' AND run.backupRemovedAt IS NULL)
-  OR run.id = (SELECT MAX(id) FROM runs WHERE appId = run.appId AND kind = 'backup' AND status = 'succeeded')
+  OR (run.kind = 'backup' AND run.status IN ('succeeded', 'partial') AND run.backupRemovedAt IS NULL)
+  OR run.id = (SELECT MAX(id) FROM runs WHERE appId = run.appId AND kind = 'backup' AND status IN ('succeeded', 'partial'))
 )`;
 
 export interface PruneResult {

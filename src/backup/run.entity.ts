@@ -1,7 +1,12 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-/** `cancelled`: an admin stopped it (POST /api/runs/:id/cancel); neither a failure nor a success. */
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+/**
+ * `cancelled`: an admin stopped it (POST /api/runs/:id/cancel); neither a failure nor a success. `partial`: a
+ * backup stored in some of the app's destinations but not all: a problem that still left a backup.
+ */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'partial', 'failed', 'skipped', 'cancelled'] as const;
+/** Statuses of a backup run that left a backup. */
+export const STORED_STATUSES: readonly RunStatus[] = ['succeeded', 'partial'];
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const RUN_TRIGGERS = ['manual', 'schedule'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
@@ -91,6 +96,9 @@ export class RunEntity {
   /** A drill's selftest answer as JSON (`{ok, checks: [{name, ok, detail}]}`, bounded); null: none was read. */
   @Column({ type: 'text', nullable: true })
   selftest!: string | null;
+  /** For a verification or restore: the destination it read. */
+  @Column({ type: 'integer', nullable: true })
+  destinationId!: number | null;
 
   /** Timestamped lines, one per step; appended as the run goes. */
   @Column({ type: 'text', default: '' })

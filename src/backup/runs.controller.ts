@@ -34,7 +34,9 @@ export class RunsController {
   })
   async list(@Query() query: RunListQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<RunResponse[]> {
     const page = await this.runs.list(query, query.limit);
-    return announceNext(request, response, page.items, page.next === null ? null : String(page.next), 'before').map(RunResponse.from);
+    const runs = announceNext(request, response, page.items, page.next === null ? null : String(page.next), 'before');
+    const copies = await this.runs.copiesOf(runs.map((run) => run.id));
+    return runs.map((run) => RunResponse.from(run, copies.get(run.id)));
   }
 
   @RequireRole('viewer')
@@ -42,7 +44,8 @@ export class RunsController {
   @ApiOkResponse({ type: RunResponse })
   @ApiNotFoundResponse({ type: ErrorResponse, description: 'No run with that id.' })
   async get(@Param('id', RunIdPipe) id: number): Promise<RunResponse> {
-    return RunResponse.from(await this.runs.get(id));
+    const run = await this.runs.get(id);
+    return RunResponse.from(run, (await this.runs.copiesOf([id])).get(id));
   }
 
   @RequireRole('operator')

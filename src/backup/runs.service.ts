@@ -10,14 +10,15 @@ import { printable } from '../common/printable';
 import { fromSqlite, toSqlite } from '../database/sqlite-dates';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
 import { AppVersion, recordedAppVersion } from './app-version';
+import { CopyStatus, RunDestinationEntity } from './run-destination.entity';
 import { english, MessageKey } from '../common/i18n';
 import { inRun } from '../common/run-context';
 
 /** What happens to runs, for those who report it (metrics, notifications, pings). */
 export type RunEvent =
   | { kind: 'started'; run: RunEntity }
-  | { kind: 'finished'; run: RunEntity }
-  | { kind: 'deleted'; run: RunEntity; name: string };
+  | { kind: 'finished'; run: RunEntity; copies?: CopyResult[] }
+  | { kind: 'deleted'; run: RunEntity; name: string; destination: string };
 
 /**
  * The longest log line or error kept. Lines quote apps and rclone (whose stderr tail is 2 KB); every one
@@ -59,6 +60,10 @@ export interface FailedVerification {
 }
 
 export interface RunOutcome {
+  /** A backup stored in some destinations but not all is `partial`; default `succeeded`. */
+  status?: 'succeeded' | 'partial';
+  /** For a partial one: which copies failed and why. */
+  error?: string | null;
   bytes: number;
   sha256: string;
   remotePath: string;
@@ -73,6 +78,27 @@ export interface RunOutcome {
   selftest?: string | null;
 }
 
+/** One copy of a backup run, in one destination (see RunDestinationEntity). */
+export interface CopyResult {
+  destinationId: number;
+  destination: string;
+  position: number;
+  status: CopyStatus;
+  backupName: string | null;
+  remotePath: string | null;
+  bytes: number;
+  error: string | null;
+  encryptionPassphraseEncrypted: string | null;
+}
+
+/**
+ * A recorded copy of a backup, as a read needs it: the run's checksum and the app's version it recorded, with the
+ * copy's own passphrase.
+ */
+export interface RecordedCopy extends Pick<RunEntity, 'bytes' | 'sha256' | 'appReportedName' | 'appVersion' | 'appSchemaVersion'> {
+  encryptionPassphraseEncrypted: string | null;
+}
+
 /** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
 @Injectable()
 export class RunsService {
@@ -82,9 +108,14 @@ export class RunsService {
   /** Log lines the database refused, by run id, until they can be written. */
   private readonly unsavedLog = new Map<number, string>();
   private readonly listeners: ((event: RunEvent) => void)[] = [];
+  /** A backup run's copies, from recordCopies until its end is reported with them. */
+  private readonly copiesRecorded = new Map<number, CopyResult[]>();
+  /** Copies the database refused, by run id, until they can be written. */
+  private readonly unsavedCopies = new Map<number, CopyResult[]>();
 
   constructor(
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
+    @InjectRepository(RunDestinationEntity) private readonly copies: Repository<RunDestinationEntity>,
     private readonly apps: AppsService,
   ) {}
 
@@ -93,6 +124,10 @@ export class RunsService {
   }
 
   private emit(event: RunEvent): void {
+    if (event.kind === 'finished') {
+      event.copies = this.copiesRecorded.get(event.run.id);
+      this.copiesRecorded.delete(event.run.id);
+    }
     for (const listener of this.listeners) listener(event);
   }
 
@@ -131,39 +166,72 @@ export class RunsService {
     return { items, next: rows.length > limit ? items[items.length - 1].id : null };
   }
 
-  queue(app: AppEntity, trigger: RunTrigger, kind: RunKind = 'backup', backupName: string | null = null): Promise<RunEntity> {
-    return this.runs.save(this.runs.create({ appId: app.id, appName: app.name, kind, backupName, trigger, status: 'queued', queuedAt: new Date() }));
+  queue(app: AppEntity, trigger: RunTrigger, kind: RunKind = 'backup', backupName: string | null = null, destinationId: number | null = null): Promise<RunEntity> {
+    return this.runs.save(this.runs.create({ appId: app.id, appName: app.name, kind, backupName, destinationId, trigger, status: 'queued', queuedAt: new Date() }));
   }
 
-  /** The successful backup run that made this file: its recorded size and SHA-256. */
-  madeBy(appId: number, backupName: string): Promise<RunEntity | null> {
-    return this.runs.createQueryBuilder('run').addSelect('run.encryptionPassphraseEncrypted')
-      .where({ appId, backupName, kind: 'backup', status: 'succeeded' }).orderBy('run.id', 'DESC').getOne();
+  /** The stored copy of this file in this destination: the size and SHA-256 its run recorded, and its passphrase. */
+  async madeBy(appId: number, backupName: string, destinationId: number): Promise<RecordedCopy | null> {
+    const copy = await this.copies.createQueryBuilder('copy').addSelect('copy.encryptionPassphraseEncrypted')
+      .where({ appId, backupName, destinationId, status: 'succeeded' }).orderBy('copy.id', 'DESC').getOne();
+    if (!copy) return null;
+    const run = await this.runs.findOne({
+      select: { id: true, sha256: true, bytes: true, appReportedName: true, appVersion: true, appSchemaVersion: true },
+      where: { id: copy.runId },
+    });
+    return run && { ...run, encryptionPassphraseEncrypted: copy.encryptionPassphraseEncrypted };
   }
 
-  /** Names of the app's backups that runs recorded as succeeded and retention has not deleted. */
-  async recordedBackupNames(appId: number): Promise<Set<string>> {
-    return new Set((await this.reportedVersions(appId)).keys());
+  /** Names of the app's backups in this destination that runs recorded as stored and retention has not deleted. */
+  async recordedBackupNames(appId: number, destinationId: number): Promise<Set<string>> {
+    const copies = await this.copies.find({ select: { backupName: true }, where: { appId, destinationId, status: 'succeeded', backupRemovedAt: IsNull() } });
+    return new Set(copies.flatMap((copy) => (copy.backupName ? [copy.backupName] : [])));
   }
 
-  /** What the app reported of its version when each of its recorded backups was made, by file name. */
+  /** What the app reported of its version when each of its backups was made, by file name (every destination's). */
   async reportedVersions(appId: number): Promise<Map<string, AppVersion | null>> {
     const runs = await this.runs.find({
       select: { backupName: true, appReportedName: true, appVersion: true, appSchemaVersion: true },
-      where: { appId, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() },
+      where: { appId, kind: 'backup', status: In(['succeeded', 'partial']), backupRemovedAt: IsNull() },
     });
     return new Map(runs.flatMap((run) => (run.backupName ? [[run.backupName, recordedAppVersion(run)] as const] : [])));
   }
 
-  async newestBackupName(appId: number): Promise<string | null> {
-    const run = await this.runs.findOne({ where: { appId, kind: 'backup', status: 'succeeded' }, order: { id: 'DESC' } });
-    return run?.backupName ?? null;
+  async newestBackupName(appId: number, destinationId: number): Promise<string | null> {
+    const copy = await this.copies.findOne({ where: { appId, destinationId, status: 'succeeded' }, order: { id: 'DESC' } });
+    return copy?.backupName ?? null;
   }
 
-  /** The latest verification of each of the app's backup files, by file name. */
-  async verifications(appId: number): Promise<Map<string, RunEntity>> {
-    const runs = await this.runs.find({ where: { appId, kind: 'verify', status: In(['succeeded', 'failed']) }, order: { id: 'ASC' } });
+  /** The latest verification of each of the app's backup files in this destination, by file name. */
+  async verifications(appId: number, destinationId: number): Promise<Map<string, RunEntity>> {
+    const runs = await this.runs.find({ where: { appId, destinationId, kind: 'verify', status: In(['succeeded', 'failed']) }, order: { id: 'ASC' } });
     return new Map(runs.map((run) => [run.backupName!, run]));
+  }
+
+  /**
+   * Records what became of each of a backup run's copies. Copies the database refuses (full disk) wait in
+   * memory and are written with the run's outcome, which the runner tries again until it is stored.
+   */
+  async recordCopies(run: RunEntity, copies: CopyResult[]): Promise<void> {
+    if (copies.length === 0) return;
+    this.copiesRecorded.set(run.id, copies);
+    this.unsavedCopies.set(run.id, copies);
+    await this.writeCopies(run);
+  }
+
+  private async writeCopies(run: RunEntity): Promise<void> {
+    const copies = this.unsavedCopies.get(run.id);
+    if (!copies) return;
+    await this.copies.insert(copies.map((copy) => ({ ...copy, runId: run.id, appId: run.appId, error: copy.error === null ? null : printable(copy.error, MAX_LINE) })));
+    this.unsavedCopies.delete(run.id);
+  }
+
+  /** The copies of these runs, by run id, in destination order. */
+  async copiesOf(runIds: number[]): Promise<Map<number, RunDestinationEntity[]>> {
+    const result = new Map<number, RunDestinationEntity[]>(runIds.map((id) => [id, []]));
+    if (runIds.length === 0) return result;
+    for (const copy of await this.copies.find({ where: { runId: In(runIds) }, order: { runId: 'ASC', position: 'ASC' } })) result.get(copy.runId)?.push(copy);
+    return result;
   }
 
   /** A firing that could not start because the app was busy: recorded, never silently dropped. */
@@ -219,8 +287,9 @@ export class RunsService {
 
   /** Records a success; throws when the database refuses, for the caller to try again. */
   async succeed(run: RunEntity, outcome: RunOutcome): Promise<void> {
-    await this.finish(run, { status: 'succeeded', finishedAt: new Date(), ...outcome });
-    this.logFor(run, 'log', `run ${run.id} of ${run.appName} succeeded: ${outcome.bytes} bytes in ${outcome.remotePath}`);
+    const { status = 'succeeded', ...fields } = outcome;
+    await this.finish(run, { status, finishedAt: new Date(), ...fields });
+    this.logFor(run, status === 'partial' ? 'warn' : 'log', `run ${run.id} of ${run.appName} ${status}: ${outcome.bytes} bytes in ${outcome.remotePath}`);
     this.emit({ kind: 'finished', run });
   }
 
@@ -257,6 +326,7 @@ export class RunsService {
    * freed only once it is stored.
    */
   private async finish(run: RunEntity, fields: Partial<RunEntity>, lastLine?: string): Promise<void> {
+    await this.writeCopies(run);
     const last = lastLine === undefined ? '' : `${new Date().toISOString()} ${printable(lastLine, MAX_LINE)}\n`;
     await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
       .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id }).execute();
@@ -271,11 +341,16 @@ export class RunsService {
   }
 
   /** Retention removed one of the app's backups. */
-  async deleted(run: RunEntity, name: string): Promise<void> {
-    // The run that made the file no longer holds a checksum anybody needs: history pruning may take it.
-    await this.runs.update({ appId: run.appId, backupName: name, kind: 'backup', status: 'succeeded', backupRemovedAt: IsNull() }, { backupRemovedAt: new Date() });
+  async deleted(run: RunEntity, name: string, destinationId: number, destination: string): Promise<void> {
+    const now = new Date();
+    await this.copies.update({ appId: run.appId, backupName: name, destinationId, status: 'succeeded', backupRemovedAt: IsNull() }, { backupRemovedAt: now });
+    // Once no copy is left anywhere, the run that made the file holds a checksum nobody needs: pruning may take it.
+    const left = await this.copies.countBy({ appId: run.appId, backupName: name, status: 'succeeded', backupRemovedAt: IsNull() });
+    if (left === 0) {
+      await this.runs.update({ appId: run.appId, backupName: name, kind: 'backup', status: In(['succeeded', 'partial']), backupRemovedAt: IsNull() }, { backupRemovedAt: now });
+    }
     await this.log(run, english('log.retentionDeleted', { name }));
-    this.emit({ kind: 'deleted', run, name });
+    this.emit({ kind: 'deleted', run, name, destination });
   }
 
   /** A run that could not even start (the app vanished, the service is stopping): recorded as failed. */
@@ -296,7 +371,7 @@ export class RunsService {
         `SELECT app.value AS appId, last.id, last.status, last.startedAt, last.finishedAt, last.bytes, success.finishedAt AS lastSuccessAt
          FROM json_each(?) app
          LEFT JOIN runs last ON last.id = (SELECT MAX(id) FROM runs WHERE appId = app.value)
-         LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded')`,
+         LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE appId = app.value AND kind = 'backup' AND status IN ('succeeded', 'partial'))`,
         [JSON.stringify(appIds)],
       );
     const date = (text: string | null) => (text === null ? null : fromSqlite(text));
@@ -322,7 +397,7 @@ export class RunsService {
   async latestSuccessfulBackups(): Promise<Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>[]> {
     const rows: { appName: string; finishedAt: string; bytes: number }[] = await this.runs.query(
       `SELECT run.appName, run.finishedAt, run.bytes FROM apps app
-       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')`,
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))`,
     );
     return rows.map((row) => ({ appName: row.appName, finishedAt: fromSqlite(row.finishedAt), bytes: row.bytes }));
   }
@@ -350,7 +425,7 @@ export class RunsService {
     const rows: { id: number; name: string; backup: string; runId: number; verifiedAt: string }[] = await this.runs.query(
       `SELECT app.id AS id, app.name AS name, newest.backupName AS backup, checked.id AS runId, checked.finishedAt AS verifiedAt
        FROM apps app
-       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')
+       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))
        JOIN runs checked ON checked.id = (SELECT MAX(id) FROM runs INDEXED BY "IDX_runs_app_backupName"
          WHERE appId = app.id AND backupName = newest.backupName AND kind = 'verify' AND status IN ('succeeded', 'failed'))
        WHERE checked.status = 'failed'
@@ -390,7 +465,7 @@ export class RunsService {
    */
   async countSince(since: Date): Promise<{ runs: number; failures: number }> {
     const [row]: { runs: number; failures: number | null }[] = await this.runs.query(
-      `SELECT COUNT(*) AS runs, SUM(status = 'failed') AS failures FROM runs WHERE queuedAt >= ?`,
+      `SELECT COUNT(*) AS runs, SUM(status IN ('failed', 'partial')) AS failures FROM runs WHERE queuedAt >= ?`,
       [toSqlite(since)],
     );
     return { runs: row.runs, failures: row.failures ?? 0 };
@@ -411,7 +486,7 @@ export class RunsService {
       for (const bound of new Set(apps.map((app) => app.bound))) {
         const ids = apps.filter((app) => app.bound === bound).map((app) => app.id);
         const [row] = await this.runs.query(
-          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded'
+          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.value AND kind = 'backup' AND status IN ('succeeded', 'partial')
              AND backupRemovedAt IS NULL ORDER BY id DESC LIMIT ?))), 0) AS total
            FROM json_each(?) app`,
           [bound, JSON.stringify(ids)],

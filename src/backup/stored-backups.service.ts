@@ -6,6 +6,7 @@ import { AppsService } from '../apps/apps.service';
 import { InvalidBackupError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
+import { AppTarget, DestinationsService } from '../destinations/destinations.service';
 import { CRYPT_SUFFIX, cryptFolder, RclonePath } from '../storage/rclone-crypt';
 import { RcloneAdapter, RcloneError } from '../storage/rclone.adapter';
 import { BackupFailure, BackupStep } from './backup-failure';
@@ -24,6 +25,8 @@ export interface StoredBackup {
   name: string;
   /** Where to read it: through crypt, with the passphrase its run recorded, when it was stored encrypted. */
   path: RclonePath;
+  /** The destination it is read from. */
+  destinationId: number;
   /** Its path in the remote, for the run's record. */
   storedPath: string;
   encrypted: boolean;
@@ -49,41 +52,50 @@ export class StoredBackups {
     private readonly rclone: RcloneAdapter,
     private readonly locations: BackupLocations,
     private readonly runs: RunsService,
+    private readonly destinations: DestinationsService,
   ) {}
 
   /**
    * The named backup of this app, refused with InvalidBackupError unless the name is exactly one of its
    * backups in the remote and a successful run recorded its checksum.
    */
-  async find(app: AppEntity, name: string): Promise<StoredBackup> {
-    const folder = await this.locations.folderOf(app.driveFolderId);
+  async find(app: AppEntity, name: string, destination?: string | number | null): Promise<StoredBackup> {
+    const target = await this.destinations.targetOf(app, destination);
+    const folder = await this.folderOf(target);
     if (!backupsOf(app.name, await this.rclone.list(folder)).some((backup) => backup.name === name)) {
       throw new InvalidBackupError(english('failure.notOneOfBackups', { backup: name, name: app.name, id: app.id }));
     }
-    return this.recorded(app, name, folder);
+    return this.recorded(app, name, folder, target);
+  }
+
+  /** The app's folder in a destination (default: its first). */
+  folderOf(target: AppTarget): Promise<string> {
+    return this.locations.folderOf(target.folder, target.remote);
   }
 
   /**
    * For verification: the named backup (default: the newest one recorded) as it was recorded. It need not
    * be in the remote any more: a recorded backup that has gone missing is exactly what verify must report.
    */
-  async findRecorded(app: AppEntity, name?: string): Promise<StoredBackup> {
-    const chosen = name ?? (await this.runs.newestBackupName(app.id));
+  async findRecorded(app: AppEntity, name?: string, destination?: string | number | null): Promise<StoredBackup> {
+    const target = await this.destinations.targetOf(app, destination);
+    const chosen = name ?? (await this.runs.newestBackupName(app.id, target.destinationId));
     if (!chosen) throw new InvalidBackupError(english('failure.noRecordedBackups', { name: app.name }));
     if (!isBackupOf(app.name, chosen)) {
       throw new InvalidBackupError(english('failure.notBackupName', { backup: chosen, name: app.name }));
     }
-    return this.recorded(app, chosen, await this.locations.folderOf(app.driveFolderId));
+    return this.recorded(app, chosen, await this.folderOf(target), target);
   }
 
-  private async recorded(app: AppEntity, name: string, folder: string): Promise<StoredBackup> {
-    const made = await this.runs.madeBy(app.id, name);
+  private async recorded(app: AppEntity, name: string, folder: string, target: AppTarget): Promise<StoredBackup> {
+    const made = await this.runs.madeBy(app.id, name, target.destinationId);
+    const destinationId = target.destinationId;
     if (!made?.sha256) throw new InvalidBackupError(english('failure.noChecksum', { backup: name }));
     const sealed = made.encryptionPassphraseEncrypted;
     const reported = recordedAppVersion(made);
     if (sealed === null) {
       const path = this.locations.fileIn(folder, name);
-      return { name, path, storedPath: path, encrypted: false, bytes: made.bytes, sha256: made.sha256, app: reported };
+      return { name, path, destinationId, storedPath: path, encrypted: false, bytes: made.bytes, sha256: made.sha256, app: reported };
     }
     let passphrase: string;
     try {
@@ -92,7 +104,7 @@ export class StoredBackups {
       throw new InvalidBackupError(english('failure.encryptedUnsealable', { backup: name, reason: (error as Error).message }));
     }
     const crypt = cryptFolder(folder, passphrase);
-    return { name, path: { crypt, name }, storedPath: this.locations.fileIn(folder, `${name}${CRYPT_SUFFIX}`), encrypted: true, bytes: made.bytes, sha256: made.sha256, app: reported };
+    return { name, path: { crypt, name }, destinationId, storedPath: this.locations.fileIn(folder, `${name}${CRYPT_SUFFIX}`), encrypted: true, bytes: made.bytes, sha256: made.sha256, app: reported };
   }
 
   /**
@@ -132,9 +144,9 @@ export class StoredBackups {
   }
 
   /** A stored backup for download: the stream, its size, and whether rclone read it all. */
-  async download(appId: number, name: string) {
+  async download(appId: number, name: string, destination?: string) {
     const app = await this.apps.get(appId);
-    const backup = await this.find(app, name);
+    const backup = await this.find(app, name, destination);
     return { ...this.rclone.cat(backup.path), backup };
   }
 

@@ -77,3 +77,15 @@ export class ShuttingDownError extends DomainError {
 export class InvalidBackupError extends DomainError {
   readonly code = ErrorCode.InvalidInput;
 }
+
+export class DestinationNotFoundError extends DomainError {
+  readonly code = ErrorCode.NotFound;
+  constructor(id: number | string) {
+    super(english('failure.destinationNotFound', { id }));
+  }
+}
+
+/** A destination name taken, one that apps still use, or the built-in one (which follows RCLONE_REMOTE). */
+export class DestinationConflictError extends DomainError {
+  readonly code = ErrorCode.Conflict;
+}

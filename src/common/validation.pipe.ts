@@ -1,5 +1,5 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
-import { InvalidFieldsError } from './errors';
+import { FieldProblem, InvalidFieldsError } from './errors';
 import { english } from './i18n';
 
 /**
@@ -22,8 +22,15 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: true,
     transform: true,
     stopAtFirstError: true,
-    exceptionFactory: (errors) => new InvalidFieldsError(errors.map((error) => ({ field: error.property, reasons: reasonsOf(error) }))),
+    exceptionFactory: (errors) => new InvalidFieldsError(errors.flatMap((error) => problemsOf(error, error.property))),
   });
+}
+
+/** A nested field is named by its path, as in `destinations[1].folder`. */
+function problemsOf(error: ValidationError, field: string): FieldProblem[] {
+  const own = error.constraints ? [{ field, reasons: reasonsOf(error) }] : [];
+  const nested = (error.children ?? []).flatMap((child) => problemsOf(child, /^\d+$/.test(child.property) ? `${field}[${child.property}]` : `${field}.${child.property}`));
+  return own.length > 0 || nested.length > 0 ? [...own, ...nested] : [{ field, reasons: reasonsOf(error) }];
 }
 
 /** Path parameters are checked by their own pipes (AppIdPipe…), which need the raw text to report it. */

@@ -17,17 +17,20 @@ import { Sessions1765200000000 } from './migrations/1765200000000-sessions';
 import { Users1765200000001 } from './migrations/1765200000001-users';
 import { ApiKeys1765200000002 } from './migrations/1765200000002-api-keys';
 import { AuditLog1765200000003 } from './migrations/1765200000003-audit-log';
+import { Destinations1765300000001 } from './migrations/1765300000001-destinations';
+import { AppDestinationEntity, DestinationEntity } from '../destinations/destination.entity';
+import { RunDestinationEntity } from '../backup/run-destination.entity';
 import { ContractExtensions1765400000000 } from './migrations/1765400000000-contract-extensions';
 import { AuditEntryEntity } from '../audit/audit-entry.entity';
 import { ApiKeyEntity } from '../auth/api-key.entity';
 import { UserEntity } from '../users/user.entity';
 import { SessionEntity } from '../auth/session.entity';
 
-export const ENTITIES = [AppEntity, RunEntity, SessionEntity, UserEntity, ApiKeyEntity, AuditEntryEntity];
+export const ENTITIES = [AppEntity, RunEntity, SessionEntity, UserEntity, ApiKeyEntity, AuditEntryEntity, DestinationEntity, AppDestinationEntity, RunDestinationEntity];
 export const MIGRATIONS = [
   Initial1764300000000, AppTimezone1764400000000, AppPingUrl1764500000000, RunKind1764600000000, HealthProbe1764700000000,
   RunHistoryIndexes1764800000000, RunListIndexes1764910000000, AppEncryption1765000000000, AppRetentionVerify1765100000000,
-  Sessions1765200000000, Users1765200000001, ApiKeys1765200000002, AuditLog1765200000003,
+  Sessions1765200000000, Users1765200000001, ApiKeys1765200000002, AuditLog1765200000003, Destinations1765300000001,
   ContractExtensions1765400000000,
 ];
 

@@ -25,6 +25,8 @@ export interface Freshness {
   total: number;
   /** Apps that are stale, all counted. */
   stale: number;
+  /** Apps whose last run stored its backup in some destinations only (partial), all counted. */
+  partial: number;
   /** The first stale apps by name, at most STALE_SHOWN. */
   apps: AppFreshness[];
   /** Stale apps not listed. */
@@ -84,7 +86,7 @@ export class HealthService {
     ]);
     const scheduler = this.schedulerCheck();
     const verification = verificationCheck(failedVerifications);
-    const degraded = rclone.status === 'error' || scheduler.status === 'error' || (backups.status === 'ok' && backups.stale > 0) || verification.status === 'error';
+    const degraded = rclone.status === 'error' || scheduler.status === 'error' || (backups.status === 'ok' && (backups.stale > 0 || backups.partial > 0)) || verification.status === 'error';
     const status = database.status === 'error' ? 'error' : degraded ? 'degraded' : 'ok';
     return { status, checks: { database, rclone, scheduler, backups, verification } };
   }
@@ -123,7 +125,7 @@ export class HealthService {
   private async freshness(): Promise<Freshness> {
     const { total, counts, first } = await this.listing.overview(['stale'], STALE_SHOWN);
     const apps = first.stale!.map(({ id, name, lastSuccessAt }) => ({ id, name, lastSuccessAt, stale: true }));
-    return { total, stale: counts.stale, apps, more: counts.stale - apps.length };
+    return { total, stale: counts.stale, partial: counts.partial, apps, more: counts.stale - apps.length };
   }
 }
 

@@ -29,6 +29,18 @@ export class MetricsService implements OnModuleInit {
   private readonly lastSize = new Gauge({ name: 'backup_last_size_bytes', help: 'Size of the last successful backup', labelNames: ['app'], registers: [this.registry] });
   private readonly running = new Gauge({ name: 'backup_running', help: 'Runs in progress', labelNames: ['app'], registers: [this.registry] });
   private readonly retentionDeleted = new Counter({ name: 'retention_deleted_total', help: 'Backups deleted by retention', labelNames: ['app'], registers: [this.registry] });
+  // Per destination (3-2-1): each copy a backup run made or failed to make, and what retention deleted there.
+  private readonly copiesTotal = new Counter({
+    name: 'backup_destination_copies_total', help: 'Copies of backup runs by app, destination and outcome (succeeded, failed)',
+    labelNames: ['app', 'destination', 'status'], registers: [this.registry],
+  });
+  private readonly destinationLastSuccess = new Gauge({
+    name: 'backup_destination_last_success_timestamp_seconds', help: 'When the last copy stored in this destination finished',
+    labelNames: ['app', 'destination'], registers: [this.registry],
+  });
+  private readonly destinationDeleted = new Counter({
+    name: 'retention_destination_deleted_total', help: 'Backups deleted by retention, by destination', labelNames: ['app', 'destination'], registers: [this.registry],
+  });
   private readonly lastVerified = new Gauge({
     name: 'backup_last_verified_timestamp_seconds',
     help: 'When the last successful verification (stored file read back and matching its recorded SHA-256) finished',
@@ -82,11 +94,19 @@ export class MetricsService implements OnModuleInit {
       this.started.add(event.run.id);
       return void this.running.inc({ app });
     }
-    if (event.kind === 'deleted') return void this.retentionDeleted.inc({ app });
+    if (event.kind === 'deleted') {
+      this.destinationDeleted.inc({ app, destination: event.destination });
+      return void this.retentionDeleted.inc({ app });
+    }
     const { run } = event;
     this.runsTotal.inc({ app, status: run.status, trigger: run.trigger });
     if (this.started.delete(run.id)) this.running.dec({ app });
-    if (run.status !== 'succeeded') return;
+    for (const copy of event.copies ?? []) {
+      this.copiesTotal.inc({ app, destination: copy.destination, status: copy.status });
+      if (copy.status === 'succeeded') this.destinationLastSuccess.set({ app, destination: copy.destination }, run.finishedAt!.getTime() / 1000);
+    }
+    // A partial run left a backup: it counts for the bytes, the duration and the last success like a full one.
+    if (run.status !== 'succeeded' && run.status !== 'partial') return;
     this.bytesTotal.inc({ app }, run.bytes);
     this.duration.observe({ app }, (run.finishedAt!.getTime() - run.startedAt!.getTime()) / 1000);
     this.current.add(app);

@@ -20,13 +20,16 @@ export class WebhookNotifier {
   }
 
   private async notify(run: RunEntity): Promise<void> {
-    const wanted = run.status === 'failed' || (run.status === 'succeeded' && this.config.notify.onSuccess);
+    // A partial backup is a problem (a copy is missing), reported like a failure even without NOTIFY_ON_SUCCESS.
+    const wanted = run.status === 'failed' || run.status === 'partial' || (run.status === 'succeeded' && this.config.notify.onSuccess);
     if (!wanted) return;
     const link = this.config.notify.publicUrl ? `${this.config.notify.publicUrl}/runs/${run.id}` : null;
     const durationMs = run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
     const what = { backup: 'Backup', restore: 'Restore', verify: 'Verification', drill: 'Restore drill' }[run.kind];
     const text = run.status === 'failed'
       ? `${what} of ${run.appName} failed: ${run.error}${link ? ` (${link})` : ''}`
+      : run.status === 'partial'
+      ? `${what} of ${run.appName} partial: ${run.bytes} bytes stored in some destinations only: ${run.error}${link ? ` (${link})` : ''}`
       : `${what} of ${run.appName} succeeded: ${run.bytes} bytes${link ? ` (${link})` : ''}`;
     const payload = { app: run.appName, runId: run.id, kind: run.kind, status: run.status, error: run.error, bytes: run.bytes, durationMs, link, text };
     const problem = await deliver(this.config.notify.webhookUrl!, JSON.stringify(payload), 'application/json');

@@ -11,7 +11,9 @@ import { BackupsService } from '../backup/backups.service';
 import { RunNotCancellableError } from '../common/errors';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
 import { FOLLOW_VERIFY_SCHEDULE } from '../apps/app.entity';
-import { FormValues, submitAppForm, VERIFY_OFF } from './app-form';
+import { DestinationRow, destinationRowsOf, FormValues, submitAppForm, VERIFY_OFF } from './app-form';
+import { DestinationsService } from '../destinations/destinations.service';
+import { RETENTION_FIELDS } from '../destinations/destination.entity';
 import { CsrfGuard } from './csrf';
 import { MessageKey, translate } from './i18n';
 import { PageContext } from './page-context';
@@ -28,6 +30,7 @@ export class PagesController {
     private readonly runner: BackupRunner,
     private readonly backups: BackupsService,
     private readonly context: PageContext,
+    private readonly destinations: DestinationsService,
   ) {}
 
   @RequireRole('viewer')
@@ -47,9 +50,9 @@ export class PagesController {
   @RequireRole('admin')
   @Get('apps/new')
   @Render('apps/form')
-  newApp(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
+  async newApp(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const values: FormValues = { enabled: true, retention: '7', keepDaily: '0', keepWeekly: '0', keepMonthly: '0', keepYearly: '0' };
-    return { ...this.context.of(request, response), values, errors: {} };
+    return { ...this.context.of(request, response), values, errors: {}, ...(await this.destinationRows(null)) };
   }
 
   @RequireRole('admin')
@@ -57,8 +60,9 @@ export class PagesController {
   @Post('apps')
   @UseGuards(CsrfGuard)
   async create(@Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
-    const form = await submitAppForm(body, false, (input) => this.apps.create(input as Parameters<AppsService['create']>[0]));
-    if (!form.ok) return this.renderForm(request, response, null, form, body);
+    const rows = destinationRowsOf(body, await this.destinationNames());
+    const form = await submitAppForm(body, false, (input) => this.apps.create(input as Parameters<AppsService['create']>[0]), rows);
+    if (!form.ok) return this.renderForm(request, response, null, form, body, rows);
     this.context.flash(response, 'success', 'flash.created', { name: form.app.name });
     response.redirect(303, `/apps/${form.app.id}`);
   }
@@ -66,8 +70,8 @@ export class PagesController {
   @RequireRole('viewer')
   @Get('apps/:id')
   @Render('apps/show')
-  async show(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    return { ...this.context.of(request, response), ...(await this.pages.appPage(id)) };
+  async show(@Param('id', AppIdPipe) id: number, @Query('destination') destination: unknown, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return { ...this.context.of(request, response), ...(await this.pages.appPage(id, typeof destination === 'string' ? destination : undefined)) };
   }
 
   @RequireRole('admin')
@@ -89,7 +93,7 @@ export class PagesController {
       keepYearly: String(app.keepYearly),
       verifySchedule: app.verifySchedule === null ? VERIFY_OFF : app.verifySchedule === FOLLOW_VERIFY_SCHEDULE ? '' : app.verifySchedule,
     };
-    return { ...this.context.of(request, response), app: formApp(app), values, errors: {} };
+    return { ...this.context.of(request, response), app: formApp(app), values, errors: {}, ...(await this.destinationRows(app.id)) };
   }
 
   @RequireRole('admin')
@@ -98,8 +102,9 @@ export class PagesController {
   @UseGuards(CsrfGuard)
   async update(@Param('id', AppIdPipe) id: number, @Req() request: Request, @Res() response: Response, @Body() body: Record<string, unknown>) {
     const existing = await this.apps.get(id);
-    const form = await submitAppForm(body, true, (input) => this.apps.update(id, input));
-    if (!form.ok) return this.renderForm(request, response, formApp(existing), form, body);
+    const rows = destinationRowsOf(body, await this.destinationNames());
+    const form = await submitAppForm(body, true, (input) => this.apps.update(id, input), rows);
+    if (!form.ok) return this.renderForm(request, response, formApp(existing), form, body, rows);
     this.context.flash(response, 'success', 'flash.updated', { name: form.app.name });
     response.redirect(303, `/apps/${form.app.id}`);
   }
@@ -143,8 +148,8 @@ export class PagesController {
   @Audited('verify.request', 'app')
   @Post('apps/:id/backups/:name/verify')
   @UseGuards(CsrfGuard)
-  async verify(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Res() response: Response) {
-    const run = await this.runner.startVerify(id, 'manual', name);
+  async verify(@Param('id', AppIdPipe) id: number, @Param('name') name: string, @Body() body: Record<string, unknown>, @Res() response: Response) {
+    const run = await this.runner.startVerify(id, 'manual', name, destinationOf(body));
     this.context.flash(response, 'info', 'flash.verifyStarted', { backup: name });
     response.redirect(303, `/runs/${run.id}`);
   }
@@ -171,7 +176,7 @@ export class PagesController {
       this.context.flash(response, 'danger', 'flash.restoreNotConfirmed', { name: app.name });
       return response.redirect(303, `/apps/${id}`);
     }
-    const run = await this.runner.startRestore(id, name, body.force === 'on');
+    const run = await this.runner.startRestore(id, name, { destination: destinationOf(body), force: body.force === 'on' });
     this.context.flash(response, 'info', 'flash.restoreStarted', { backup: name, name: app.name });
     response.redirect(303, `/runs/${run.id}`);
   }
@@ -222,14 +227,46 @@ export class PagesController {
    * The form again, with what was typed (never the token) and each field's error beside it; a token that was
    * typed is not sent back, and the field says so, or the admin would save without one.
    */
-  private renderForm(request: Request, response: Response, app: object | null, form: { values: FormValues; errors: Record<string, string> }, body: Record<string, unknown>) {
+  private renderForm(
+    request: Request, response: Response, app: object | null, form: { values: FormValues; errors: Record<string, string> }, body: Record<string, unknown>,
+    rows: DestinationRow[] | null,
+  ) {
     const context = this.context.of(request, response);
     const typed = (field: string, note: MessageKey) => (typeof body[field] === 'string' && body[field] !== '' ? translate(context.locale, note) : null);
     const tokenNote = typed('token', 'form.tokenRetype');
     const drillTokenNote = typed('drillToken', 'form.tokenRetype');
     const passphraseNote = typed('encryptionPassphrase', 'form.passphraseRetype');
-    response.status(400).render('apps/form', { ...context, app, values: form.values, errors: form.errors, invalid: true, tokenNote, passphraseNote, drillTokenNote });
+    const destinationErrors = Object.entries(form.errors).filter(([field]) => field.startsWith('destinations')).map(([field, reason]) => `${field}: ${reason}`);
+    response.status(400).render('apps/form', {
+      ...context, app, values: form.values, errors: form.errors, invalid: true, tokenNote, passphraseNote, drillTokenNote,
+      destinationRows: rows, destinationOrder: rows?.map((row) => row.id).join(','), destinationErrors,
+    });
   }
+
+  private async destinationNames(): Promise<Map<number, string>> {
+    return new Map((await this.destinations.list()).map((destination) => [destination.id, destination.name]));
+  }
+
+  /** Every destination as a row of the form: the app's own in its order with its folders, then the others, blank. */
+  private async destinationRows(appId: number | null) {
+    const all = await this.destinations.list();
+    const own = appId === null ? [] : (await this.destinations.describe([appId])).get(appId)!;
+    const blank = Object.fromEntries(RETENTION_FIELDS.map((field) => [field, ''])) as DestinationRow['overrides'];
+    const rows: DestinationRow[] = [
+      ...own.map((link, index) => ({
+        id: link.destinationId, name: link.destination, first: index === 0, folder: link.folder,
+        overrides: Object.fromEntries(RETENTION_FIELDS.map((field) => [field, link[field] === null ? '' : String(link[field])])) as DestinationRow['overrides'],
+      })),
+      ...all.filter((destination) => !own.some((link) => link.destinationId === destination.id))
+        .map((destination) => ({ id: destination.id, name: destination.name, first: own.length === 0 && destination.remote === null, folder: '', overrides: blank })),
+    ];
+    return { destinationRows: rows, destinationOrder: rows.map((row) => row.id).join(','), destinationErrors: [] };
+  }
+}
+
+/** The destination a page's verify or restore button names (a hidden field); none: the app's first. */
+function destinationOf(body: Record<string, unknown>): string | undefined {
+  return typeof body.destination === 'string' && body.destination !== '' ? body.destination : undefined;
 }
 
 /** What the form shows of a stored app: never its sealed secrets, only whether it has a passphrase (drill token) of its own. */

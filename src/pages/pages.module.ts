@@ -3,6 +3,7 @@ import { AppsModule } from '../apps/apps.module';
 import { BackupModule } from '../backup/backup.module';
 import { PageCsrf } from './csrf';
 import { AccessPagesController } from './access-pages.controller';
+import { DestinationsPagesController } from './destinations-pages.controller';
 import { LoginController } from './login.controller';
 import { PageContext } from './page-context';
 import { PagesController } from './pages.controller';
@@ -10,7 +11,7 @@ import { PagesService } from './pages.service';
 
 @Module({
   imports: [AppsModule, BackupModule],
-  controllers: [PagesController, LoginController, AccessPagesController],
+  controllers: [PagesController, LoginController, AccessPagesController, DestinationsPagesController],
   providers: [PagesService, PageContext, PageCsrf],
 })
 export class PagesModule {}

@@ -1,3 +1,4 @@
+import { DestinationsService } from '../destinations/destinations.service';
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
@@ -56,6 +57,7 @@ export class PagesService {
     private readonly backups: BackupsService,
     private readonly verifier: VerifyScheduler,
     private readonly drills: DrillScheduler,
+    private readonly destinations: DestinationsService,
   ) {}
 
   /**
@@ -131,12 +133,15 @@ export class PagesService {
     };
   }
 
-  async appPage(id: number) {
+  /** The app, its runs, and its backups in one of its destinations (`destination`: id or name; default its first), with a tab per destination. */
+  async appPage(id: number, destination?: string) {
     const app = await this.apps.get(id);
+    const targets = await this.destinations.targetsOf(app);
+    const shown = targets.find((target) => String(target.destinationId) === destination || target.name === destination) ?? targets[0];
     const [activity, runs, backups, verifications, lastDrills, passedDrills] = await Promise.all([
       this.activity.describe([app]),
       this.runs.listForApp(id, 50).then((page) => page.items),
-      this.backups.list(id).then(
+      this.backups.list(id, String(shown.destinationId)).then(
         // The restore dialog says when the backup was taken: the time in its name, not the file's modification time.
         (files) => ({ files: files.map((file) => ({ ...file, takenAt: takenAtOf(app.name, file.name) })), error: null }),
         (error: Error) => ({ files: [], error: error.message }),
@@ -161,19 +166,22 @@ export class PagesService {
       },
       runs: runs.map(withDuration),
       backups,
+      destinationTabs: targets.map((target) => ({ id: target.destinationId, name: target.name, folder: target.folder, active: target === shown })),
+      destination: { id: shown.destinationId, name: shown.name, first: shown === targets[0] },
       chart: chartOf(runs),
     };
   }
 
   async liveRun(id: number, locale: Locale) {
-    const run = RunResponse.from(await this.runs.get(id));
+    const run = RunResponse.from(await this.runs.get(id), (await this.runs.copiesOf([id])).get(id));
     return { ...run, log: run.log.map((line) => translateLogLine(locale, line)) };
   }
 
   async runPage(id: number) {
-    const run = await this.runs.get(id);
+    const [run, copies] = await Promise.all([this.runs.get(id), this.runs.copiesOf([id])]);
     const finished = !['queued', 'running'].includes(run.status);
     return {
+      copies: copies.get(id) ?? [],
       run: { ...withDuration(run), log: run.log.split('\n').filter(Boolean), finished, app: recordedAppVersion(run), selftest: selftestOf(run.selftest) },
       retry: run.status === 'failed' ? retryAction(run) : null,
       // An empty log box reads as a broken page: say why nothing was logged.

@@ -10,6 +10,7 @@ import { isMessageKey, Locale, translate, translateText } from './i18n';
 const STATUS_CLASSES: Record<string, string> = {
   succeeded: 'text-bg-success',
   failed: 'text-bg-danger',
+  partial: 'text-bg-warning',
   running: 'text-bg-primary',
   queued: 'text-bg-secondary',
   skipped: 'text-bg-warning',

@@ -12,10 +12,11 @@ function parseRemote(remote: string): { name: string; options: string; path: str
 
 export class StorageConfigError extends Error {}
 
-/** Where each app's backups live, in rclone's terms. */
+/** Where each app's backups live, in rclone's terms: a folder in one destination's remote (RCLONE_REMOTE unless told). */
 @Injectable()
 export class BackupLocations {
-  private typeOfRemote?: Promise<string>;
+  /** Each configured remote's type, by remote name, looked up once. */
+  private readonly typeOfRemote = new Map<string, Promise<string>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -26,10 +27,10 @@ export class BackupLocations {
    * The app's folder. On Google Drive `driveFolderId` is a folder id, applied with root_folder_id (other
    * backends silently ignore that option, hence the type check); everywhere else it is a sub-folder path.
    */
-  async folderOf(driveFolderId: string): Promise<string> {
-    const remote = parseRemote(this.config.rclone.remote);
-    if (!remote) return resolve(this.config.rclone.remote, driveFolderId);
-    if ((await this.remoteType()) !== 'drive') return joinPath(this.config.rclone.remote, driveFolderId);
+  async folderOf(driveFolderId: string, destination = this.config.rclone.remote): Promise<string> {
+    const remote = parseRemote(destination);
+    if (!remote) return resolve(destination, driveFolderId);
+    if ((await this.remoteType(destination)) !== 'drive') return joinPath(destination, driveFolderId);
     const problem = driveIdProblem(driveFolderId);
     if (problem) throw new StorageConfigError(english('failure.folderRefused', { folder: driveFolderId, problem }));
     return `${remote.name}${remote.options},root_folder_id=${driveFolderId}:${remote.path}`;
@@ -40,8 +41,8 @@ export class BackupLocations {
    * (folderProblem in the app validators). When the remote's type cannot be looked up now, the Drive rule
    * waits for the run (folderOf), so that registering an app does not depend on rclone's config.
    */
-  async folderProblem(driveFolderId: string): Promise<string | null> {
-    const drive = parseRemote(this.config.rclone.remote) !== null && (await this.remoteType().catch(() => null)) === 'drive';
+  async folderProblem(driveFolderId: string, destination = this.config.rclone.remote): Promise<string | null> {
+    const drive = parseRemote(destination) !== null && (await this.remoteType(destination).catch(() => null)) === 'drive';
     if (drive) return driveIdProblem(driveFolderId);
     return driveFolderId.startsWith('-') ? english('invalid.folderDash') : null;
   }
@@ -51,16 +52,25 @@ export class BackupLocations {
     return joinPath(folder, name);
   }
 
-  private remoteType(): Promise<string> {
-    this.typeOfRemote ??= this.lookUpRemoteType().catch((error: unknown) => {
-      this.typeOfRemote = undefined; // a fixed config is picked up on the next try
-      throw error;
-    });
-    return this.typeOfRemote;
+  /** The backend of a destination: "local" for a folder, else the remote's type ("drive", "webdav", "b2"). */
+  async typeOf(destination: string): Promise<string> {
+    return parseRemote(destination) ? this.remoteType(destination) : 'local';
   }
 
-  private async lookUpRemoteType(): Promise<string> {
-    const { name } = parseRemote(this.config.rclone.remote)!;
+  private remoteType(destination: string): Promise<string> {
+    const { name } = parseRemote(destination)!;
+    let known = this.typeOfRemote.get(name);
+    if (!known) {
+      known = this.lookUpRemoteType(name).catch((error: unknown) => {
+        this.typeOfRemote.delete(name); // a fixed config is picked up on the next try
+        throw error;
+      });
+      this.typeOfRemote.set(name, known);
+    }
+    return known;
+  }
+
+  private async lookUpRemoteType(name: string): Promise<string> {
     if (name.startsWith(':')) return name.slice(1); // on-the-fly backend, e.g. ":webdav,url=…:"
     const type = (await this.rclone.remoteTypes()).get(name);
     if (!type) {

@@ -9,6 +9,9 @@ export interface WebdavRemote {
   root: string;
   /** An rclone.conf that defines the remote `dav:` for it. */
   configPath: string;
+  /** The same remote as an on-the-fly connection string, needing no config: several servers at once. */
+  remote: string;
+  port: number;
   stop(): Promise<void>;
 }
 
@@ -21,9 +24,9 @@ async function freePort(): Promise<number> {
 }
 
 /** A real WebDAV remote: `rclone serve webdav` on 127.0.0.1, vendor "other" (cannot stream unknown sizes). */
-export async function startWebdav(): Promise<WebdavRemote> {
-  const root = mkdtempSync(join(tmpdir(), 'orquestador-dav-root-'));
-  const port = await freePort();
+export async function startWebdav(at: { root?: string; port?: number } = {}): Promise<WebdavRemote> {
+  const root = at.root ?? mkdtempSync(join(tmpdir(), 'orquestador-dav-root-'));
+  const port = at.port ?? (await freePort());
   const server: ChildProcess = spawn('rclone', ['serve', 'webdav', root, '--addr', `127.0.0.1:${port}`], { stdio: 'ignore' });
   const configPath = join(mkdtempSync(join(tmpdir(), 'orquestador-dav-conf-')), 'rclone.conf');
   writeFileSync(configPath, `[dav]\ntype = webdav\nurl = http://127.0.0.1:${port}/\nvendor = other\n`);
@@ -40,6 +43,8 @@ export async function startWebdav(): Promise<WebdavRemote> {
   return {
     root,
     configPath,
+    remote: `:webdav,url='http://127.0.0.1:${port}/',vendor=other:`,
+    port,
     stop: () =>
       new Promise((resolve) => {
         server.once('close', () => resolve());

@@ -1,10 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { AppActivityInfo } from '../app-activity';
+import { AppDestinationResponse } from '../../destinations/dto/app-destination.dto';
 import { AppEntity, Encryption, ENCRYPTIONS, FOLLOW_VERIFY_SCHEDULE } from '../app.entity';
 
 class LastRunResponse {
   @ApiProperty({ example: 42 }) id!: number;
-  @ApiProperty({ example: 'succeeded', enum: ['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] }) status!: string;
+  @ApiProperty({ example: 'succeeded', enum: ['queued', 'running', 'succeeded', 'partial', 'failed', 'skipped', 'cancelled'] }) status!: string;
   @ApiProperty({ example: '2026-11-28T03:00:00.120Z', nullable: true, type: Date }) startedAt!: Date | null;
   @ApiProperty({ example: '2026-11-28T03:00:09.480Z', nullable: true, type: Date }) finishedAt!: Date | null;
   @ApiProperty({ example: 104857600 }) bytes!: number;
@@ -18,7 +19,9 @@ export class AppResponse {
   @ApiProperty({ example: '0 3 * * *' }) schedule!: string;
   @ApiProperty({ example: 'Europe/Madrid', description: "The schedule's zone: the app's own, else SCHEDULER_TIMEZONE." })
   timezone!: string;
-  @ApiProperty({ example: '1AbCdEfGhIjKlMnOpQrStUvWxYz' }) driveFolderId!: string;
+  @ApiProperty({ example: '1AbCdEfGhIjKlMnOpQrStUvWxYz', description: 'The folder of the first destination (compatibility).' }) driveFolderId!: string;
+  @ApiProperty({ type: [AppDestinationResponse], description: 'Where each backup is stored, the first first; retention overrides null: the app\'s rule.' })
+  destinations!: AppDestinationResponse[];
   @ApiProperty({ example: 7, description: 'The N newest backups kept.' }) retention!: number;
   @ApiProperty({ example: 14, description: 'The newest backup of each of the last N days that have one; 0: off.' }) keepDaily!: number;
   @ApiProperty({ example: 8, description: 'The same per ISO week; 0: off.' }) keepWeekly!: number;
@@ -63,9 +66,10 @@ export class AppResponse {
   @ApiProperty({ example: false, description: 'Enabled, and no successful backup for more than twice its schedule period.' })
   stale!: boolean;
 
-  static from(app: AppEntity, activity: AppActivityInfo): AppResponse {
+  static from(app: AppEntity, activity: AppActivityInfo, destinations: AppDestinationResponse[]): AppResponse {
     const { tokenEncrypted, encryptionPassphraseEncrypted, drillTokenEncrypted, ...visible } = app;
     return Object.assign(new AppResponse(), visible, activity, {
+      destinations,
       hasToken: tokenEncrypted.length > 0,
       hasDrillToken: drillTokenEncrypted !== null,
       hasEncryptionPassphrase: encryptionPassphraseEncrypted !== null,

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, ValidateNested, Matches, Max, MaxLength, Min } from 'class-validator';
+import { AppDestinationInput } from '../../destinations/dto/app-destination.dto';
 import { english } from '../../common/i18n';
 import { Encryption, ENCRYPTIONS, FOLLOW_VERIFY_SCHEDULE } from '../app.entity';
 import { IsCronExpression, IsDestinationFolder } from '../app.validators';
@@ -59,16 +61,34 @@ export class CreateAppDto {
   @ValidateIf((_, value) => value !== null && value !== undefined)
   timezone?: string | null;
 
-  @ApiProperty({
+  @ApiPropertyOptional({
     example: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
     description:
-      'Google Drive folder id (letters, digits, "-", "_") when RCLONE_REMOTE is a Drive remote; otherwise a sub-folder path ' +
-      'under it: no "..", ":" or "," and no leading "/" or "-".',
+      'The folder of the first destination (compatibility: without `destinations`, the app stores in `default`, RCLONE_REMOTE): ' +
+      'a Google Drive folder id (letters, digits, "-", "_") on a Drive remote; otherwise a sub-folder path ' +
+      'under it: no "..", ":" or "," and no leading "/" or "-". Required unless `destinations` is given; with it, it must equal ' +
+      "destinations[0].folder. Changing it alone changes the first destination's folder.",
   })
   @IsDestinationFolder()
   @MaxLength(1024)
   @IsString()
-  driveFolderId!: string;
+  @ValidateIf((input: CreateAppDto, value) => value !== undefined || input.destinations === undefined)
+  driveFolderId?: string;
+
+  @ApiPropertyOptional({
+    type: [AppDestinationInput],
+    description:
+      'Where each backup is stored, at once, from one export (3-2-1): one to ten destinations, each once, with the app\'s ' +
+      'folder there and optional retention overrides. The first is where reads go by default. Omitted on create: ' +
+      '[{destinationId: "default", folder: driveFolderId}]; on update, omitted keeps the list.',
+  })
+  @ValidateNested({ each: true })
+  @Type(() => AppDestinationInput)
+  @ArrayMaxSize(10)
+  @ArrayMinSize(1)
+  @IsArray()
+  @ValidateIf((_, value) => value !== undefined)
+  destinations?: AppDestinationInput[];
 
   @ApiProperty({ example: 7, minimum: 1, maximum: 1000, description: 'How many of the newest backups to keep (the calendar rules keep more).' })
   @Max(1000)

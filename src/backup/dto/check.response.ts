@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsNotEmpty, IsOptional, IsString } from 'class-validator';
 import { KEEP_REASONS } from '../backup-names';
 import { AppVersionResponse } from './run.response';
+import { IsDestinationRef } from '../../destinations/destination.validators';
 
 export class CheckResponse {
   @ApiProperty({ example: true }) ok!: boolean;
@@ -38,6 +39,8 @@ export class BackupFileResponse {
   app!: AppVersionResponse | null;
 }
 
+const DESTINATION_HELP = "The destination to read, by id or name, among the app's (default: its first).";
+
 export class RestoreRequest {
   @ApiProperty({ example: 'billing-20261128T030000Z.db', description: 'A file name from GET /api/apps/{id}/backups.' })
   @IsString()
@@ -54,6 +57,19 @@ export class RestoreRequest {
   @IsOptional()
   @IsBoolean()
   force?: boolean;
+
+  @ApiPropertyOptional({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: 'offsite', description: DESTINATION_HELP })
+  @IsDestinationRef()
+  @IsOptional()
+  destination?: string | number;
+}
+
+/** GET /api/apps/{id}/backups and the download: which destination to list or read. */
+export class DestinationQuery {
+  @ApiPropertyOptional({ example: 'offsite', description: DESTINATION_HELP })
+  @IsDestinationRef()
+  @IsOptional()
+  destination?: string;
 }
 
 export class VerifyRequest {
@@ -62,12 +78,12 @@ export class VerifyRequest {
   @IsString()
   @IsNotEmpty()
   backup?: string;
+
+  @ApiPropertyOptional({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: 'offsite', description: DESTINATION_HELP })
+  @IsDestinationRef()
+  @IsOptional()
+  destination?: string | number;
 }
 
-export class DrillRequest {
-  @ApiPropertyOptional({ example: 'billing-20261128T030000Z.db', description: 'The backup to restore into the drill instance. Default: the newest one.' })
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  backup?: string;
-}
+/** A drill reads like a verification: the named backup or the newest recorded one, from the app's first destination by default. */
+export class DrillRequest extends VerifyRequest {}

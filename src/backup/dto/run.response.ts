@@ -2,6 +2,23 @@ import { ApiProperty } from '@nestjs/swagger';
 import { recordedAppVersion } from '../app-version';
 import { Selftest, selftestOf } from '../selftest';
 import { RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, RunEntity } from '../run.entity';
+import { COPY_STATUSES, RunDestinationEntity } from '../run-destination.entity';
+
+/** What became of a backup run's copy in one destination. */
+export class RunDestinationResponse {
+  @ApiProperty({ example: 'offsite', description: "The destination's name when the run made the copy." }) destination!: string;
+  @ApiProperty({ example: 2, nullable: true, type: Number, description: 'Null once the destination was deleted.' }) destinationId!: number | null;
+  @ApiProperty({ enum: COPY_STATUSES, example: 'succeeded' }) status!: string;
+  @ApiProperty({ example: 'b2:bucket/billing/billing-20261128T030000Z.db', nullable: true, type: String }) remotePath!: string | null;
+  @ApiProperty({ example: 104857600 }) bytes!: number;
+  @ApiProperty({ example: null, nullable: true, type: String, description: 'Why this copy was not stored.' }) error!: string | null;
+  @ApiProperty({ example: null, nullable: true, type: Date, description: 'When retention deleted this copy.' }) backupRemovedAt!: Date | null;
+
+  static from(copy: RunDestinationEntity): RunDestinationResponse {
+    const { destination, destinationId, status, remotePath, bytes, error, backupRemovedAt } = copy;
+    return { destination, destinationId, status, remotePath, bytes, error, backupRemovedAt };
+  }
+}
 
 /** What an app said of itself in its capabilities (contract v1, optional): free text, at most 100 characters each. */
 export class AppVersionResponse {
@@ -30,7 +47,16 @@ export class RunResponse {
   @ApiProperty({ enum: RUN_TRIGGERS, example: 'manual' }) trigger!: string;
   @ApiProperty({ example: 'billing-20261128T030000Z.db', nullable: true, type: String, description: 'The backup file made, restored or verified.' })
   backupName!: string | null;
-  @ApiProperty({ enum: RUN_STATUSES, example: 'succeeded' }) status!: string;
+  @ApiProperty({
+    enum: RUN_STATUSES,
+    example: 'succeeded',
+    description: 'A backup is `succeeded` when every destination stored its copy, `partial` when some did, `failed` when none did.',
+  })
+  status!: string;
+  @ApiProperty({ example: null, nullable: true, type: Number, description: 'For a restore or verification: the destination read.' })
+  destinationId!: number | null;
+  @ApiProperty({ type: [RunDestinationResponse], description: 'For a backup: one result per destination, in the app\'s order.' })
+  destinations!: RunDestinationResponse[];
   @ApiProperty({ example: '2026-11-28T03:00:00.000Z' }) queuedAt!: Date;
   @ApiProperty({ example: '2026-11-28T03:00:00.120Z', nullable: true, type: Date }) startedAt!: Date | null;
   @ApiProperty({ example: '2026-11-28T03:00:09.480Z', nullable: true, type: Date }) finishedAt!: Date | null;
@@ -52,13 +78,14 @@ export class RunResponse {
   @ApiProperty({ type: SelftestResponse, nullable: true, description: "A drill: the drill instance's selftest answer; null when none was read." })
   selftest!: Selftest | null;
 
-  static from(run: RunEntity): RunResponse {
+  static from(run: RunEntity, copies: RunDestinationEntity[] = []): RunResponse {
     // The passphrase is a secret, loaded only to read a backup; the version columns are shown as one object.
     const { encryptionPassphraseEncrypted, appReportedName, appVersion, appSchemaVersion, selftest, ...visible } = run;
     return Object.assign(new RunResponse(), visible, {
       log: run.log.split('\n').filter(Boolean),
       app: recordedAppVersion(run),
       selftest: selftestOf(run.selftest),
+      destinations: copies.map(RunDestinationResponse.from),
     });
   }
 }
