@@ -67,9 +67,9 @@ export class AppEntity {
   @Column({ type: 'text', nullable: true })
   encryptionPassphraseEncrypted!: string | null;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   createdAt!: Date;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   updatedAt!: Date;
 }

@@ -12,6 +12,7 @@ import { CreateAppDto } from './dto/create-app.dto';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { TokenCipher } from './token-cipher';
 import { english } from '../common/i18n';
+import { Dialect, violatesUnique } from '../database/dialect';
 
 const NO_PASSPHRASE = english('invalid.passphraseRequired');
 
@@ -43,7 +44,8 @@ export class AppsService {
     const backwards = cursor?.direction === 'before';
     const query = this.apps.createQueryBuilder('app').orderBy('app.name', backwards ? 'DESC' : 'ASC').limit(take);
     if (cursor) query.andWhere(`app.name ${backwards ? '<' : '>'} :key`, { key: cursor.key });
-    if (q) query.andWhere(`(app.name LIKE :pattern ESCAPE '\\' OR app.url LIKE :pattern ESCAPE '\\')`, { pattern: `%${q.replace(/[\\%_]/g, '\\$&')}%` });
+    const like = new Dialect(this.apps.manager.connection).likeIgnoringCase;
+    if (q) query.andWhere(`(app.name ${like} :pattern ESCAPE '\\' OR app.url ${like} :pattern ESCAPE '\\')`, { pattern: `%${q.replace(/[\\%_]/g, '\\$&')}%` });
     return query.getMany();
   }
 
@@ -189,7 +191,7 @@ export class AppsService {
       return saved;
     } catch (error) {
       // The unique index is the judge, so two concurrent creates cannot both win.
-      if (error instanceof QueryFailedError && /UNIQUE constraint failed: apps\.name/.test(error.message)) {
+      if (error instanceof QueryFailedError && violatesUnique(error, 'apps.name', 'UQ_apps_name')) {
         throw new AppNameTakenError(app.name);
       }
       throw error;

@@ -7,7 +7,7 @@ import { RunNotFoundError } from '../common/errors';
 import { Cursor, Page, toPage } from '../common/pagination';
 import { yieldWhenDue } from '../common/slices';
 import { printable } from '../common/printable';
-import { fromSqlite, toSqlite } from '../database/sqlite-dates';
+import { Dialect } from '../database/dialect';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
 import { english, MessageKey } from '../common/i18n';
 import { inRun } from '../common/run-context';
@@ -74,11 +74,14 @@ export class RunsService {
   /** Log lines the database refused, by run id, until they can be written. */
   private readonly unsavedLog = new Map<number, string>();
   private readonly listeners: ((event: RunEvent) => void)[] = [];
+  private readonly sql: Dialect;
 
   constructor(
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
     private readonly apps: AppsService,
-  ) {}
+  ) {
+    this.sql = new Dialect(runs.manager.connection);
+  }
 
   onEvent(listener: (event: RunEvent) => void): void {
     this.listeners.push(listener);
@@ -114,7 +117,7 @@ export class RunsService {
    * list an index search: each filter has an index that ends in the rowid (see RunListIndexes).
    */
   async list(filters: RunFilters, limit: number): Promise<{ items: RunEntity[]; next: number | null }> {
-    const query = this.runs.createQueryBuilder('run').where('run.id < :before', { before: filters.before ?? Number.MAX_SAFE_INTEGER });
+    const query = this.runs.createQueryBuilder('run').where('run.id < :before', { before: Math.min(filters.before ?? this.sql.maxId, this.sql.maxId) });
     for (const field of ['status', 'kind', 'trigger', 'appId'] as const) {
       if (filters[field] !== undefined) query.andWhere(`run.${field} = :${field}`, { [field]: filters[field] });
     }
@@ -269,15 +272,15 @@ export class RunsService {
 
   /** Of each app: its newest run of any kind and when its newest successful backup finished; two index seeks per app. */
   async activityOf(appIds: number[]): Promise<Map<number, RunActivity>> {
-    const rows: { appId: number; id: number | null; status: RunEntity['status']; startedAt: string | null; finishedAt: string | null; bytes: number; lastSuccessAt: string | null }[] =
-      await this.runs.query(
-        `SELECT app.value AS appId, last.id, last.status, last.startedAt, last.finishedAt, last.bytes, success.finishedAt AS lastSuccessAt
-         FROM json_each(?) app
-         LEFT JOIN runs last ON last.id = (SELECT MAX(id) FROM runs WHERE appId = app.value)
-         LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded')`,
-        [JSON.stringify(appIds)],
-      );
-    const date = (text: string | null) => (text === null ? null : fromSqlite(text));
+    type Row = { appId: number; id: number | null; status: RunEntity['status']; startedAt: string | null; finishedAt: string | null; bytes: number; lastSuccessAt: string | null };
+    const rows = await this.sql.query<Row[]>(
+      `SELECT app.id AS "appId", last.id, last.status, last."startedAt", last."finishedAt", last.bytes, success."finishedAt" AS "lastSuccessAt"
+       FROM (${this.sql.idsTable}) app
+       LEFT JOIN runs last ON last.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id)
+       LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id AND kind = 'backup' AND status = 'succeeded')`,
+      [this.sql.idList(appIds)],
+    );
+    const date = (value: string | null) => this.sql.dateOf(value);
     return new Map(rows.map((row) => [row.appId, {
       lastRun: row.id === null ? null : {
         id: row.id, status: row.status, startedAt: date(row.startedAt), finishedAt: date(row.finishedAt), bytes: this.liveBytes.get(row.id) ?? row.bytes,
@@ -288,7 +291,7 @@ export class RunsService {
 
   /** Apps with a run queued or running: a seek in the status index, whatever the history's size. */
   async activeApps(): Promise<Set<number>> {
-    const rows: { appId: number }[] = await this.runs.query(`SELECT DISTINCT appId FROM runs WHERE status IN ('queued', 'running')`);
+    const rows = await this.sql.query<{ appId: number }[]>(`SELECT DISTINCT "appId" FROM runs WHERE status IN ('queued', 'running')`);
     return new Set(rows.map((row) => row.appId));
   }
 
@@ -298,11 +301,11 @@ export class RunsService {
    * count: they make no backup.
    */
   async latestSuccessfulBackups(): Promise<Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>[]> {
-    const rows: { appName: string; finishedAt: string; bytes: number }[] = await this.runs.query(
-      `SELECT run.appName, run.finishedAt, run.bytes FROM apps app
-       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')`,
+    const rows = await this.sql.query<{ appName: string; finishedAt: string; bytes: number }[]>(
+      `SELECT run."appName", run."finishedAt", run.bytes FROM apps app
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id AND kind = 'backup' AND status = 'succeeded')`,
     );
-    return rows.map((row) => ({ appName: row.appName, finishedAt: fromSqlite(row.finishedAt), bytes: row.bytes }));
+    return rows.map((row) => ({ appName: row.appName, finishedAt: this.sql.dateOf(row.finishedAt), bytes: row.bytes }));
   }
 
   /** The newest finished verification (passed or failed) of each of these apps: its last verification, shown beside its last backup. */
@@ -320,16 +323,18 @@ export class RunsService {
    * could restore. Per app, a seek for its newest backup and one on (appId, backupName) for that file's runs.
    */
   async failedVerifications(): Promise<FailedVerification[]> {
-    const rows: { id: number; name: string; backup: string; runId: number; verifiedAt: string }[] = await this.runs.query(
-      `SELECT app.id AS id, app.name AS name, newest.backupName AS backup, checked.id AS runId, checked.finishedAt AS verifiedAt
+    // SQLite's planner needs the hint; PostgreSQL has no such clause and finds the index itself.
+    const indexed = this.sql.postgres ? '' : 'INDEXED BY "IDX_runs_app_backupName"';
+    const rows = await this.sql.query<{ id: number; name: string; backup: string; runId: number; verifiedAt: string }[]>(
+      `SELECT app.id AS id, app.name AS name, newest."backupName" AS backup, checked.id AS "runId", checked."finishedAt" AS "verifiedAt"
        FROM apps app
-       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status = 'succeeded')
-       JOIN runs checked ON checked.id = (SELECT MAX(id) FROM runs INDEXED BY "IDX_runs_app_backupName"
-         WHERE appId = app.id AND backupName = newest.backupName AND kind = 'verify' AND status IN ('succeeded', 'failed'))
+       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id AND kind = 'backup' AND status = 'succeeded')
+       JOIN runs checked ON checked.id = (SELECT MAX(id) FROM runs ${indexed}
+         WHERE "appId" = app.id AND "backupName" = newest."backupName" AND kind = 'verify' AND status IN ('succeeded', 'failed'))
        WHERE checked.status = 'failed'
        ORDER BY app.name`,
     );
-    return rows.map((row) => ({ ...row, verifiedAt: fromSqlite(row.verifiedAt) }));
+    return rows.map((row) => ({ ...row, verifiedAt: this.sql.dateOf(row.verifiedAt) }));
   }
 
   /** The newest run of this kind of each of these apps, whatever its outcome: what a row shows as "last backup". */
@@ -340,21 +345,21 @@ export class RunsService {
   /** One index seek per app (MAX(id) under an index that starts with appId), never a pass over the history. */
   private async newestPerApp(filter: string, appIds?: number[]): Promise<Map<number, RunEntity>> {
     if (appIds?.length === 0) return new Map();
-    const apps = appIds ? `SELECT value AS id FROM json_each(:appIds)` : 'SELECT id FROM apps';
+    const apps = appIds ? this.sql.idsTableNamed('appIds') : 'SELECT id FROM apps';
     const latest = await this.runs
       .createQueryBuilder('run')
-      .where(`run.id IN (SELECT (SELECT MAX(id) FROM runs WHERE appId = app.id ${filter}) FROM (${apps}) app)`, { appIds: JSON.stringify(appIds ?? []) })
+      .where(`run.id IN (SELECT (SELECT MAX(id) FROM runs WHERE "appId" = app.id ${filter}) FROM (${apps}) app)`, { appIds: this.sql.idList(appIds ?? []) })
       .getMany();
     return new Map(latest.map((run) => [run.appId, this.withLiveBytes(run)]));
   }
 
   /** When each registered app's latest scheduled run was queued, for catching up missed firings. */
   async lastScheduledRunTimes(): Promise<Map<number, Date>> {
-    const rows: { appId: number; queuedAt: string }[] = await this.runs.query(
-      `SELECT app.id AS appId, run.queuedAt AS queuedAt FROM apps app
-       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND "trigger" = 'schedule')`,
+    const rows = await this.sql.query<{ appId: number; queuedAt: string }[]>(
+      `SELECT app.id AS "appId", run."queuedAt" AS "queuedAt" FROM apps app
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id AND "trigger" = 'schedule')`,
     );
-    return new Map(rows.map((row) => [row.appId, fromSqlite(row.queuedAt)]));
+    return new Map(rows.map((row) => [row.appId, this.sql.dateOf(row.queuedAt)]));
   }
 
   /**
@@ -362,11 +367,11 @@ export class RunsService {
    * failures through the status index instead read every failure ever recorded).
    */
   async countSince(since: Date): Promise<{ runs: number; failures: number }> {
-    const [row]: { runs: number; failures: number | null }[] = await this.runs.query(
-      `SELECT COUNT(*) AS runs, SUM(status = 'failed') AS failures FROM runs WHERE queuedAt >= ?`,
-      [toSqlite(since)],
+    const [row] = await this.sql.query<{ runs: number; failures: number | null }[]>(
+      `SELECT COUNT(*) AS runs, SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failures FROM runs WHERE "queuedAt" >= ?`,
+      [this.sql.date(since)],
     );
-    return { runs: row.runs, failures: row.failures ?? 0 };
+    return { runs: Number(row.runs), failures: Number(row.failures ?? 0) };
   }
 
   /**
@@ -377,17 +382,17 @@ export class RunsService {
    * reading at most that many runs.
    */
   async keptBytes(): Promise<number> {
-    const kept = 'retention + keepDaily + keepWeekly + keepMonthly + keepYearly';
+    const kept = 'retention + "keepDaily" + "keepWeekly" + "keepMonthly" + "keepYearly"';
     let total = 0;
     for (let after = 0; ; ) {
-      const apps: { id: number; bound: number }[] = await this.runs.query(`SELECT id, ${kept} AS bound FROM apps WHERE id > ? ORDER BY id LIMIT ?`, [after, KEPT_PAGE]);
+      const apps = await this.sql.query<{ id: number; bound: number }[]>(`SELECT id, ${kept} AS bound FROM apps WHERE id > ? ORDER BY id LIMIT ?`, [after, KEPT_PAGE]);
       for (const bound of new Set(apps.map((app) => app.bound))) {
         const ids = apps.filter((app) => app.bound === bound).map((app) => app.id);
-        const [row] = await this.runs.query(
-          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.value AND kind = 'backup' AND status = 'succeeded'
-             AND backupRemovedAt IS NULL ORDER BY id DESC LIMIT ?))), 0) AS total
-           FROM json_each(?) app`,
-          [bound, JSON.stringify(ids)],
+        const [row] = await this.sql.query<{ total: number | string }[]>(
+          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE "appId" = app.id AND kind = 'backup' AND status = 'succeeded'
+             AND "backupRemovedAt" IS NULL ORDER BY id DESC LIMIT ?) kept)), 0) AS total
+           FROM (${this.sql.idsTable}) app`,
+          [bound, this.sql.idList(ids)],
         );
         total += Number(row.total);
       }
