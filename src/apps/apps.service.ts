@@ -16,7 +16,8 @@ import { Dialect, violatesUnique } from '../database/dialect';
 
 const NO_PASSPHRASE = english('invalid.passphraseRequired');
 
-export type AppChange = { kind: 'saved'; app: AppEntity } | { kind: 'removed'; app: AppEntity };
+/** `remote`: made on another replica (cluster mode), relayed here so that this one's schedule follows it too. */
+export type AppChange = { kind: 'saved'; app: AppEntity; remote?: boolean } | { kind: 'removed'; app: AppEntity; remote?: boolean };
 
 @Injectable()
 export class AppsService {
@@ -178,6 +179,13 @@ export class AppsService {
       if (problem) problems.push({ field: 'driveFolderId', reasons: [problem] });
     }
     if (problems.length > 0) throw new InvalidFieldsError(problems);
+  }
+
+  /** Another replica changed the app (see AppChangeRelay): read it again, and tell this replica's listeners. */
+  async followRemote(appId: number): Promise<void> {
+    const app = await this.apps.findOneBy({ id: appId });
+    // A removed app's listeners need only its id.
+    this.notify(app ? { kind: 'saved', app, remote: true } : { kind: 'removed', app: Object.assign(new AppEntity(), { id: appId }), remote: true });
   }
 
   private notify(change: AppChange): void {

@@ -7,6 +7,7 @@ import type { Cursor } from '../common/pagination';
 import type { AppConfig } from '../config/app-config';
 import type { BackupRunner } from './backup-runner.service';
 import { BackupScheduler } from './backup-scheduler.service';
+import { InProcessFiringQueue } from '../cluster/firing-queue';
 import type { RunsService } from './runs.service';
 
 /** The audit log is not what these tests are about. */
@@ -29,7 +30,7 @@ describe('BackupScheduler', () => {
     const recorded: string[] = [];
     const runs = { failToStart: async (a: AppEntity, trigger: string, reason: string) => recorded.push(`${a.name} ${trigger} ${reason}`) };
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
-    new BackupScheduler(config, registry, apps, runner, runs as unknown as RunsService, noAudit);
+    new BackupScheduler(config, registry, apps, runner, runs as unknown as RunsService, noAudit, new InProcessFiringQueue());
 
     listener!({ kind: 'saved', app });
     expect(registry.doesExist('cron', 'backup:7')).toBe(true);
@@ -47,7 +48,7 @@ describe('BackupScheduler', () => {
     const fired: number[] = [];
     const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
-    new BackupScheduler(config, registry, apps, runner, {} as RunsService, noAudit);
+    new BackupScheduler(config, registry, apps, runner, {} as RunsService, noAudit, new InProcessFiringQueue());
 
     for (const app of [every(1, null), every(2, null), every(3, 'Asia/Kolkata')]) listener!({ kind: 'saved', app });
     expect(registry.getCronJob('backup:1')).toBe(registry.getCronJob('backup:2'));
@@ -76,7 +77,7 @@ describe('BackupScheduler', () => {
     const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
     const runs = { lastScheduledRunTimes: async () => new Map() } as unknown as RunsService;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: true } } as AppConfig;
-    const scheduler = new BackupScheduler(config, registry, apps, runner, runs, noAudit);
+    const scheduler = new BackupScheduler(config, registry, apps, runner, runs, noAudit, new InProcessFiringQueue());
 
     await scheduler.onApplicationBootstrap();
     await scheduler.registered();
@@ -101,7 +102,7 @@ describe('BackupScheduler', () => {
     let listener: ((change: AppChange) => void) | undefined;
     const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), slice: pagesOf(rows) } as unknown as AppsService;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
-    const scheduler = new BackupScheduler(config, registry, apps, {} as BackupRunner, {} as RunsService, noAudit);
+    const scheduler = new BackupScheduler(config, registry, apps, {} as BackupRunner, {} as RunsService, noAudit, new InProcessFiringQueue());
 
     let timerRan = false;
     setTimeout(() => (timerRan = true), 0);

@@ -17,6 +17,7 @@ import { RunHistoryPruner } from './run-history-pruner.service';
 import { RunEntity } from './run.entity';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
+import { CLUSTER_PROVIDERS } from '../cluster/cluster.providers';
 
 // Global so that the registry's controller can show schedules and last runs through the AppActivity port.
 @Global()
@@ -34,6 +35,7 @@ import { RunsService } from './runs.service';
     RunHistoryPruner,
     VerifyScheduler,
     { provide: AppActivity, useClass: BackupAppActivity },
+    ...CLUSTER_PROVIDERS,
   ],
   exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler, VerifyScheduler],
 })

@@ -7,7 +7,9 @@ import { RunNotFoundError } from '../common/errors';
 import { Cursor, Page, toPage } from '../common/pagination';
 import { yieldWhenDue } from '../common/slices';
 import { printable } from '../common/printable';
+import { AppConfig } from '../config/app-config';
 import { Dialect } from '../database/dialect';
+import { REPLICA_ID } from '../cluster/replica-leases.service';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
 import { english, MessageKey } from '../common/i18n';
 import { inRun } from '../common/run-context';
@@ -25,6 +27,8 @@ export type RunEvent =
 const MAX_LINE = 4096;
 /** keptBytes() reads this many apps at a time, yielding when due. */
 const KEPT_PAGE = 250;
+/** Cluster mode: how often a running run's byte count is written for the other replicas (they show it at least once a second). */
+const PROGRESS_WRITE_MS = 500;
 
 /** What a cancelled run that had started left behind, by kind (its last log line). */
 const CANCELLED_EFFECT: Record<RunKind, MessageKey> = {
@@ -75,12 +79,17 @@ export class RunsService {
   private readonly unsavedLog = new Map<number, string>();
   private readonly listeners: ((event: RunEvent) => void)[] = [];
   private readonly sql: Dialect;
+  /** Cluster mode: when each running run's byte count was last written, for the pages of the other replicas. */
+  private readonly bytesWritten = new Map<number, number>();
+  private readonly shareProgress: boolean;
 
   constructor(
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
     private readonly apps: AppsService,
+    config: AppConfig,
   ) {
     this.sql = new Dialect(runs.manager.connection);
+    this.shareProgress = config.databaseUrl !== null;
   }
 
   onEvent(listener: (event: RunEvent) => void): void {
@@ -178,11 +187,41 @@ export class RunsService {
     this.liveBytes.set(run.id, 0);
     await this.runs.update(run.id, { status: run.status, startedAt: run.startedAt });
     this.logFor(run, 'log', `run ${run.id} of ${run.appName} started (${run.trigger})`);
+    // Cluster mode: which replica ran it, for whoever reads the run on any of them.
+    if (this.shareProgress) await this.log(run, english('log.startedOn', { replica: REPLICA_ID }));
     this.emit({ kind: 'started', run });
   }
 
   progress(runId: number, bytes: number): void {
     this.liveBytes.set(runId, bytes);
+    if (this.shareProgress) this.writeProgress(runId, bytes);
+  }
+
+  /**
+   * Cluster mode: the other replicas read a run's bytes from its row (this one from memory), written at most every
+   * PROGRESS_WRITE_MS so that they show it live (and its rate: bytes over time since it started) at least once a second.
+   */
+  private writeProgress(runId: number, bytes: number): void {
+    const now = Date.now();
+    if (now - (this.bytesWritten.get(runId) ?? 0) < PROGRESS_WRITE_MS) return;
+    this.bytesWritten.set(runId, now);
+    this.runs.update({ id: runId, status: 'running' }, { bytes }).catch((error: Error) => this.logger.warn(`could not share the progress of run ${runId}: ${error.message}`));
+  }
+
+  /**
+   * Fails a run unless it has ended in the meantime (another replica may have been first): the run when this call
+   * failed it, else null.
+   */
+  async failIfUnfinished(id: number, reason: string): Promise<RunEntity | null> {
+    const error = printable(reason, MAX_LINE);
+    const line = `${new Date().toISOString()} ${error}\n`;
+    const result = await this.runs.createQueryBuilder().update().set({ status: 'failed', finishedAt: new Date(), error, log: () => 'log || :line' })
+      .setParameter('line', line).where('id = :id', { id }).andWhere('status IN (:...open)', { open: ['queued', 'running'] }).execute();
+    if (!result.affected) return null;
+    const run = await this.get(id);
+    this.logFor(run, 'error', `run ${run.id} of ${run.appName} failed: ${error}`);
+    this.emit({ kind: 'finished', run });
+    return run;
   }
 
   /**
@@ -243,6 +282,7 @@ export class RunsService {
       .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id }).execute();
     Object.assign(run, fields);
     this.liveBytes.delete(run.id);
+    this.bytesWritten.delete(run.id);
     this.unsavedLog.delete(run.id);
   }
 

@@ -1,0 +1,73 @@
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { PgBoss } from 'pg-boss';
+import type { AppConfig } from '../config/app-config';
+import { Firing, FiringHandler, FiringQueue, firingId } from './firing-queue';
+import { REPLICA_ID } from './replica-leases.service';
+
+const QUEUE = 'firings';
+/** How often an idle replica looks for firings (pg-boss polls; 1 s keeps firing-to-start delays short). */
+const POLL_S = 1;
+
+/**
+ * Firings in pg-boss. Every replica keeps the cron jobs and submits each firing under an id derived from the app,
+ * the kind and the scheduled time: pg-boss keeps the first and ignores the others (the id is the job's primary
+ * key), so a firing becomes exactly one job whatever the number of replicas. Each replica works the queue with
+ * MAX_CONCURRENT_BACKUPS workers that hold their job until the run ends: a busy replica takes no more, an idle one
+ * does, and a stopping one stops taking while the others go on. A job is never retried: a replica that dies
+ * mid-run leaves it to the run leases, which fail the run "replica lost" (a second attempt would run a firing twice).
+ */
+export class PgBossFiringQueue extends FiringQueue implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(PgBossFiringQueue.name);
+  private readonly handlers = new Map<Firing['kind'], FiringHandler>();
+  private readonly boss: PgBoss;
+  private started: Promise<unknown> | null = null;
+  private stopping = false;
+
+  constructor(private readonly config: AppConfig) {
+    super();
+    this.boss = new PgBoss({ connectionString: config.databaseUrl!, max: 4, application_name: 'app-orquestador' });
+    this.boss.on('error', (error: Error) => this.logger.error(`pg-boss: ${error.message}`));
+  }
+
+  handle(kind: Firing['kind'], handler: FiringHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.started = this.start();
+    await this.started;
+  }
+
+  private async start(): Promise<void> {
+    await this.boss.start();
+    // A job outlives its longest possible run: pg-boss must not expire (and fail) a firing while its backup goes on.
+    const expireInSeconds = Math.ceil(this.config.backup.maxDurationMs / 1000 + this.config.shutdownGraceMs / 1000 + 600);
+    if (!(await this.boss.getQueue(QUEUE))) {
+      await this.boss.createQueue(QUEUE, { retryLimit: 0, expireInSeconds }).catch(async (error: Error) => {
+        // Another replica created it in the meantime.
+        if (!(await this.boss.getQueue(QUEUE))) throw error;
+      });
+    }
+    await this.boss.work<Firing>(QUEUE, { localConcurrency: this.config.backup.maxConcurrent, pollingIntervalSeconds: POLL_S }, async ([job]) => {
+      // Taken in the moment this replica began to stop: handed back, under an id of its own, for another replica.
+      if (this.stopping) return void (await this.boss.send(QUEUE, job.data, { id: firingId({ ...job.data, due: `${job.data.due} handed over by ${REPLICA_ID}` }) }));
+      const ended = await this.handlers.get(job.data.kind)!(job.data);
+      await ended;
+    });
+  }
+
+  async submit(firing: Firing): Promise<void> {
+    await this.started;
+    await this.boss.send(QUEUE, firing, { id: firingId(firing) });
+  }
+
+  /** SIGTERM: take no more firings; queued ones are left for the other replicas; running ones get SHUTDOWN_GRACE_S (BackupRunner). */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.boss.offWork(QUEUE, { wait: false }).catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.boss.stop({ graceful: false, close: true }).catch(() => undefined);
+  }
+}

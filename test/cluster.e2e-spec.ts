@@ -1,0 +1,240 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { filesIn } from './support/backups';
+import { startContractApp } from './support/contract-app.mjs';
+import { ADMIN, appInput, waitFor } from './support/orchestrator';
+import { start, Started, waitForHttp } from './support/processes';
+import { ScratchDatabase, scratchDatabase } from './support/postgres';
+
+/**
+ * Several real replicas (`node dist/main.js`, as in production) on one real PostgreSQL database, each with a data
+ * folder of its own, sharing the backups remote (a local folder) as replicas on several hosts share a cloud remote.
+ */
+type ContractApp = Awaited<ReturnType<typeof startContractApp>>;
+
+const LEASE_S = 6;
+const SECRET_KEY = 'cluster-test-secret-key-0123456789';
+const authorization = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
+
+interface Replica {
+  name: string;
+  base: string;
+  service: Started;
+}
+
+let db: ScratchDatabase;
+let contract: ContractApp;
+let remote: string;
+const replicas: Replica[] = [];
+
+function launch(name: string, env: Record<string, string> = {}): { replica: Replica; port: string } {
+  const port = String(22000 + Math.floor(Math.random() * 20000));
+  const service = start(process.execPath, ['dist/main.js'], {
+    env: {
+      PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), `orquestador-${name}-`)), PORT: port, HOST: '127.0.0.1',
+      ADMIN_PASSWORD: ADMIN.password, SECRET_KEY, DATABASE_URL: db.url, RCLONE_REMOTE: remote, RUN_LEASE_S: String(LEASE_S),
+      SHUTDOWN_GRACE_S: '1', MAX_CONCURRENT_BACKUPS: '2', ...env,
+    },
+  });
+  const replica = { name, base: `http://127.0.0.1:${port}`, service };
+  replicas.push(replica);
+  return { replica, port };
+}
+
+async function startReplica(name: string, env: Record<string, string> = {}): Promise<Replica> {
+  const { replica } = launch(name, env);
+  await waitForHttp(`${replica.base}/api/health`, 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n${replica.service.output()}`);
+  });
+  return replica;
+}
+
+async function api(replica: Replica, method: string, path: string, body?: object): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${replica.base}${path}`, {
+    method,
+    headers: { Authorization: authorization, ...(body && { 'Content-Type': 'application/json' }) },
+    body: body && JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function register(replica: Replica, overrides: Record<string, unknown>): Promise<{ id: number; name: string }> {
+  const { status, body } = await api(replica, 'POST', '/api/apps', appInput({ url: contract.url, ...overrides }));
+  expect(status, JSON.stringify(body)).toBe(201);
+  return body;
+}
+
+const replicaOf = (run: { log: string[] }) => /started on replica (\S+)/.exec(run.log.join('\n'))?.[1];
+
+beforeAll(async () => {
+  db = await scratchDatabase();
+  contract = await startContractApp();
+  remote = mkdtempSync(join(tmpdir(), 'orquestador-cluster-remote-'));
+});
+
+afterEach(async () => {
+  await Promise.all(replicas.splice(0).map((replica) => replica.service.stop()));
+  // Each test starts from an empty registry (the schema and the key check stay).
+  await db.query('TRUNCATE apps, runs, run_leases, replicas RESTART IDENTITY');
+  await db.query('DELETE FROM pgboss.job').catch(() => undefined);
+  contract.setMode({ size: 64 * 1024, delayMs: 0 });
+});
+
+afterAll(async () => {
+  await contract?.close();
+  await db?.drop();
+});
+
+describe('cluster mode: several replicas on PostgreSQL', () => {
+  it('runs each scheduled firing exactly once with three replicas, and spreads the firings over them', async () => {
+    contract.setMode({ size: 64 * 1024, delayMs: 0 });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startReplica(name)));
+    const apps = [];
+    for (let i = 0; i < 6; i++) apps.push(await register([a, b, c][i % 3], { name: `app-${i}`, driveFolderId: `app-${i}`, schedule: '*/2 * * * * *' }));
+    const from = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    for (const app of apps) expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
+    const to = Date.now();
+    // The last firings end.
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
+
+    const runs = await db.query<{ appId: number; status: string; error: string | null; log: string }>(`SELECT "appId", status, error, log FROM runs ORDER BY id`);
+    // Each of the three replicas submitted every firing: pg-boss kept one job per firing.
+    const jobs = await db.query<{ appId: number; jobs: number }>(
+      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings' GROUP BY 1`,
+    );
+    // Firings between registration and disabling: one every 2 s (the first and last may fall outside the window).
+    const firings = Math.floor((to - from) / 2000);
+    const ranOn = new Set<string>();
+    for (const app of apps) {
+      const own = runs.filter((run) => run.appId === app.id);
+      // A firing that came while the app's previous run still ran (a slow start on a loaded machine) is skipped, as in embedded mode.
+      for (const run of own) {
+        expect(run.status === 'succeeded' || (run.status === 'skipped' && /still running/.test(run.error!)), JSON.stringify(run)).toBe(true);
+      }
+      expect(own.length).toBeGreaterThanOrEqual(firings - 1);
+      expect(own.length).toBeLessThanOrEqual(firings + 1);
+      // One run per job, one job per firing: none lost, none run twice.
+      // (A firing that came while the app's run still waited for a slot on the replica that took it is served by that run.)
+      const served = own.reduce((sum, run) => sum + (run.log.match(/this run serves it/g)?.length ?? 0), 0);
+      expect(jobs.find((job) => job.appId === app.id)?.jobs).toBe(own.length + served);
+      for (const run of own.filter((r) => r.status === 'succeeded')) ranOn.add(/started on replica (\S+)/.exec(run.log)![1]);
+    }
+    expect(ranOn.size).toBeGreaterThan(1);
+  }, 60_000);
+
+  it('follows a schedule changed on one replica on the others within 5 s', async () => {
+    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+    const app = await register(a, { name: 'moving', schedule: '0 3 * * *' });
+    await waitFor(async () => ((await api(b, 'GET', `/api/apps/${app.id}`)).body.nextRunAt ? true : undefined));
+    const changedAt = Date.now();
+    expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { schedule: '*/2 * * * * *' })).status).toBe(200);
+    // B's own job now fires at the new time.
+    await waitFor(async () => {
+      const next = (await api(b, 'GET', `/api/apps/${app.id}`)).body.nextRunAt;
+      return next && new Date(next).getTime() - Date.now() <= 2000 ? true : undefined;
+    }, 5000);
+    expect(Date.now() - changedAt).toBeLessThan(5000);
+    // A stopped: the firings go on, on B.
+    await a.service.stop();
+    const since = Date.now();
+    const fired = await waitFor(async () => {
+      const [row] = await db.query<{ log: string }>(`SELECT log FROM runs WHERE "appId" = $1 AND status = 'succeeded' AND "queuedAt" > $2 ORDER BY id DESC LIMIT 1`, [app.id, new Date(since)]);
+      return row;
+    }, 8000);
+    expect(fired.log).toContain('started on replica');
+    // Deleted on B: A is gone, but B stops firing it at once (and nothing is left scheduled).
+    expect((await api(b, 'DELETE', `/api/apps/${app.id}`)).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await db.query(`SELECT 1 FROM runs WHERE "appId" = $1 AND "queuedAt" > now() - interval '1500 milliseconds'`, [app.id])).length).toBe(0);
+  }, 60_000);
+
+  it('shows the live progress of a run on another replica, refuses a second run of it anywhere (409), and fails it "replica lost" within the lease when its replica is killed, removing its temporary file', async () => {
+    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+    // 64 MiB at about 2.5 MiB/s: long enough to watch, to kill the replica mid-upload.
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const app = await register(a, { name: 'slow', driveFolderId: 'slow' });
+    const trigger = await api(b, 'POST', `/api/apps/${app.id}/run`);
+    expect(trigger.status).toBe(202);
+    const runId = trigger.body.runId;
+    // Any replica refuses a second run of the app while B runs it.
+    expect((await api(a, 'POST', `/api/apps/${app.id}/run`)).status).toBe(409);
+
+    // A shows B's bytes growing, at least once a second.
+    const seen: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      seen.push((await api(a, 'GET', `/api/runs/${runId}`)).body.bytes);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    for (let i = 1; i < seen.length; i++) expect(seen[i], `bytes seen from A: ${seen}`).toBeGreaterThan(seen[i - 1]);
+    const running = (await api(a, 'GET', `/api/runs/${runId}`)).body;
+    expect(running.status).toBe('running');
+    expect(replicaOf(running)).toBeTruthy();
+    const temporary = () => filesIn(join(remote, 'slow')).filter((name) => name.includes(`.run${runId}.partial`));
+    expect(temporary()).not.toEqual([]);
+
+    b.service.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const failed = await waitFor(async () => {
+      const run = (await api(a, 'GET', `/api/runs/${runId}`)).body;
+      return run.status === 'running' ? undefined : run;
+    }, LEASE_S * 1000 + 5000);
+    const noticedMs = Date.now() - killedAt;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/replica lost/);
+    expect(noticedMs).toBeLessThanOrEqual(LEASE_S * 1000);
+    await waitFor(() => (temporary().length === 0 ? true : undefined), 5000);
+
+    // The app is free again: the survivor runs it.
+    contract.setMode({ size: 64 * 1024, delayMs: 0 });
+    const again = await api(a, 'POST', `/api/apps/${app.id}/run`);
+    expect(again.status).toBe(202);
+    const done = await waitFor(async () => {
+      const run = (await api(a, 'GET', `/api/runs/${again.body.runId}`)).body;
+      return run.status === 'succeeded' ? run : undefined;
+    });
+    expect(done.bytes).toBe(64 * 1024);
+  }, 60_000);
+
+  it('on SIGTERM, a replica takes no more firings, stops its runs after SHUTDOWN_GRACE_S and exits, and the others go on with the firings', async () => {
+    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const slow = await register(a, { name: 'slow', driveFolderId: 'slow' });
+    // Its own app, which answers at once.
+    const fast = await startContractApp();
+    const ticking = await register(a, { name: 'ticking', driveFolderId: 'ticking', schedule: '*/2 * * * * *', url: fast.url });
+    const { body } = await api(b, 'POST', `/api/apps/${slow.id}/run`);
+    await waitFor(async () => ((await api(b, 'GET', `/api/runs/${body.runId}`)).body.status === 'running' ? true : undefined));
+
+    const stoppedAt = Date.now();
+    await b.service.stop();
+    // Nest ends by raising SIGTERM again once it has closed: no error exit.
+    expect(b.service.child.exitCode ?? 0).toBe(0);
+    // SHUTDOWN_GRACE_S=1, then the run is stopped and recorded by B itself: not left for the lease.
+    expect(Date.now() - stoppedAt).toBeLessThan(8000);
+    const stopped = (await api(a, 'GET', `/api/runs/${body.runId}`)).body;
+    expect(stopped.status).toBe('failed');
+    expect(stopped.error).toMatch(/stopped by shutdown/);
+
+    const since = new Date();
+    const later = await waitFor(async () => {
+      const rows = await db.query<{ log: string }>(`SELECT log FROM runs WHERE "appId" = $1 AND status = 'succeeded' AND "queuedAt" > $2`, [ticking.id, since]);
+      return rows.length >= 2 ? rows : undefined;
+    }, 10_000);
+    const stoppedReplica = replicaOf(stopped)!;
+    for (const row of later) expect(row.log).not.toContain(stoppedReplica);
+    await fast.close();
+  }, 60_000);
+
+  it('refuses to start a replica whose SECRET_KEY differs from the others', async () => {
+    await startReplica('a');
+    const { replica } = launch('other-key', { SECRET_KEY: 'another-secret-key-0123456789' });
+    const code = await new Promise<number | null>((resolve) => replica.service.child.once('close', resolve));
+    expect(code).toBe(1);
+    expect(replica.service.output()).toMatch(/SECRET_KEY: differs from the key the other replicas/);
+  }, 30_000);
+});
+
