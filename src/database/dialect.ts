@@ -63,9 +63,9 @@ function numbered(sql: string): string {
 }
 
 /** Whether a failed write broke the named unique constraint or index (SQLite names its columns, PostgreSQL the constraint). */
-export function violatesUnique(error: unknown, sqliteColumns: string, postgresConstraint: string): boolean {
+export function violatesUnique(error: unknown, sqliteColumns: string | null, postgresConstraint: string): boolean {
   const failure = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string }; message?: string };
   const driver = failure?.driverError ?? failure;
   if (driver?.code === '23505') return driver.constraint === postgresConstraint;
-  return typeof failure?.message === 'string' && failure.message.includes(`UNIQUE constraint failed: ${sqliteColumns}`);
+  return sqliteColumns !== null && typeof failure?.message === 'string' && failure.message.includes(`UNIQUE constraint failed: ${sqliteColumns}`);
 }
