@@ -240,7 +240,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** A firing taken from the queue (by this replica): the run's end, for the queue to know when this replica has a slot again. */
-  private async runFiring(firing: QueuedFiring): Promise<Promise<void>> {
+  private async runFiring(firing: QueuedFiring): Promise<() => Promise<void>> {
     // The app as this replica's jobs have it (kept up to date by follow()); one unknown here is read from the database.
     const key = this.schedules.get(firing.appId);
     const known = key === undefined ? undefined : this.firings.get(key)?.apps.get(firing.appId);
@@ -249,9 +249,8 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
       if (error instanceof AppNotFoundError) return null;
       throw error;
     });
-    if (!app) return Promise.resolve();
-    const run = await this.fire(app);
-    return run ? this.runner.settled(run.id) : Promise.resolve();
+    const run = app && (await this.fire(app));
+    return () => (run ? this.runner.settled(run.id) : Promise.resolve());
   }
 
   private async fire(app: AppEntity): Promise<RunEntity | null> {

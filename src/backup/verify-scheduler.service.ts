@@ -132,14 +132,14 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  private async runFiring(firing: Firing): Promise<Promise<void>> {
+  private async runFiring(firing: Firing): Promise<() => Promise<void>> {
     // Deleted since the firing: nothing to verify.
     const app = await this.apps.get(firing.appId).catch((error: unknown) => {
       if (error instanceof AppNotFoundError) return null;
       throw error;
     });
     const run = app && (await this.verify(app));
-    return run ? this.runner.settled(run.id) : Promise.resolve();
+    return () => (run ? this.runner.settled(run.id) : Promise.resolve());
   }
 
   /** Queues the verification of the app's newest recorded backup; an app with none has nothing to verify yet. */

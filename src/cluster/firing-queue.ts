@@ -8,8 +8,11 @@ export interface Firing {
   due: string;
 }
 
-/** Starts the firing's run; resolves once it is queued, with a promise of its end (a skip has ended already). */
-export type FiringHandler = (firing: Firing) => Promise<Promise<void>>;
+/**
+ * Starts the firing's run; resolves once it is queued, with a way to wait for its end (a skip has ended already).
+ * A function, not a promise: an async handler returning a promise would resolve only at the run's end.
+ */
+export type FiringHandler = (firing: Firing) => Promise<() => Promise<void>>;
 
 /**
  * Where scheduled firings go to become runs. Embedded: straight to this process's runner. Cluster: into pg-boss,

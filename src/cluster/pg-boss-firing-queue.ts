@@ -52,7 +52,7 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
       // Taken in the moment this replica began to stop: handed back, under an id of its own, for another replica.
       if (this.stopping) return void (await this.boss.send(QUEUE, job.data, { id: firingId({ ...job.data, due: `${job.data.due} handed over by ${REPLICA_ID}` }) }));
       const ended = await this.handlers.get(job.data.kind)!(job.data);
-      await ended;
+      await ended();
     });
   }
 
