@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Client } from 'pg';
 import { AppsService } from '../apps/apps.service';
 import { AppConfig } from '../config/app-config';
-import { REPLICA_ID } from './replica-leases.service';
+import { ReplicaLeases } from './replica-leases.service';
 
 const APPS = 'orquestador_apps';
 const CANCELS = 'orquestador_cancels';
@@ -25,6 +25,7 @@ export class AppChangeRelay implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     private readonly config: AppConfig,
     private readonly apps: AppsService,
+    private readonly replica: ReplicaLeases,
   ) {
     if (config.databaseUrl) apps.onChange((change) => !change.remote && void this.tell(APPS, String(change.app.id)));
   }
@@ -57,7 +58,7 @@ export class AppChangeRelay implements OnApplicationBootstrap, OnApplicationShut
     client.on('end', () => this.client === client && this.reconnect(new Error('connection closed')));
     client.on('notification', ({ channel, payload }) => {
       const [from, id] = (payload ?? '').split(' ');
-      if (from === REPLICA_ID || !/^\d+$/.test(id ?? '')) return;
+      if (from === this.replica.id || !/^\d+$/.test(id ?? '')) return;
       if (channel === APPS) {
         this.apps.followRemote(Number(id)).catch((error: Error) => this.logger.error(`could not follow the change of app ${id}: ${error.message}`));
       } else if (channel === CANCELS) {
@@ -87,7 +88,7 @@ export class AppChangeRelay implements OnApplicationBootstrap, OnApplicationShut
     try {
       const client = this.client;
       if (!client) throw new Error('not connected');
-      await client.query('SELECT pg_notify($1, $2)', [channel, `${REPLICA_ID} ${message}`]);
+      await client.query('SELECT pg_notify($1, $2)', [channel, `${this.replica.id} ${message}`]);
     } catch (error) {
       this.logger.error(`could not tell the other replicas (${channel} ${message}): ${(error as Error).message}`);
     }

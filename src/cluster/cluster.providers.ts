@@ -10,8 +10,8 @@ import { ReplicaLeases } from './replica-leases.service';
 export const CLUSTER_PROVIDERS: Provider[] = [
   {
     provide: FiringQueue,
-    useFactory: (config: AppConfig) => (config.databaseUrl ? new PgBossFiringQueue(config) : new InProcessFiringQueue()),
-    inject: [AppConfig],
+    useFactory: (config: AppConfig, replica: ReplicaLeases) => (config.databaseUrl ? new PgBossFiringQueue(config, replica) : new InProcessFiringQueue()),
+    inject: [AppConfig, ReplicaLeases],
   },
   ReplicaLeases,
   LostRuns,

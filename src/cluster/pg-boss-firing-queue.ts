@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap, OnApplicatio
 import { PgBoss } from 'pg-boss';
 import type { AppConfig } from '../config/app-config';
 import { Firing, FiringHandler, FiringQueue, firingId } from './firing-queue';
-import { REPLICA_ID } from './replica-leases.service';
+import type { ReplicaLeases } from './replica-leases.service';
 
 const QUEUE = 'firings';
 /** How often an idle replica looks for firings (pg-boss polls; 1 s keeps firing-to-start delays short). */
@@ -23,7 +23,10 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
   private started: Promise<unknown> | null = null;
   private stopping = false;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly replica: ReplicaLeases,
+  ) {
     super();
     this.boss = new PgBoss({ connectionString: config.databaseUrl!, max: 4, application_name: 'app-orquestador' });
     this.boss.on('error', (error: Error) => this.logger.error(`pg-boss: ${error.message}`));
@@ -50,7 +53,7 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
     }
     await this.boss.work<Firing>(QUEUE, { localConcurrency: this.config.backup.maxConcurrent, pollingIntervalSeconds: POLL_S }, async ([job]) => {
       // Taken in the moment this replica began to stop: handed back, under an id of its own, for another replica.
-      if (this.stopping) return void (await this.boss.send(QUEUE, job.data, { id: firingId({ ...job.data, due: `${job.data.due} handed over by ${REPLICA_ID}` }) }));
+      if (this.stopping) return void (await this.boss.send(QUEUE, job.data, { id: firingId({ ...job.data, due: `${job.data.due} handed over by ${this.replica.id}` }) }));
       const ended = await this.handlers.get(job.data.kind)!(job.data);
       await ended();
     });

@@ -5,8 +5,6 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Dialect } from '../database/dialect';
 
-/** This process among the replicas: unique across restarts (a restarted replica is a new one). */
-export const REPLICA_ID = `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
 /**
  * Cluster mode: which replica holds each unfinished run, and until when. A run is held from the moment it is
@@ -18,6 +16,8 @@ export const REPLICA_ID = `${hostname().slice(0, 40)}-${process.pid}-${randomByt
 export class ReplicaLeases implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReplicaLeases.name);
   readonly enabled: boolean;
+  /** This replica among the others: new at every start (a restarted replica is a new one). */
+  readonly id = `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly sql: Dialect;
   private timer?: NodeJS.Timeout;
 
@@ -38,14 +38,14 @@ export class ReplicaLeases implements OnApplicationBootstrap, OnApplicationShutd
     if (!this.enabled) return;
     await this.sql.query(
       `INSERT INTO replicas (id, "startedAt", "heartbeatAt", version) VALUES (?, now(), now(), ?)`,
-      [REPLICA_ID, process.env.npm_package_version ?? '0.1.0'],
+      [this.id, process.env.npm_package_version ?? '0.1.0'],
     );
     this.timer = setInterval(() => void this.renew(), this.config.runLeaseMs / 4);
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    if (this.enabled) await this.sql.query('DELETE FROM replicas WHERE id = ?', [REPLICA_ID]).catch(() => undefined);
+    if (this.enabled) await this.sql.query('DELETE FROM replicas WHERE id = ?', [this.id]).catch(() => undefined);
   }
 
   /** The run is this replica's until it ends (or this replica is lost). */
@@ -54,7 +54,7 @@ export class ReplicaLeases implements OnApplicationBootstrap, OnApplicationShutd
     await this.sql.query(
       `INSERT INTO run_leases ("runId", "replicaId", "expiresAt") VALUES (?, ?, ${this.term})
        ON CONFLICT ("runId") DO UPDATE SET "replicaId" = excluded."replicaId", "expiresAt" = excluded."expiresAt"`,
-      [runId, REPLICA_ID],
+      [runId, this.id],
     );
   }
 
@@ -68,8 +68,8 @@ export class ReplicaLeases implements OnApplicationBootstrap, OnApplicationShutd
 
   private async renew(): Promise<void> {
     try {
-      await this.sql.query(`UPDATE replicas SET "heartbeatAt" = now() WHERE id = ?`, [REPLICA_ID]);
-      await this.sql.query(`UPDATE run_leases SET "expiresAt" = ${this.term} WHERE "replicaId" = ?`, [REPLICA_ID]);
+      await this.sql.query(`UPDATE replicas SET "heartbeatAt" = now() WHERE id = ?`, [this.id]);
+      await this.sql.query(`UPDATE run_leases SET "expiresAt" = ${this.term} WHERE "replicaId" = ?`, [this.id]);
     } catch (error) {
       this.logger.error(`could not renew this replica's run leases: ${(error as Error).message}`);
     }

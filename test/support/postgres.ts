@@ -46,3 +46,21 @@ export async function scratchDatabase(): Promise<ScratchDatabase> {
     },
   };
 }
+
+/** TEST_DATABASE=postgres: the scratch database of each data folder, so that a test that restarts the service on its folder finds its data again. */
+const byDataDir = new Map<string, ScratchDatabase>();
+
+export async function scratchDatabaseFor(dataDir: string): Promise<ScratchDatabase> {
+  let scratch = byDataDir.get(dataDir);
+  if (!scratch) {
+    scratch = await scratchDatabase();
+    byDataDir.set(dataDir, scratch);
+  }
+  return scratch;
+}
+
+/** Drops them all, after the test file (see test/support/setup.ts). */
+export async function dropScratchDatabasesOfDataDirs(): Promise<void> {
+  await Promise.all([...byDataDir.values()].map((scratch) => scratch.drop()));
+  byDataDir.clear();
+}
