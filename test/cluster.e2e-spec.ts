@@ -98,8 +98,10 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     await new Promise((resolve) => setTimeout(resolve, 12_000));
     for (const app of apps) expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
     const to = Date.now();
-    // The last firings end.
+    // The last firings are taken and end.
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined));
     await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
+    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings' AND state = 'failed'`)).toEqual([]);
 
     const runs = await db.query<{ appId: number; status: string; error: string | null; log: string }>(`SELECT "appId", status, error, log FROM runs ORDER BY id`);
     // Each of the three replicas submitted every firing: pg-boss kept one job per firing.
@@ -152,11 +154,25 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     expect((await db.query(`SELECT 1 FROM runs WHERE "appId" = $1 AND "queuedAt" > now() - interval '1500 milliseconds'`, [app.id])).length).toBe(0);
   }, 60_000);
 
-  it('shows the live progress of a run on another replica, refuses a second run of it anywhere (409), and fails it "replica lost" within the lease when its replica is killed, removing its temporary file', async () => {
-    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+  it('shows the live progress of a run on another replica, cancels it from there, refuses a second run of it anywhere (409), and fails it "replica lost" within the lease when its replica is killed, removing its temporary file; a restarting replica leaves it alone', async () => {
+    const started = await Promise.all([startReplica('a'), startReplica('b')]);
+    let a = started[0];
+    const b = started[1];
     // 64 MiB at about 2.5 MiB/s: long enough to watch, to kill the replica mid-upload.
     contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
     const app = await register(a, { name: 'slow', driveFolderId: 'slow' });
+
+    // A cancel asked on A reaches B, which runs it.
+    const first = (await api(b, 'POST', `/api/apps/${app.id}/run`)).body.runId;
+    await waitFor(async () => ((await api(a, 'GET', `/api/runs/${first}`)).body.bytes > 0 ? true : undefined));
+    const cancel = await api(a, 'POST', `/api/runs/${first}/cancel`);
+    expect(cancel.status, JSON.stringify(cancel.body)).toBeLessThan(300);
+    const cancelled = await waitFor(async () => {
+      const run = (await api(a, 'GET', `/api/runs/${first}`)).body;
+      return run.status === 'running' ? undefined : run;
+    });
+    expect(cancelled.status).toBe('cancelled');
+
     const trigger = await api(b, 'POST', `/api/apps/${app.id}/run`);
     expect(trigger.status).toBe(202);
     const runId = trigger.body.runId;
@@ -175,6 +191,12 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     expect(replicaOf(running)).toBeTruthy();
     const temporary = () => filesIn(join(remote, 'slow')).filter((name) => name.includes(`.run${runId}.partial`));
     expect(temporary()).not.toEqual([]);
+
+    // A restarts: its boot recovery must not fail B's live run (the embedded boot fails every unfinished run).
+    await a.service.stop();
+    a = await startReplica('a-again');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await api(a, 'GET', `/api/runs/${runId}`)).body.status).toBe('running');
 
     b.service.child.kill('SIGKILL');
     const killedAt = Date.now();

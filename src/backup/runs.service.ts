@@ -279,8 +279,12 @@ export class RunsService {
    */
   private async finish(run: RunEntity, fields: Partial<RunEntity>, lastLine?: string): Promise<void> {
     const last = lastLine === undefined ? '' : `${new Date().toISOString()} ${printable(lastLine, MAX_LINE)}\n`;
-    await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
-      .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id }).execute();
+    // Only an unfinished run ends: in a cluster, a replica cut off from the database for longer than its lease
+    // finds its run failed "replica lost" by another when it comes back, and that outcome stands.
+    const { affected } = await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
+      .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id })
+      .andWhere('status IN (:...open)', { open: ['queued', 'running'] }).execute();
+    if (affected === 0) this.logger.warn(`run ${run.id} of ${run.appName} had already ended elsewhere (${fields.status} not recorded)`);
     Object.assign(run, fields);
     this.liveBytes.delete(run.id);
     this.bytesWritten.delete(run.id);

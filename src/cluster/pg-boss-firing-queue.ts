@@ -7,6 +7,7 @@ import type { ReplicaLeases } from './replica-leases.service';
 const QUEUE = 'firings';
 /** How often an idle replica looks for firings (pg-boss polls; 1 s keeps firing-to-start delays short). */
 const POLL_S = 1;
+const MAX_EXPIRY_S = 24 * 60 * 60;
 
 /**
  * Firings in pg-boss. Every replica keeps the cron jobs and submits each firing under an id derived from the app,
@@ -44,7 +45,8 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
   private async start(): Promise<void> {
     await this.boss.start();
     // A job outlives its longest possible run: pg-boss must not expire (and fail) a firing while its backup goes on.
-    const expireInSeconds = Math.ceil(this.config.backup.maxDurationMs / 1000 + this.config.shutdownGraceMs / 1000 + 600);
+    // pg-boss allows 24 h at most; a longer run only loses its job's bookkeeping (never retried), not the run.
+    const expireInSeconds = Math.min(Math.ceil(this.config.backup.maxDurationMs / 1000 + this.config.shutdownGraceMs / 1000 + 600), MAX_EXPIRY_S);
     if (!(await this.boss.getQueue(QUEUE))) {
       await this.boss.createQueue(QUEUE, { retryLimit: 0, expireInSeconds }).catch(async (error: Error) => {
         // Another replica created it in the meantime.
