@@ -67,7 +67,10 @@ async function register(replica: Replica, overrides: Record<string, unknown>): P
   return body;
 }
 
-const replicaOf = (run: { log: string[] }) => /started on replica (\S+)/.exec(run.log.join('\n'))?.[1];
+/** Which replica ran (or runs) a run: its lease stays as that record. */
+async function holderOf(runId: number): Promise<string | undefined> {
+  return (await db.query<{ replicaId: string }>('SELECT "replicaId" FROM run_leases WHERE "runId" = $1', [runId]))[0]?.replicaId;
+}
 
 beforeAll(async () => {
   db = await scratchDatabase();
@@ -103,7 +106,9 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
     expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings' AND state = 'failed'`)).toEqual([]);
 
-    const runs = await db.query<{ appId: number; status: string; error: string | null; log: string }>(`SELECT "appId", status, error, log FROM runs ORDER BY id`);
+    const runs = await db.query<{ appId: number; status: string; error: string | null; log: string; replicaId: string | null }>(
+      `SELECT "appId", status, error, log, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id ORDER BY id`,
+    );
     // Each of the three replicas submitted every firing: pg-boss kept one job per firing.
     const jobs = await db.query<{ appId: number; jobs: number }>(
       `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings' GROUP BY 1`,
@@ -123,7 +128,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
       // (A firing that came while the app's run still waited for a slot on the replica that took it is served by that run.)
       const served = own.reduce((sum, run) => sum + (run.log.match(/this run serves it/g)?.length ?? 0), 0);
       expect(jobs.find((job) => job.appId === app.id)?.jobs).toBe(own.length + served);
-      for (const run of own.filter((r) => r.status === 'succeeded')) ranOn.add(/started on replica (\S+)/.exec(run.log)![1]);
+      for (const run of own.filter((r) => r.status === 'succeeded')) ranOn.add(run.replicaId!);
     }
     expect(ranOn.size).toBeGreaterThan(1);
   }, 60_000);
@@ -144,10 +149,10 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     await a.service.stop();
     const since = Date.now();
     const fired = await waitFor(async () => {
-      const [row] = await db.query<{ log: string }>(`SELECT log FROM runs WHERE "appId" = $1 AND status = 'succeeded' AND "queuedAt" > $2 ORDER BY id DESC LIMIT 1`, [app.id, new Date(since)]);
+      const [row] = await db.query<{ id: number }>(`SELECT id FROM runs WHERE "appId" = $1 AND status = 'succeeded' AND "queuedAt" > $2 ORDER BY id DESC LIMIT 1`, [app.id, new Date(since)]);
       return row;
     }, 8000);
-    expect(fired.log).toContain('started on replica');
+    expect(await holderOf(fired.id)).toBeTruthy();
     // Deleted on B: A is gone, but B stops firing it at once (and nothing is left scheduled).
     expect((await api(b, 'DELETE', `/api/apps/${app.id}`)).status).toBe(204);
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -188,7 +193,8 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     for (let i = 1; i < seen.length; i++) expect(seen[i], `bytes seen from A: ${seen}`).toBeGreaterThan(seen[i - 1]);
     const running = (await api(a, 'GET', `/api/runs/${runId}`)).body;
     expect(running.status).toBe('running');
-    expect(replicaOf(running)).toBeTruthy();
+    const runningOn = await holderOf(runId);
+    expect(runningOn).toBeTruthy();
     const temporary = () => filesIn(join(remote, 'slow')).filter((name) => name.includes(`.run${runId}.partial`));
     expect(temporary()).not.toEqual([]);
 
@@ -197,6 +203,11 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     a = await startReplica('a-again');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect((await api(a, 'GET', `/api/runs/${runId}`)).body.status).toBe('running');
+
+    // Every replica lists the live ones, and who runs what.
+    const listed = (await api(a, 'GET', '/api/replicas')).body as { id: string; runs: number }[];
+    expect(listed).toHaveLength(2);
+    expect(listed.find((replica) => replica.id === runningOn)?.runs).toBe(1);
 
     b.service.child.kill('SIGKILL');
     const killedAt = Date.now();
@@ -209,6 +220,8 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     expect(failed.error).toMatch(/replica lost/);
     expect(noticedMs).toBeLessThanOrEqual(LEASE_S * 1000);
     await waitFor(() => (temporary().length === 0 ? true : undefined), 5000);
+    // B is no longer listed: its heartbeat is older than a lease.
+    expect(((await api(a, 'GET', '/api/replicas')).body as { id: string }[]).map((replica) => replica.id)).not.toContain(runningOn);
 
     // The app is free again: the survivor runs it.
     contract.setMode({ size: 64 * 1024, delayMs: 0 });
@@ -243,11 +256,12 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
 
     const since = new Date();
     const later = await waitFor(async () => {
-      const rows = await db.query<{ log: string }>(`SELECT log FROM runs WHERE "appId" = $1 AND status = 'succeeded' AND "queuedAt" > $2`, [ticking.id, since]);
+      const rows = await db.query<{ id: number }>(`SELECT id FROM runs WHERE "appId" = $1 AND status = 'succeeded' AND "queuedAt" > $2`, [ticking.id, since]);
       return rows.length >= 2 ? rows : undefined;
     }, 10_000);
-    const stoppedReplica = replicaOf(stopped)!;
-    for (const row of later) expect(row.log).not.toContain(stoppedReplica);
+    const stoppedReplica = await holderOf(body.runId);
+    expect(stoppedReplica).toBeTruthy();
+    for (const row of later) expect(await holderOf(row.id)).not.toBe(stoppedReplica);
     await fast.close();
   }, 60_000);
 

@@ -18,12 +18,13 @@ import { RunEntity } from './run.entity';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 import { CLUSTER_PROVIDERS } from '../cluster/cluster.providers';
+import { ReplicasController } from '../cluster/replicas.controller';
 
 // Global so that the registry's controller can show schedules and last runs through the AppActivity port.
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([RunEntity]), HttpModule, AppsModule, StorageModule],
-  controllers: [BackupController, RunsController],
+  controllers: [BackupController, RunsController, ReplicasController],
   providers: [
     ContractClient,
     RunsService,

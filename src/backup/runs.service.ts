@@ -9,7 +9,6 @@ import { yieldWhenDue } from '../common/slices';
 import { printable } from '../common/printable';
 import { AppConfig } from '../config/app-config';
 import { Dialect } from '../database/dialect';
-import { ReplicaLeases } from '../cluster/replica-leases.service';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
 import { english, MessageKey } from '../common/i18n';
 import { inRun } from '../common/run-context';
@@ -87,7 +86,6 @@ export class RunsService {
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
     private readonly apps: AppsService,
     config: AppConfig,
-    private readonly replica: ReplicaLeases,
   ) {
     this.sql = new Dialect(runs.manager.connection);
     this.shareProgress = config.databaseUrl !== null;
@@ -188,8 +186,6 @@ export class RunsService {
     this.liveBytes.set(run.id, 0);
     await this.runs.update(run.id, { status: run.status, startedAt: run.startedAt });
     this.logFor(run, 'log', `run ${run.id} of ${run.appName} started (${run.trigger})`);
-    // Cluster mode: which replica ran it, for whoever reads the run on any of them.
-    if (this.shareProgress) await this.log(run, english('log.startedOn', { replica: this.replica.id }));
     this.emit({ kind: 'started', run });
   }
 
