@@ -279,7 +279,9 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     const missed: { app: AppEntity; due: Date }[] = [];
     await forEachInSlices(apps, (app) => {
       const since = new Date(Math.max(app.updatedAt.getTime(), lastScheduled.get(app.id)?.getTime() ?? 0));
-      const due = new CronTime(app.schedule, this.timezoneOf(app)).getNextDateFrom(since).toJSDate();
+      const zone = this.timezoneOf(app);
+      // getNextDateFrom ignores the zone the CronTime was made with: it must be given again.
+      const due = new CronTime(app.schedule, zone).getNextDateFrom(since, zone).toJSDate();
       if (due.getTime() <= now) missed.push({ app, due });
     }, () => this.closing);
     for (const { app, due } of missed) {

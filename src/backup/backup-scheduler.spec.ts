@@ -96,6 +96,24 @@ describe('BackupScheduler', () => {
     expect(scheduler.nextRunOf(1)).toBeInstanceOf(Date);
   });
 
+  it('catches up a missed firing of an app in its own time zone, not in UTC', async () => {
+    // Its daily firing was an hour ago in Kiribati (UTC+14), after its last change five hours ago: missed. Read as UTC,
+    // the same fields would fire 13 hours from now instead, and nothing would be caught up.
+    const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Pacific/Kiritimati', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' })
+      .formatToParts(new Date(Date.now() - 60 * 60 * 1000));
+    const field = (type: string) => Number(parts.find((part) => part.type === type)!.value);
+    const app = { id: 5, name: 'kiribati', schedule: `${field('minute')} ${field('hour')} * * *`, timezone: 'Pacific/Kiritimati', enabled: true, updatedAt: new Date(Date.now() - 5 * 60 * 60 * 1000) } as AppEntity;
+    const apps = { onChange: () => undefined, slice: pagesOf([app]) } as unknown as AppsService;
+    const fired: number[] = [];
+    const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
+    const runs = { lastScheduledRunTimes: async () => new Map() } as unknown as RunsService;
+    const config = { scheduler: { timezone: 'UTC', catchUpMissed: true } } as AppConfig;
+    const scheduler = new BackupScheduler(config, registry, apps, runner, runs, noAudit, new InProcessFiringQueue());
+    await scheduler.onApplicationBootstrap();
+    await scheduler.registered();
+    expect(fired).toEqual([5]);
+  });
+
   it('registers a large registry in slices that let the event loop run, following changes made meanwhile', async () => {
     const at = new Date('2026-01-01T00:00:00Z');
     const rows = Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, name: `app-${i + 1}`, schedule: `${i % 60} ${i % 24} * * *`, timezone: null, enabled: true, updatedAt: at })) as AppEntity[];

@@ -39,7 +39,7 @@ export class InProcessFiringQueue extends FiringQueue {
 
 /** A tick later than this is taken for the firing it is late for only approximately (see firingTime). */
 const LATE_MS = 5000;
-const EARLY_MS = 500;
+const EARLY_MS = 200;
 
 /**
  * The scheduled time a tick of this schedule stands for: the latest firing of the schedule not after now (a tick
@@ -48,10 +48,11 @@ const EARLY_MS = 500;
  */
 export function firingTime(cronTime: string, timeZone: string, now = Date.now()): Date {
   const time = new CronTime(cronTime, timeZone);
-  let firing = time.getNextDateFrom(new Date(now - LATE_MS)).toJSDate();
+  // getNextDateFrom ignores the zone the CronTime was made with: it must be given again.
+  let firing = time.getNextDateFrom(new Date(now - LATE_MS), timeZone).toJSDate();
   if (firing.getTime() > now + EARLY_MS) return new Date(Math.round(now / 1000) * 1000);
   for (;;) {
-    const next = time.getNextDateFrom(firing).toJSDate();
+    const next = time.getNextDateFrom(firing, timeZone).toJSDate();
     if (next.getTime() > now + EARLY_MS) return firing;
     firing = next;
   }
