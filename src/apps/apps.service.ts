@@ -22,6 +22,7 @@ export type AppChange = { kind: 'saved'; app: AppEntity; remote?: boolean } | { 
 @Injectable()
 export class AppsService {
   private readonly cipher: TokenCipher;
+  private readonly sql: Dialect;
   /** Who must follow registry changes at once (the scheduler), without the registry depending on them. */
   private readonly listeners: ((change: AppChange) => void)[] = [];
 
@@ -31,6 +32,7 @@ export class AppsService {
     private readonly locations: BackupLocations,
   ) {
     this.cipher = new TokenCipher(config.secretKey);
+    this.sql = new Dialect(apps.manager.connection);
   }
 
   onChange(listener: (change: AppChange) => void): void {
@@ -45,7 +47,7 @@ export class AppsService {
     const backwards = cursor?.direction === 'before';
     const query = this.apps.createQueryBuilder('app').orderBy('app.name', backwards ? 'DESC' : 'ASC').limit(take);
     if (cursor) query.andWhere(`app.name ${backwards ? '<' : '>'} :key`, { key: cursor.key });
-    const like = new Dialect(this.apps.manager.connection).likeIgnoringCase;
+    const like = this.sql.likeIgnoringCase;
     if (q) query.andWhere(`(app.name ${like} :pattern ESCAPE '\\' OR app.url ${like} :pattern ESCAPE '\\')`, { pattern: `%${q.replace(/[\\%_]/g, '\\$&')}%` });
     return query.getMany();
   }
