@@ -82,6 +82,7 @@ afterEach(async () => {
   await Promise.all(replicas.splice(0).map((replica) => replica.service.stop()));
   // Each test starts from an empty registry (the schema and the key check stay).
   await db.query('TRUNCATE apps, runs, run_leases, replicas RESTART IDENTITY');
+  await db.query(`DELETE FROM cluster_settings WHERE key = 'admin-check'`);
   await db.query('DELETE FROM pgboss.job').catch(() => undefined);
   contract.setMode({ size: 64 * 1024, delayMs: 0 });
 });
@@ -265,12 +266,23 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     await fast.close();
   }, 60_000);
 
-  it('refuses to start a replica whose SECRET_KEY differs from the others', async () => {
-    await startReplica('a');
-    const { replica } = launch('other-key', { SECRET_KEY: 'another-secret-key-0123456789' });
-    const code = await new Promise<number | null>((resolve) => replica.service.child.once('close', resolve));
-    expect(code).toBe(1);
-    expect(replica.service.output()).toMatch(/SECRET_KEY: differs from the key the other replicas/);
-  }, 30_000);
+  it('refuses to start a replica whose SECRET_KEY differs from the others, or whose admin credentials differ from those of a running replica', async () => {
+    const a = await startReplica('a');
+    const exitOf = async (name: string, env: Record<string, string>) => {
+      const { replica } = launch(name, env);
+      const code = await new Promise<number | null>((resolve) => replica.service.child.once('close', resolve));
+      return { code, output: replica.service.output() };
+    };
+    const otherKey = await exitOf('other-key', { SECRET_KEY: 'another-secret-key-0123456789' });
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.output).toMatch(/SECRET_KEY: differs from the key the other replicas/);
+    const otherPassword = await exitOf('other-password', { ADMIN_PASSWORD: 'another-password-123' });
+    expect(otherPassword.code).toBe(1);
+    expect(otherPassword.output).toMatch(/ADMIN_USER, ADMIN_PASSWORD: differ from those of the running replicas/);
+    expect(otherPassword.output).not.toContain('another-password-123');
+    // With no replica running, new credentials are how they change.
+    await a.service.stop();
+    await startReplica('new-password', { ADMIN_PASSWORD: 'another-password-123' });
+  }, 60_000);
 });
 
