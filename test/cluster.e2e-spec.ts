@@ -110,9 +110,10 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     const runs = await db.query<{ appId: number; status: string; error: string | null; log: string; replicaId: string | null }>(
       `SELECT "appId", status, error, log, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id ORDER BY id`,
     );
-    // Each of the three replicas submitted every firing: pg-boss kept one job per firing.
+    // Each of the three replicas submitted every firing: pg-boss kept one job per firing (besides those a replica with no
+    // free slot gave back, under ids of their own).
     const jobs = await db.query<{ appId: number; jobs: number }>(
-      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings' GROUP BY 1`,
+      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings' AND data->>'handedBackBy' IS NULL GROUP BY 1`,
     );
     // Firings between registration and disabling: one every 2 s (the first and last may fall outside the window).
     const firings = Math.floor((to - from) / 2000);
@@ -264,6 +265,32 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     expect(stoppedReplica).toBeTruthy();
     for (const row of later) expect(await holderOf(row.id)).not.toBe(stoppedReplica);
     await fast.close();
+  }, 60_000);
+
+  it('never queues a firing behind the manual runs that fill a replica: it waits in the cluster queue for a replica with room', async () => {
+    const a = await startReplica('a', { MAX_CONCURRENT_BACKUPS: '1' });
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const slow = await register(a, { name: 'slow', driveFolderId: 'slow' });
+    const manual = (await api(a, 'POST', `/api/apps/${slow.id}/run`)).body.runId;
+    await waitFor(async () => ((await api(a, 'GET', `/api/runs/${manual}`)).body.status === 'running' ? true : undefined));
+    const fast = await startContractApp();
+    try {
+      const ticking = await register(a, { name: 'ticking', driveFolderId: 'ticking', schedule: '*/2 * * * * *', url: fast.url });
+      // A has no room: its firings go back to the queue instead of waiting as queued runs behind the manual one.
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      expect(await db.query(`SELECT id, status FROM runs WHERE "appId" = $1`, [ticking.id])).toEqual([]);
+      // A replica with room takes them.
+      await startReplica('b', { MAX_CONCURRENT_BACKUPS: '1' });
+      const done = await waitFor(async () => {
+        const rows = await db.query<{ id: number }>(`SELECT id FROM runs WHERE "appId" = $1 AND status = 'succeeded'`, [ticking.id]);
+        return rows.length >= 2 ? rows : undefined;
+      }, 15_000);
+      const busy = await holderOf(manual);
+      for (const row of done) expect(await holderOf(row.id)).not.toBe(busy);
+      expect((await api(a, 'GET', `/api/runs/${manual}`)).body.status).toBe('running');
+    } finally {
+      await fast.close();
+    }
   }, 60_000);
 
   it('refuses to start a replica whose SECRET_KEY differs from the others, or whose admin credentials differ from those of a running replica', async () => {

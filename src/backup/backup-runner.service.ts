@@ -165,6 +165,11 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     return run;
   }
 
+  /** Whether a run queued now would start at once (not wait for a slot of MAX_CONCURRENT_BACKUPS). */
+  hasRoom(): boolean {
+    return this.active.size < this.config.backup.maxConcurrent;
+  }
+
   /** Resolves when the run started here has ended (at once for one that is not running here). */
   settled(runId: number): Promise<void> {
     const claim = [...this.active.values()].find((active) => active.run?.id === runId);

@@ -1,4 +1,5 @@
 import type { Provider } from '@nestjs/common';
+import { BackupRunner } from '../backup/backup-runner.service';
 import { AppConfig } from '../config/app-config';
 import { AppChangeRelay } from './app-change-relay.service';
 import { FiringQueue, InProcessFiringQueue } from './firing-queue';
@@ -10,8 +11,9 @@ import { ReplicaLeases } from './replica-leases.service';
 export const CLUSTER_PROVIDERS: Provider[] = [
   {
     provide: FiringQueue,
-    useFactory: (config: AppConfig, replica: ReplicaLeases) => (config.databaseUrl ? new PgBossFiringQueue(config, replica) : new InProcessFiringQueue()),
-    inject: [AppConfig, ReplicaLeases],
+    useFactory: (config: AppConfig, replica: ReplicaLeases, runner: BackupRunner) =>
+      config.databaseUrl ? new PgBossFiringQueue(config, replica, () => runner.hasRoom()) : new InProcessFiringQueue(),
+    inject: [AppConfig, ReplicaLeases, BackupRunner],
   },
   ReplicaLeases,
   LostRuns,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { PgBoss } from 'pg-boss';
 import type { AppConfig } from '../config/app-config';
@@ -8,13 +9,16 @@ const QUEUE = 'firings';
 /** How often an idle replica looks for firings (pg-boss polls; 1 s keeps firing-to-start delays short). */
 const POLL_S = 1;
 const MAX_EXPIRY_S = 24 * 60 * 60;
+/** A firing no replica has room for goes round again after this long. */
+const HAND_BACK_DELAY_S = 1;
 
 /**
  * Firings in pg-boss. Every replica keeps the cron jobs and submits each firing under an id derived from the app,
  * the kind and the scheduled time: pg-boss keeps the first and ignores the others (the id is the job's primary
  * key), so a firing becomes exactly one job whatever the number of replicas. Each replica works the queue with
  * MAX_CONCURRENT_BACKUPS workers that hold their job until the run ends: a busy replica takes no more, an idle one
- * does, and a stopping one stops taking while the others go on. A job is never retried: a replica that dies
+ * does, and a stopping one stops taking while the others go on. A firing taken where manual runs fill the slots, or
+ * in the instant the replica began to stop, goes back to the queue: firings wait there, not behind a replica's runs. A job is never retried: a replica that dies
  * mid-run leaves it to the run leases, which fail the run "replica lost" (a second attempt would run a firing twice).
  */
 export class PgBossFiringQueue extends FiringQueue implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -27,6 +31,8 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
   constructor(
     private readonly config: AppConfig,
     private readonly replica: ReplicaLeases,
+    /** Whether a run would start here at once: manual runs share MAX_CONCURRENT_BACKUPS with the workers. */
+    private readonly hasRoom: () => boolean,
   ) {
     super();
     this.boss = new PgBoss({ connectionString: config.databaseUrl!, max: 4, application_name: 'app-orquestador' });
@@ -54,11 +60,18 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
       });
     }
     await this.boss.work<Firing>(QUEUE, { localConcurrency: this.config.backup.maxConcurrent, pollingIntervalSeconds: POLL_S }, async ([job]) => {
-      // Taken in the moment this replica began to stop: handed back, under an id of its own, for another replica.
-      if (this.stopping) return void (await this.boss.send(QUEUE, job.data, { id: firingId({ ...job.data, due: `${job.data.due} handed over by ${this.replica.id}` }) }));
+      // Taken in the moment this replica began to stop, or while manual runs fill its slots: handed back for a replica
+      // with room, so that firings wait in the cluster's queue, never behind one replica's runs (nor die with it on SIGTERM).
+      if (this.stopping || !this.hasRoom()) return this.handBack(job.data);
       const ended = await this.handlers.get(job.data.kind)!(job.data);
       await ended();
     });
+  }
+
+  /** Under an id of its own (the firing's is taken, by this job), a second later unless this replica is stopping. */
+  private async handBack(firing: Firing): Promise<void> {
+    const id = firingId({ ...firing, due: `${firing.due} handed back by ${this.replica.id} ${randomUUID()}` });
+    await this.boss.send(QUEUE, { ...firing, handedBackBy: this.replica.id }, { id, startAfter: this.stopping ? 0 : HAND_BACK_DELAY_S });
   }
 
   async submit(firing: Firing): Promise<void> {
