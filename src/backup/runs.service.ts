@@ -68,7 +68,7 @@ export interface RunOutcome {
   encryptionPassphraseEncrypted?: string | null;
 }
 
-/** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
+/** Run history: what happened, step by step, kept in the database; live byte counts kept in memory (and, in a cluster, written for the other replicas). */
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger(RunsService.name);
