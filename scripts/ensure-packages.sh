@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs, with apt, each named Debian package whose command is missing (rclone, chromium, python3, openssl);
+# Installs, with apt, each named Debian package whose command is missing (rclone, chromium, python3, openssl, postgresql);
 # where apt-get is not available, says how to get them. Usage: bash scripts/ensure-packages.sh rclone [chromium]
 set -euo pipefail
 missing=()
 for package in "$@"; do
   command="$package"
   if [ "$package" = rclone ]; then command="${RCLONE_BIN:-rclone}"; fi
+  if [ "$package" = postgresql ]; then command=pg_ctlcluster; fi
   command -v "$command" >/dev/null 2>&1 || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

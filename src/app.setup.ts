@@ -17,6 +17,7 @@ import { errorBody, ErrorFilter } from './common/error.filter';
 import { createValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { DataDirLock, resetPrivateTmpDir } from './database/data-dir-lock';
+import { preparePostgres } from './database/postgres-setup';
 import { viewHelpers } from './pages/view-helpers';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -134,6 +135,7 @@ export async function createApp(config: AppConfig, logger: LogLevel[] | false): 
   const lock = DataDirLock.acquire(config.dataDir);
   try {
     resetPrivateTmpDir(config.tmpDir);
+    if (config.databaseUrl) await preparePostgres(config);
     // LOG_FORMAT=json: pino (LoggerModule) takes over once the module exists; what Nest says before is kept until then.
     const json = config.logFormat === 'json' && logger !== false;
     const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, lock), json ? { bufferLogs: true, bodyParser: false } : { logger, bodyParser: false });

@@ -3,6 +3,7 @@ import { createApp } from './app.setup';
 import { InvalidConfigurationError, LOG_LEVELS } from './config/environment';
 import { loadConfig, LoadedConfig } from './config/load-config';
 import { DataDirInUseError } from './database/data-dir-lock';
+import { AdminCredentialsDifferError, SecretsDifferError } from './database/postgres-setup';
 
 function loadConfigOrExit(): LoadedConfig {
   try {
@@ -20,8 +21,8 @@ async function bootstrap(): Promise<void> {
   const { config, generatedAdminPassword } = loadConfigOrExit();
   const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
   const app = await createApp(config, levels).catch((error: unknown) => {
-    if (!(error instanceof DataDirInUseError)) throw error;
-    console.error(error.message);
+    if (![DataDirInUseError, SecretsDifferError, AdminCredentialsDifferError].some((kind) => error instanceof kind)) throw error;
+    console.error((error as Error).message);
     process.exit(1);
   });
   app.enableShutdownHooks();

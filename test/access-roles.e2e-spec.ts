@@ -13,6 +13,7 @@ import { appInput, bootOrchestrator, csrfOf, Orchestrator } from './support/orch
  */
 const LEAST_ROLE: Record<string, Role | 'public'> = {
   'GET /api/health': 'public',
+  'GET /api/replicas': 'viewer',
   'GET /api/apps': 'viewer',
   'POST /api/apps': 'admin',
   'GET /api/apps/{id}': 'viewer',

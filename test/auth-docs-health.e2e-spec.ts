@@ -54,7 +54,7 @@ describe('basic auth, OpenAPI docs and health', () => {
     expect(Object.keys(body.paths).sort()).toEqual([
       '/api/apps', '/api/apps/{id}', '/api/apps/{id}/backups', '/api/apps/{id}/backups/{name}/download', '/api/apps/{id}/check', '/api/apps/{id}/drill',
       '/api/apps/{id}/restore', '/api/apps/{id}/run', '/api/apps/{id}/runs', '/api/apps/{id}/verify', '/api/audit', '/api/destinations',
-      '/api/destinations/{id}', '/api/destinations/{id}/check', '/api/health', '/api/keys', '/api/keys/{id}', '/api/runs', '/api/runs/{id}',
+      '/api/destinations/{id}', '/api/destinations/{id}/check', '/api/health', '/api/keys', '/api/keys/{id}', '/api/replicas', '/api/runs', '/api/runs/{id}',
       '/api/runs/{id}/cancel', '/api/schedule-preview', '/api/users', '/api/users/{id}',
     ]);
     expect(Object.keys(body.paths['/api/runs/{id}/cancel'].post.responses)).toEqual(expect.arrayContaining(['202', '404', '409']));

@@ -83,7 +83,8 @@ describe('Docker image', () => {
 });
 
 describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync('docker-compose.yml', 'utf8'));
+  // Merge keys (<<: *replica) as Docker Compose reads them.
+  const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true });
 
   it('runs the orchestrator on the external backups_net network with its env file, volumes and restart policy', () => {
     const service = compose.services.orquestador;
@@ -108,6 +109,22 @@ describe('docker-compose.yml', () => {
     expect(drill).toMatchObject({ profiles: ['demo'], build: './examples/sqlite-app', networks: ['backups'] });
     expect(drill.environment.BACKUP_TOKEN).not.toBe(compose.services['demo-app'].environment.BACKUP_TOKEN);
     expect(drill.volumes).toBeUndefined();
+  });
+
+  it('has a cluster profile: PostgreSQL with a volume and a health check, two replicas on it, each with a data folder of its own', () => {
+    const { postgres } = compose.services;
+    expect(postgres).toMatchObject({ profiles: ['cluster'], volumes: ['postgres-data:/var/lib/postgresql/data'] });
+    expect(Number(/^postgres:(\d+)/.exec(postgres.image)![1])).toBeGreaterThanOrEqual(15);
+    expect(postgres.healthcheck.test).toContain('pg_isready');
+    const replicas = ['replica-1', 'replica-2'].map((name) => compose.services[name]);
+    for (const replica of replicas) {
+      expect(replica).toMatchObject({ profiles: ['cluster'], build: '.', env_file: [{ path: '.env', required: false }], networks: ['backups'] });
+      expect(replica.environment.DATABASE_URL).toMatch(/^postgres:\/\/orquestador:.*@postgres:5432\/orquestador$/);
+      expect(replica.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+      for (const name of Object.keys(replica.environment)) expect(ENVIRONMENT_VARIABLES).toContain(name);
+    }
+    expect(replicas[0].volumes[0]).not.toBe(replicas[1].volumes[0]);
+    expect(replicas[0].ports).not.toEqual(replicas[1].ports);
   });
 
   it('only sets variables the service knows', () => {

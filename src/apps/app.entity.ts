@@ -81,9 +81,9 @@ export class AppEntity {
   @Column({ type: 'varchar', length: 128, nullable: true })
   drillSchedule!: string | null;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   createdAt!: Date;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   updatedAt!: Date;
 }

@@ -13,14 +13,17 @@ import { CreateAppDto } from './dto/create-app.dto';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { TokenCipher } from './token-cipher';
 import { english } from '../common/i18n';
+import { Dialect, violatesUnique } from '../database/dialect';
 
 const NO_PASSPHRASE = english('invalid.passphraseRequired');
 
-export type AppChange = { kind: 'saved'; app: AppEntity } | { kind: 'removed'; app: AppEntity };
+/** `remote`: made on another replica (cluster mode), relayed here so that this one's schedule follows it too. */
+export type AppChange = { kind: 'saved'; app: AppEntity; remote?: boolean } | { kind: 'removed'; app: AppEntity; remote?: boolean };
 
 @Injectable()
 export class AppsService {
   private readonly cipher: TokenCipher;
+  private readonly sql: Dialect;
   /** Who must follow registry changes at once (the scheduler), without the registry depending on them. */
   private readonly listeners: ((change: AppChange) => void)[] = [];
 
@@ -30,6 +33,7 @@ export class AppsService {
     private readonly destinations: DestinationsService,
   ) {
     this.cipher = new TokenCipher(config.secretKey);
+    this.sql = new Dialect(apps.manager.connection);
   }
 
   onChange(listener: (change: AppChange) => void): void {
@@ -44,7 +48,8 @@ export class AppsService {
     const backwards = cursor?.direction === 'before';
     const query = this.apps.createQueryBuilder('app').orderBy('app.name', backwards ? 'DESC' : 'ASC').limit(take);
     if (cursor) query.andWhere(`app.name ${backwards ? '<' : '>'} :key`, { key: cursor.key });
-    if (q) query.andWhere(`(app.name LIKE :pattern ESCAPE '\\' OR app.url LIKE :pattern ESCAPE '\\')`, { pattern: `%${q.replace(/[\\%_]/g, '\\$&')}%` });
+    const like = this.sql.likeIgnoringCase;
+    if (q) query.andWhere(`(app.name ${like} :pattern ESCAPE '\\' OR app.url ${like} :pattern ESCAPE '\\')`, { pattern: `%${q.replace(/[\\%_]/g, '\\$&')}%` });
     return query.getMany();
   }
 
@@ -232,6 +237,13 @@ export class AppsService {
     if (problems.length > 0) throw new InvalidFieldsError(problems);
   }
 
+  /** Another replica changed the app (see AppChangeRelay): read it again, and tell this replica's listeners. */
+  async followRemote(appId: number): Promise<void> {
+    const app = await this.apps.findOneBy({ id: appId });
+    // A removed app's listeners need only its id.
+    this.notify(app ? { kind: 'saved', app, remote: true } : { kind: 'removed', app: Object.assign(new AppEntity(), { id: appId }), remote: true });
+  }
+
   private notify(change: AppChange): void {
     for (const listener of this.listeners) listener(change);
   }
@@ -248,7 +260,7 @@ export class AppsService {
       return saved;
     } catch (error) {
       // The unique index is the judge, so two concurrent creates cannot both win.
-      if (error instanceof QueryFailedError && /UNIQUE constraint failed: apps\.name/.test(error.message)) {
+      if (error instanceof QueryFailedError && violatesUnique(error, 'apps.name', 'UQ_apps_name')) {
         throw new AppNameTakenError(app.name);
       }
       throw error;

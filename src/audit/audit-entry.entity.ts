@@ -7,7 +7,7 @@ export class AuditEntryEntity {
   id!: number;
 
   @Index('IDX_audit_at')
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   at!: Date;
 
   /** User name, API key name, `schedule`, or for a failed login the name that was tried. */

@@ -19,12 +19,12 @@ export class ApiKeyEntity {
   @Column({ type: 'varchar', length: 64 })
   hash!: string;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   createdAt!: Date;
 
-  @Column({ type: 'datetime', nullable: true })
+  @Column({ type: Date, nullable: true })
   lastUsedAt!: Date | null;
 
-  @Column({ type: 'datetime', nullable: true })
+  @Column({ type: Date, nullable: true })
   expiresAt!: Date | null;
 }

@@ -25,13 +25,13 @@ export class SessionEntity {
   @Column({ type: 'varchar', length: 64, nullable: true })
   credential!: string | null;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   createdAt!: Date;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   lastSeenAt!: Date;
 
   /** Absolute end, however active the session is. */
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   expiresAt!: Date;
 }

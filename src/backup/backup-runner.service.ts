@@ -14,6 +14,9 @@ import { StoredBackups } from './stored-backups.service';
 import { RestoreDrill } from './restore-drill.service';
 import { english } from '../common/i18n';
 import { inRun } from '../common/run-context';
+import { ReplicaLeases } from '../cluster/replica-leases.service';
+import { AppChangeRelay } from '../cluster/app-change-relay.service';
+import { violatesUnique } from '../database/dialect';
 
 /** Why a queued scheduled verification was withdrawn before it read anything. */
 class GaveWay extends Error {
@@ -24,6 +27,8 @@ class GaveWay extends Error {
 
 const RECORD_RETRY_FIRST_MS = 1000;
 const RECORD_RETRY_MAX_MS = 30_000;
+/** How long a cancel of another replica's run waits for that replica to record it. */
+const CANCEL_ELSEWHERE_MS = 10_000;
 
 /**
  * One run's work. `stop` aborts on shutdown or cancel; `commit` is called once, at the last moment the run can
@@ -74,8 +79,15 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     private readonly job: BackupJob,
     private readonly stored: StoredBackups,
     private readonly drill: RestoreDrill,
+    private readonly leases: ReplicaLeases,
+    private readonly relay: AppChangeRelay,
   ) {
     this.limit = new ConcurrencyLimit(config.backup.maxConcurrent);
+    // Another replica was asked to cancel a run of this one.
+    relay.onCancelRequest((runId) => {
+      const claim = [...this.active.values()].find((active) => active.run?.id === runId);
+      if (claim?.run) this.cancel(runId).catch((error: Error) => this.logger.warn(`run ${runId} not cancelled: ${error.message}`));
+    });
   }
 
   /**
@@ -157,16 +169,39 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     // Claimed before the first await, so two simultaneous triggers cannot both start.
     const claim: ActiveRun = { run: null, kind, started: false, cancellable: true, stop: new AbortController(), cancel: new AbortController(), finished: Promise.resolve() };
     this.active.set(app.id, claim);
+    let run: RunEntity;
+    let work: RunWork;
     try {
-      const { backupName, destinationId, work } = await prepare(app);
-      const run = await this.runs.queue(app, trigger, kind, backupName, destinationId ?? null);
-      claim.run = run;
-      claim.finished = inRun(run, () => this.execute(app, run, claim, work)).finally(() => this.active.delete(app.id));
-      return run;
+      const prepared = await prepare(app);
+      work = prepared.work;
+      run = await this.runs.queue(app, trigger, kind, prepared.backupName, prepared.destinationId ?? null);
     } catch (error) {
       this.active.delete(app.id);
-      throw error;
+      // Cluster mode: another replica runs the app (the database holds one unfinished run per app).
+      if (!violatesUnique(error, null, 'UQ_runs_one_unfinished_per_app')) throw error;
+      if (trigger === 'manual') throw new RunInProgressError(app.name);
+      return this.runs.skip(app, trigger, english('failure.previousStillRunning'), kind);
     }
+    claim.run = run;
+    claim.finished = inRun(run, async () => {
+      await this.leases.hold(run.id).catch((error: Error) => this.logger.error(`could not hold the lease of run ${run.id}: ${error.message}`));
+      await this.execute(app, run, claim, work);
+    }).finally(() => {
+      this.active.delete(app.id);
+      void this.leases.release(run.id);
+    });
+    return run;
+  }
+
+  /** Whether a run queued now would start at once (not wait for a slot of MAX_CONCURRENT_BACKUPS). */
+  hasRoom(): boolean {
+    return this.active.size < this.config.backup.maxConcurrent;
+  }
+
+  /** Resolves when the run started here has ended (at once for one that is not running here). */
+  settled(runId: number): Promise<void> {
+    const claim = [...this.active.values()].find((active) => active.run?.id === runId);
+    return claim ? claim.finished : Promise.resolve();
   }
 
   isRunning(appId: number): boolean {
@@ -181,6 +216,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   async cancel(runId: number): Promise<RunEntity> {
     const run = await this.runs.get(runId);
     const claim = this.active.get(run.appId);
+    if (!claim && this.relay.enabled && ['queued', 'running'].includes(run.status)) return this.cancelElsewhere(run);
     if (claim?.run?.id !== runId || !claim.cancellable) {
       // Read again: the run may have ended since the first read.
       const now = await this.runs.get(runId);
@@ -196,6 +232,21 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     claim.cancel.abort(new Error(english('failure.cancelledBy', { by: CANCELLED_BY })));
     if (!claim.started) await claim.finished;
     return run;
+  }
+
+  /** Cluster mode: the run is another replica's; it is asked to cancel it, and this waits (a few seconds) for the outcome. */
+  private async cancelElsewhere(run: RunEntity): Promise<RunEntity> {
+    await this.relay.requestCancel(run.id);
+    const deadline = Date.now() + CANCEL_ELSEWHERE_MS;
+    for (;;) {
+      const now = await this.runs.get(run.id);
+      if (!['queued', 'running'].includes(now.status)) {
+        if (now.status === 'cancelled') return now;
+        throw new RunNotCancellableError(english('failure.cancelFinished', { id: run.id, status: now.status }));
+      }
+      if (Date.now() > deadline) throw new RunNotCancellableError(english('failure.cancelCommitted', { id: run.id }));
+      await sleep(100);
+    }
   }
 
   private async execute(app: AppEntity, run: RunEntity, claim: ActiveRun, work: RunWork): Promise<void> {
@@ -256,6 +307,8 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
    * At module init, so it is done before the scheduler can start (and catch up) new runs.
    */
   async onModuleInit(): Promise<void> {
+    // Cluster mode: other replicas' runs go on; only those whose lease ran out are failed (LostRuns).
+    if (this.leases.enabled) return;
     const interrupted = await this.runs.unfinished();
     for (const run of interrupted) await this.runs.fail(run, new BackupFailure('restart', english('failure.interruptedByRestart')).toString());
     // Cleaning the remote can be slow and must not delay the boot.
@@ -276,7 +329,8 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
     await Promise.all(running.map((run) => run.finished));
   }
 
-  private async removeLeftovers(runs: RunEntity[]): Promise<void> {
+  /** Removes the temporary files runs that will never finish left on the remote. */
+  async removeLeftovers(runs: RunEntity[]): Promise<void> {
     for (const appId of new Set(runs.map((run) => run.appId))) {
       try {
         const app = await this.apps.get(appId);

@@ -10,6 +10,9 @@ import { forEachInSlices } from '../common/slices';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
+import type { RunEntity } from './run.entity';
+import { Firing as QueuedFiring, FiringQueue, firingTime } from '../cluster/firing-queue';
+import { AppNotFoundError } from '../common/errors';
 
 const jobName = (appId: number) => `backup:${appId}`;
 const scheduleKey = (schedule: string, timezone: string) => `${timezone} ${schedule}`;
@@ -59,8 +62,10 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     private readonly runner: BackupRunner,
     private readonly runs: RunsService,
     private readonly audit: AuditService,
+    private readonly queue: FiringQueue,
   ) {
     apps.onChange((change) => this.follow(change));
+    queue.handle('backup', (firing) => this.runFiring(firing));
   }
 
   /**
@@ -151,7 +156,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
           cronTime: app.schedule,
           timeZone: this.timezoneOf(app),
           // The tick only queues the runs, so a firing during a long run reaches the runner and is recorded as skipped.
-          onTick: () => this.fireAll(apps),
+          onTick: () => this.fireAll(apps, firingTime(app.schedule, this.timezoneOf(app))),
           waitForCompletion: true,
           start: false,
         });
@@ -215,24 +220,56 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  /** Queues a run of each app, in slices: thousands of apps may share a schedule. */
-  private async fireAll(apps: Map<number, AppEntity>): Promise<void> {
+  /** Submits the firing due at `due` of each app, in slices: thousands of apps may share a schedule. */
+  private async fireAll(apps: Map<number, AppEntity>, due: Date): Promise<void> {
     const firing: Promise<void>[] = [];
-    await forEachInSlices([...apps.values()], (app) => firing.push(this.fire(app)), () => this.closing);
+    await forEachInSlices([...apps.values()], (app) => firing.push(this.submit(app, due)), () => this.closing);
     await Promise.all(firing);
   }
 
-  private async fire(app: AppEntity): Promise<void> {
+  /**
+   * Hands the firing to the queue: embedded, straight to fire(); in a cluster, to pg-boss, where the same firing
+   * submitted by every replica is one job that one replica runs.
+   */
+  private async submit(app: AppEntity, due: Date): Promise<void> {
     try {
-      await this.runner.start(app.id, 'schedule');
-      await this.audit.recordScheduled('run.request', app);
+      await this.queue.submit({ appId: app.id, kind: 'backup', due: due.toISOString() });
     } catch (error) {
-      await this.audit.recordScheduled('run.request', app, (error as Error).message);
-      // Nothing fails silently: a firing that cannot even start leaves a failed run saying why.
-      await this.runs.failToStart(app, 'schedule', (error as Error).message).catch((e: Error) =>
-        this.logger.error(`scheduled run of ${app.name} could not start (${(error as Error).message}) nor be recorded: ${e.message}`),
-      );
+      await this.failToStart(app, error as Error);
     }
+  }
+
+  /** A firing taken from the queue (by this replica): the run's end, for the queue to know when this replica has a slot again. */
+  private async runFiring(firing: QueuedFiring): Promise<() => Promise<void>> {
+    // The app as this replica's jobs have it (kept up to date by follow()); one unknown here is read from the database.
+    const key = this.schedules.get(firing.appId);
+    const known = key === undefined ? undefined : this.firings.get(key)?.apps.get(firing.appId);
+    const app = known ?? await this.apps.get(firing.appId).catch((error: unknown) => {
+      // Deleted since the firing: nothing to run.
+      if (error instanceof AppNotFoundError) return null;
+      throw error;
+    });
+    const run = app && (await this.fire(app));
+    return () => (run ? this.runner.settled(run.id) : Promise.resolve());
+  }
+
+  private async fire(app: AppEntity): Promise<RunEntity | null> {
+    try {
+      const run = await this.runner.start(app.id, 'schedule');
+      await this.audit.recordScheduled('run.request', app);
+      return run;
+    } catch (error) {
+      await this.failToStart(app, error as Error);
+      return null;
+    }
+  }
+
+  private async failToStart(app: AppEntity, error: Error): Promise<void> {
+    await this.audit.recordScheduled('run.request', app, error.message);
+    // Nothing fails silently: a firing that cannot even start leaves a failed run saying why.
+    await this.runs.failToStart(app, 'schedule', error.message).catch((e: Error) =>
+      this.logger.error(`scheduled run of ${app.name} could not start (${error.message}) nor be recorded: ${e.message}`),
+    );
   }
 
   /** One run for each app whose last firing before now fell while the service was down. */
@@ -242,13 +279,15 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     const missed: { app: AppEntity; due: Date }[] = [];
     await forEachInSlices(apps, (app) => {
       const since = new Date(Math.max(app.updatedAt.getTime(), lastScheduled.get(app.id)?.getTime() ?? 0));
-      const due = new CronTime(app.schedule, this.timezoneOf(app)).getNextDateFrom(since).toJSDate();
+      const zone = this.timezoneOf(app);
+      // getNextDateFrom ignores the zone the CronTime was made with: it must be given again.
+      const due = new CronTime(app.schedule, zone).getNextDateFrom(since, zone).toJSDate();
       if (due.getTime() <= now) missed.push({ app, due });
     }, () => this.closing);
     for (const { app, due } of missed) {
       if (this.closing) return;
       this.logger.warn(`catching up ${app.name}: its firing at ${due.toISOString()} was missed while the service was down`);
-      await this.fire(app);
+      await this.submit(app, due);
     }
   }
 }

@@ -7,6 +7,7 @@ import type { Cursor } from '../common/pagination';
 import type { AppConfig } from '../config/app-config';
 import type { BackupRunner } from './backup-runner.service';
 import { BackupScheduler } from './backup-scheduler.service';
+import { InProcessFiringQueue } from '../cluster/firing-queue';
 import type { RunsService } from './runs.service';
 
 /** The audit log is not what these tests are about. */
@@ -29,7 +30,7 @@ describe('BackupScheduler', () => {
     const recorded: string[] = [];
     const runs = { failToStart: async (a: AppEntity, trigger: string, reason: string) => recorded.push(`${a.name} ${trigger} ${reason}`) };
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
-    new BackupScheduler(config, registry, apps, runner, runs as unknown as RunsService, noAudit);
+    new BackupScheduler(config, registry, apps, runner, runs as unknown as RunsService, noAudit, new InProcessFiringQueue());
 
     listener!({ kind: 'saved', app });
     expect(registry.doesExist('cron', 'backup:7')).toBe(true);
@@ -47,7 +48,7 @@ describe('BackupScheduler', () => {
     const fired: number[] = [];
     const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
-    new BackupScheduler(config, registry, apps, runner, {} as RunsService, noAudit);
+    new BackupScheduler(config, registry, apps, runner, {} as RunsService, noAudit, new InProcessFiringQueue());
 
     for (const app of [every(1, null), every(2, null), every(3, 'Asia/Kolkata')]) listener!({ kind: 'saved', app });
     expect(registry.getCronJob('backup:1')).toBe(registry.getCronJob('backup:2'));
@@ -76,7 +77,7 @@ describe('BackupScheduler', () => {
     const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
     const runs = { lastScheduledRunTimes: async () => new Map() } as unknown as RunsService;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: true } } as AppConfig;
-    const scheduler = new BackupScheduler(config, registry, apps, runner, runs, noAudit);
+    const scheduler = new BackupScheduler(config, registry, apps, runner, runs, noAudit, new InProcessFiringQueue());
 
     await scheduler.onApplicationBootstrap();
     await scheduler.registered();
@@ -95,13 +96,31 @@ describe('BackupScheduler', () => {
     expect(scheduler.nextRunOf(1)).toBeInstanceOf(Date);
   });
 
+  it('catches up a missed firing of an app in its own time zone, not in UTC', async () => {
+    // Its daily firing was an hour ago in Kiribati (UTC+14), after its last change five hours ago: missed. Read as UTC,
+    // the same fields would fire 13 hours from now instead, and nothing would be caught up.
+    const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Pacific/Kiritimati', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' })
+      .formatToParts(new Date(Date.now() - 60 * 60 * 1000));
+    const field = (type: string) => Number(parts.find((part) => part.type === type)!.value);
+    const app = { id: 5, name: 'kiribati', schedule: `${field('minute')} ${field('hour')} * * *`, timezone: 'Pacific/Kiritimati', enabled: true, updatedAt: new Date(Date.now() - 5 * 60 * 60 * 1000) } as AppEntity;
+    const apps = { onChange: () => undefined, slice: pagesOf([app]) } as unknown as AppsService;
+    const fired: number[] = [];
+    const runner = { start: async (id: number) => fired.push(id) } as unknown as BackupRunner;
+    const runs = { lastScheduledRunTimes: async () => new Map() } as unknown as RunsService;
+    const config = { scheduler: { timezone: 'UTC', catchUpMissed: true } } as AppConfig;
+    const scheduler = new BackupScheduler(config, registry, apps, runner, runs, noAudit, new InProcessFiringQueue());
+    await scheduler.onApplicationBootstrap();
+    await scheduler.registered();
+    expect(fired).toEqual([5]);
+  });
+
   it('registers a large registry in slices that let the event loop run, following changes made meanwhile', async () => {
     const at = new Date('2026-01-01T00:00:00Z');
     const rows = Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, name: `app-${i + 1}`, schedule: `${i % 60} ${i % 24} * * *`, timezone: null, enabled: true, updatedAt: at })) as AppEntity[];
     let listener: ((change: AppChange) => void) | undefined;
     const apps = { onChange: (l: (change: AppChange) => void) => (listener = l), slice: pagesOf(rows) } as unknown as AppsService;
     const config = { scheduler: { timezone: 'UTC', catchUpMissed: false } } as AppConfig;
-    const scheduler = new BackupScheduler(config, registry, apps, {} as BackupRunner, {} as RunsService, noAudit);
+    const scheduler = new BackupScheduler(config, registry, apps, {} as BackupRunner, {} as RunsService, noAudit, new InProcessFiringQueue());
 
     let timerRan = false;
     setTimeout(() => (timerRan = true), 0);

@@ -20,12 +20,14 @@ import { RunEntity } from './run.entity';
 import { RunDestinationEntity } from './run-destination.entity';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
+import { CLUSTER_PROVIDERS } from '../cluster/cluster.providers';
+import { ReplicasController } from '../cluster/replicas.controller';
 
 // Global so that the registry's controller can show schedules and last runs through the AppActivity port.
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([RunEntity, RunDestinationEntity]), HttpModule, AppsModule, StorageModule],
-  controllers: [BackupController, RunsController],
+  controllers: [BackupController, RunsController, ReplicasController],
   providers: [
     ContractClient,
     RunsService,
@@ -39,6 +41,7 @@ import { RunsService } from './runs.service';
     RestoreDrill,
     DrillScheduler,
     { provide: AppActivity, useClass: BackupAppActivity },
+    ...CLUSTER_PROVIDERS,
   ],
   exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler, VerifyScheduler, DrillScheduler],
 })

@@ -48,6 +48,6 @@ export class RunDestinationEntity {
   encryptionPassphraseEncrypted!: string | null;
 
   /** When retention deleted this copy. */
-  @Column({ type: 'datetime', nullable: true })
+  @Column({ type: Date, nullable: true })
   backupRemovedAt!: Date | null;
 }

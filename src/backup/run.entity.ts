@@ -44,13 +44,13 @@ export class RunEntity {
   status!: RunStatus;
 
   @Index('IDX_runs_queuedAt')
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   queuedAt!: Date;
 
-  @Column({ type: 'datetime', nullable: true })
+  @Column({ type: Date, nullable: true })
   startedAt!: Date | null;
 
-  @Column({ type: 'datetime', nullable: true })
+  @Column({ type: Date, nullable: true })
   finishedAt!: Date | null;
 
   @Column({ type: 'integer', default: 0 })
@@ -70,7 +70,7 @@ export class RunEntity {
   error!: string | null;
 
   /** When retention deleted the backup this run made; until then the run is never pruned (it holds the checksum). */
-  @Column({ type: 'datetime', nullable: true })
+  @Column({ type: Date, nullable: true })
   backupRemovedAt!: Date | null;
 
   /**

@@ -7,7 +7,8 @@ import { RunNotFoundError } from '../common/errors';
 import { Cursor, Page, toPage } from '../common/pagination';
 import { yieldWhenDue } from '../common/slices';
 import { printable } from '../common/printable';
-import { fromSqlite, toSqlite } from '../database/sqlite-dates';
+import { AppConfig } from '../config/app-config';
+import { Dialect } from '../database/dialect';
 import { RunEntity, RunKind, RunStatus, RunTrigger } from './run.entity';
 import { AppVersion, recordedAppVersion } from './app-version';
 import { CopyStatus, RunDestinationEntity } from './run-destination.entity';
@@ -27,6 +28,8 @@ export type RunEvent =
 const MAX_LINE = 4096;
 /** keptBytes() reads this many apps at a time, yielding when due. */
 const KEPT_PAGE = 250;
+/** Cluster mode: how often a running run's byte count is written for the other replicas (they show it at least once a second). */
+const PROGRESS_WRITE_MS = 500;
 
 /** What a cancelled run that had started left behind, by kind (its last log line). */
 const CANCELLED_EFFECT: Record<RunKind, MessageKey> = {
@@ -99,7 +102,7 @@ export interface RecordedCopy extends Pick<RunEntity, 'bytes' | 'sha256' | 'appR
   encryptionPassphraseEncrypted: string | null;
 }
 
-/** Run history: what happened, step by step, kept in SQLite; live byte counts kept in memory. */
+/** Run history: what happened, step by step, kept in the database; live byte counts kept in memory (and, in a cluster, written for the other replicas). */
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger(RunsService.name);
@@ -112,12 +115,20 @@ export class RunsService {
   private readonly copiesRecorded = new Map<number, CopyResult[]>();
   /** Copies the database refused, by run id, until they can be written. */
   private readonly unsavedCopies = new Map<number, CopyResult[]>();
+  private readonly sql: Dialect;
+  /** Cluster mode: when each running run's byte count was last written, for the pages of the other replicas. */
+  private readonly bytesWritten = new Map<number, number>();
+  private readonly shareProgress: boolean;
 
   constructor(
     @InjectRepository(RunEntity) private readonly runs: Repository<RunEntity>,
     @InjectRepository(RunDestinationEntity) private readonly copies: Repository<RunDestinationEntity>,
     private readonly apps: AppsService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.sql = new Dialect(runs.manager.connection);
+    this.shareProgress = config.databaseUrl !== null;
+  }
 
   onEvent(listener: (event: RunEvent) => void): void {
     this.listeners.push(listener);
@@ -157,7 +168,7 @@ export class RunsService {
    * list an index search: each filter has an index that ends in the rowid (see RunListIndexes).
    */
   async list(filters: RunFilters, limit: number): Promise<{ items: RunEntity[]; next: number | null }> {
-    const query = this.runs.createQueryBuilder('run').where('run.id < :before', { before: filters.before ?? Number.MAX_SAFE_INTEGER });
+    const query = this.runs.createQueryBuilder('run').where('run.id < :before', { before: Math.min(filters.before ?? this.sql.maxId, this.sql.maxId) });
     for (const field of ['status', 'kind', 'trigger', 'appId'] as const) {
       if (filters[field] !== undefined) query.andWhere(`run.${field} = :${field}`, { [field]: filters[field] });
     }
@@ -264,6 +275,34 @@ export class RunsService {
 
   progress(runId: number, bytes: number): void {
     this.liveBytes.set(runId, bytes);
+    if (this.shareProgress) this.writeProgress(runId, bytes);
+  }
+
+  /**
+   * Cluster mode: the other replicas read a run's bytes from its row (this one from memory), written at most every
+   * PROGRESS_WRITE_MS so that they show it live (and its rate: bytes over time since it started) at least once a second.
+   */
+  private writeProgress(runId: number, bytes: number): void {
+    const now = Date.now();
+    if (now - (this.bytesWritten.get(runId) ?? 0) < PROGRESS_WRITE_MS) return;
+    this.bytesWritten.set(runId, now);
+    this.runs.update({ id: runId, status: 'running' }, { bytes }).catch((error: Error) => this.logger.warn(`could not share the progress of run ${runId}: ${error.message}`));
+  }
+
+  /**
+   * Fails a run unless it has ended in the meantime (another replica may have been first): the run when this call
+   * failed it, else null.
+   */
+  async failIfUnfinished(id: number, reason: string): Promise<RunEntity | null> {
+    const error = printable(reason, MAX_LINE);
+    const line = `${new Date().toISOString()} ${error}\n`;
+    const result = await this.runs.createQueryBuilder().update().set({ status: 'failed', finishedAt: new Date(), error, log: () => 'log || :line' })
+      .setParameter('line', line).where('id = :id', { id }).andWhere('status IN (:...open)', { open: ['queued', 'running'] }).execute();
+    if (!result.affected) return null;
+    const run = await this.get(id);
+    this.logFor(run, 'error', `run ${run.id} of ${run.appName} failed: ${error}`);
+    this.emit({ kind: 'finished', run });
+    return run;
   }
 
   /**
@@ -328,10 +367,15 @@ export class RunsService {
   private async finish(run: RunEntity, fields: Partial<RunEntity>, lastLine?: string): Promise<void> {
     await this.writeCopies(run);
     const last = lastLine === undefined ? '' : `${new Date().toISOString()} ${printable(lastLine, MAX_LINE)}\n`;
-    await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
-      .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id }).execute();
+    // Only an unfinished run ends: in a cluster, a replica cut off from the database for longer than its lease
+    // finds its run failed "replica lost" by another when it comes back, and that outcome stands.
+    const { affected } = await this.runs.createQueryBuilder().update().set({ ...fields, log: () => 'log || :unsaved' })
+      .setParameter('unsaved', (this.unsavedLog.get(run.id) ?? '') + last).where('id = :id', { id: run.id })
+      .andWhere('status IN (:...open)', { open: ['queued', 'running'] }).execute();
+    if (affected === 0) this.logger.warn(`run ${run.id} of ${run.appName} had already ended elsewhere (${fields.status} not recorded)`);
     Object.assign(run, fields);
     this.liveBytes.delete(run.id);
+    this.bytesWritten.delete(run.id);
     this.unsavedLog.delete(run.id);
   }
 
@@ -366,15 +410,15 @@ export class RunsService {
 
   /** Of each app: its newest run of any kind and when its newest successful backup finished; two index seeks per app. */
   async activityOf(appIds: number[]): Promise<Map<number, RunActivity>> {
-    const rows: { appId: number; id: number | null; status: RunEntity['status']; startedAt: string | null; finishedAt: string | null; bytes: number; lastSuccessAt: string | null }[] =
-      await this.runs.query(
-        `SELECT app.value AS appId, last.id, last.status, last.startedAt, last.finishedAt, last.bytes, success.finishedAt AS lastSuccessAt
-         FROM json_each(?) app
-         LEFT JOIN runs last ON last.id = (SELECT MAX(id) FROM runs WHERE appId = app.value)
-         LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE appId = app.value AND kind = 'backup' AND status IN ('succeeded', 'partial'))`,
-        [JSON.stringify(appIds)],
-      );
-    const date = (text: string | null) => (text === null ? null : fromSqlite(text));
+    type Row = { appId: number; id: number | null; status: RunEntity['status']; startedAt: string | null; finishedAt: string | null; bytes: number; lastSuccessAt: string | null };
+    const rows = await this.sql.query<Row[]>(
+      `SELECT app.id AS "appId", last.id, last.status, last."startedAt", last."finishedAt", last.bytes, success."finishedAt" AS "lastSuccessAt"
+       FROM (${this.sql.idsTable}) app
+       LEFT JOIN runs last ON last.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id)
+       LEFT JOIN runs success ON success.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))`,
+      [this.sql.idList(appIds)],
+    );
+    const date = (value: string | null) => this.sql.dateOf(value);
     return new Map(rows.map((row) => [row.appId, {
       lastRun: row.id === null ? null : {
         id: row.id, status: row.status, startedAt: date(row.startedAt), finishedAt: date(row.finishedAt), bytes: this.liveBytes.get(row.id) ?? row.bytes,
@@ -385,7 +429,7 @@ export class RunsService {
 
   /** Apps with a run queued or running: a seek in the status index, whatever the history's size. */
   async activeApps(): Promise<Set<number>> {
-    const rows: { appId: number }[] = await this.runs.query(`SELECT DISTINCT appId FROM runs WHERE status IN ('queued', 'running')`);
+    const rows = await this.sql.query<{ appId: number }[]>(`SELECT DISTINCT "appId" FROM runs WHERE status IN ('queued', 'running')`);
     return new Set(rows.map((row) => row.appId));
   }
 
@@ -395,11 +439,11 @@ export class RunsService {
    * count: they make no backup.
    */
   async latestSuccessfulBackups(): Promise<Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>[]> {
-    const rows: { appName: string; finishedAt: string; bytes: number }[] = await this.runs.query(
-      `SELECT run.appName, run.finishedAt, run.bytes FROM apps app
-       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))`,
+    const rows = await this.sql.query<{ appName: string; finishedAt: string; bytes: number }[]>(
+      `SELECT run."appName", run."finishedAt", run.bytes FROM apps app
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))`,
     );
-    return rows.map((row) => ({ appName: row.appName, finishedAt: fromSqlite(row.finishedAt), bytes: row.bytes }));
+    return rows.map((row) => ({ appName: row.appName, finishedAt: this.sql.dateOf(row.finishedAt), bytes: row.bytes }));
   }
 
   /** The newest finished verification (passed or failed) of each of these apps: its last verification, shown beside its last backup. */
@@ -422,16 +466,18 @@ export class RunsService {
    * could restore. Per app, a seek for its newest backup and one on (appId, backupName) for that file's runs.
    */
   async failedVerifications(): Promise<FailedVerification[]> {
-    const rows: { id: number; name: string; backup: string; runId: number; verifiedAt: string }[] = await this.runs.query(
-      `SELECT app.id AS id, app.name AS name, newest.backupName AS backup, checked.id AS runId, checked.finishedAt AS verifiedAt
+    // SQLite's planner needs the hint; PostgreSQL has no such clause and finds the index itself.
+    const indexed = this.sql.postgres ? '' : 'INDEXED BY "IDX_runs_app_backupName"';
+    const rows = await this.sql.query<{ id: number; name: string; backup: string; runId: number; verifiedAt: string }[]>(
+      `SELECT app.id AS id, app.name AS name, newest."backupName" AS backup, checked.id AS "runId", checked."finishedAt" AS "verifiedAt"
        FROM apps app
-       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))
-       JOIN runs checked ON checked.id = (SELECT MAX(id) FROM runs INDEXED BY "IDX_runs_app_backupName"
-         WHERE appId = app.id AND backupName = newest.backupName AND kind = 'verify' AND status IN ('succeeded', 'failed'))
+       JOIN runs newest ON newest.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial'))
+       JOIN runs checked ON checked.id = (SELECT MAX(id) FROM runs ${indexed}
+         WHERE "appId" = app.id AND "backupName" = newest."backupName" AND kind = 'verify' AND status IN ('succeeded', 'failed'))
        WHERE checked.status = 'failed'
        ORDER BY app.name`,
     );
-    return rows.map((row) => ({ ...row, verifiedAt: fromSqlite(row.verifiedAt) }));
+    return rows.map((row) => ({ ...row, verifiedAt: this.sql.dateOf(row.verifiedAt) }));
   }
 
   /** The newest run of this kind of each of these apps, whatever its outcome: what a row shows as "last backup". */
@@ -442,21 +488,21 @@ export class RunsService {
   /** One index seek per app (MAX(id) under an index that starts with appId), never a pass over the history. */
   private async newestPerApp(filter: string, appIds?: number[]): Promise<Map<number, RunEntity>> {
     if (appIds?.length === 0) return new Map();
-    const apps = appIds ? `SELECT value AS id FROM json_each(:appIds)` : 'SELECT id FROM apps';
+    const apps = appIds ? this.sql.idsTableNamed('appIds') : 'SELECT id FROM apps';
     const latest = await this.runs
       .createQueryBuilder('run')
-      .where(`run.id IN (SELECT (SELECT MAX(id) FROM runs WHERE appId = app.id ${filter}) FROM (${apps}) app)`, { appIds: JSON.stringify(appIds ?? []) })
+      .where(`run.id IN (SELECT (SELECT MAX(id) FROM runs WHERE "appId" = app.id ${filter}) FROM (${apps}) app)`, { appIds: this.sql.idList(appIds ?? []) })
       .getMany();
     return new Map(latest.map((run) => [run.appId, this.withLiveBytes(run)]));
   }
 
   /** When each registered app's latest scheduled run was queued, for catching up missed firings. */
   async lastScheduledRunTimes(): Promise<Map<number, Date>> {
-    const rows: { appId: number; queuedAt: string }[] = await this.runs.query(
-      `SELECT app.id AS appId, run.queuedAt AS queuedAt FROM apps app
-       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE appId = app.id AND "trigger" = 'schedule')`,
+    const rows = await this.sql.query<{ appId: number; queuedAt: string }[]>(
+      `SELECT app.id AS "appId", run."queuedAt" AS "queuedAt" FROM apps app
+       JOIN runs run ON run.id = (SELECT MAX(id) FROM runs WHERE "appId" = app.id AND "trigger" = 'schedule')`,
     );
-    return new Map(rows.map((row) => [row.appId, fromSqlite(row.queuedAt)]));
+    return new Map(rows.map((row) => [row.appId, this.sql.dateOf(row.queuedAt)]));
   }
 
   /**
@@ -464,11 +510,11 @@ export class RunsService {
    * failures through the status index instead read every failure ever recorded).
    */
   async countSince(since: Date): Promise<{ runs: number; failures: number }> {
-    const [row]: { runs: number; failures: number | null }[] = await this.runs.query(
-      `SELECT COUNT(*) AS runs, SUM(status IN ('failed', 'partial')) AS failures FROM runs WHERE queuedAt >= ?`,
-      [toSqlite(since)],
+    const [row] = await this.sql.query<{ runs: number; failures: number | null }[]>(
+      `SELECT COUNT(*) AS runs, SUM(CASE WHEN status IN ('failed', 'partial') THEN 1 ELSE 0 END) AS failures FROM runs WHERE "queuedAt" >= ?`,
+      [this.sql.date(since)],
     );
-    return { runs: row.runs, failures: row.failures ?? 0 };
+    return { runs: Number(row.runs), failures: Number(row.failures ?? 0) };
   }
 
   /**
@@ -479,17 +525,17 @@ export class RunsService {
    * reading at most that many runs.
    */
   async keptBytes(): Promise<number> {
-    const kept = 'retention + keepDaily + keepWeekly + keepMonthly + keepYearly';
+    const kept = 'retention + "keepDaily" + "keepWeekly" + "keepMonthly" + "keepYearly"';
     let total = 0;
     for (let after = 0; ; ) {
-      const apps: { id: number; bound: number }[] = await this.runs.query(`SELECT id, ${kept} AS bound FROM apps WHERE id > ? ORDER BY id LIMIT ?`, [after, KEPT_PAGE]);
+      const apps = await this.sql.query<{ id: number; bound: number }[]>(`SELECT id, ${kept} AS bound FROM apps WHERE id > ? ORDER BY id LIMIT ?`, [after, KEPT_PAGE]);
       for (const bound of new Set(apps.map((app) => app.bound))) {
         const ids = apps.filter((app) => app.bound === bound).map((app) => app.id);
-        const [row] = await this.runs.query(
-          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE appId = app.value AND kind = 'backup' AND status IN ('succeeded', 'partial')
-             AND backupRemovedAt IS NULL ORDER BY id DESC LIMIT ?))), 0) AS total
-           FROM json_each(?) app`,
-          [bound, JSON.stringify(ids)],
+        const [row] = await this.sql.query<{ total: number | string }[]>(
+          `SELECT COALESCE(SUM((SELECT SUM(bytes) FROM (SELECT bytes FROM runs WHERE "appId" = app.id AND kind = 'backup' AND status IN ('succeeded', 'partial')
+             AND "backupRemovedAt" IS NULL ORDER BY id DESC LIMIT ?) kept)), 0) AS total
+           FROM (${this.sql.idsTable}) app`,
+          [bound, this.sql.idList(ids)],
         );
         total += Number(row.total);
       }

@@ -12,6 +12,8 @@ import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
+import type { RunEntity } from './run.entity';
+import { Firing, FiringQueue, firingTime } from '../cluster/firing-queue';
 
 /** The job of VERIFY_SCHEDULE: on each firing it queues a verification of every app that follows it. */
 const GLOBAL_JOB = 'verify:global';
@@ -47,14 +49,16 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
     private readonly runner: BackupRunner,
     private readonly runs: RunsService,
     private readonly audit: AuditService,
+    private readonly queue: FiringQueue,
   ) {
     apps.onChange((change) => this.follow(change));
+    queue.handle('verify', (firing) => this.runFiring(firing));
   }
 
   async onApplicationBootstrap(): Promise<void> {
     const global = this.config.scheduler.verifySchedule;
     // Validated at boot (VERIFY_SCHEDULE must fire in SCHEDULER_TIMEZONE): a failure here is a bug, not a bad value.
-    if (global) this.register(GLOBAL_JOB, global, this.config.scheduler.timezone, () => this.verifyFollowers());
+    if (global) this.register(GLOBAL_JOB, global, this.config.scheduler.timezone, () => this.verifyFollowers(firingTime(global, this.config.scheduler.timezone)));
     // Like the backup jobs: a few are registered before the service listens, thousands do not hold it up.
     const registration = this.registerOwn().catch((error: Error) => this.logger.error(`verification schedules not registered: ${error.message}`));
     await Promise.race([registration, sleep(BOOT_WAIT_MS)]);
@@ -95,7 +99,8 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
 
   private schedule(app: AppEntity): void {
     if (!app.enabled || app.verifySchedule === null || app.verifySchedule === FOLLOW_VERIFY_SCHEDULE) return;
-    this.register(jobName(app.id), app.verifySchedule, app.timezone ?? this.config.scheduler.timezone, () => this.verify(app));
+    const [schedule, zone] = [app.verifySchedule, app.timezone ?? this.config.scheduler.timezone];
+    this.register(jobName(app.id), schedule, zone, () => this.submit(app, firingTime(schedule, zone)));
   }
 
   /** A stored expression the library refuses (the API refuses it too: an older row or a hand edit) leaves that app unverified, logged. */
@@ -112,25 +117,49 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
     this.registry.addCronJob(name, job);
   }
 
-  private async verifyFollowers(): Promise<void> {
+  private async verifyFollowers(due: Date): Promise<void> {
     const followers = await this.apps.followingVerifySchedule();
     this.logger.log(`VERIFY_SCHEDULE fired: queuing the verification of ${followers.length} app(s)`);
-    await forEachInSlices(followers, (app) => this.verify(app), () => this.closing);
+    await forEachInSlices(followers, (app) => this.submit(app, due), () => this.closing);
+  }
+
+  /** Through the firing queue, like a backup's firing: in a cluster, one replica verifies, once. */
+  private async submit(app: Pick<AppEntity, 'id' | 'name'>, due: Date): Promise<void> {
+    try {
+      await this.queue.submit({ appId: app.id, kind: 'verify', due: due.toISOString() });
+    } catch (error) {
+      this.logger.error(`scheduled verification of ${app.name} could not be queued: ${(error as Error).message}`);
+    }
+  }
+
+  private async runFiring(firing: Firing): Promise<() => Promise<void>> {
+    // Deleted since the firing: nothing to verify.
+    const app = await this.apps.get(firing.appId).catch((error: unknown) => {
+      if (error instanceof AppNotFoundError) return null;
+      throw error;
+    });
+    const run = app && (await this.verify(app));
+    return () => (run ? this.runner.settled(run.id) : Promise.resolve());
   }
 
   /** Queues the verification of the app's newest recorded backup; an app with none has nothing to verify yet. */
-  private async verify(app: Pick<AppEntity, 'id' | 'name'>): Promise<void> {
+  private async verify(app: Pick<AppEntity, 'id' | 'name'>): Promise<RunEntity | null> {
     try {
-      await this.runner.startVerify(app.id, 'schedule');
+      const run = await this.runner.startVerify(app.id, 'schedule');
       await this.audit.recordScheduled('verify.request', app);
+      return run;
     } catch (error) {
-      if (error instanceof InvalidBackupError) return this.logger.debug(`scheduled verification of ${app.name}: ${error.message}`);
-      if (error instanceof AppNotFoundError || error instanceof ShuttingDownError) return;
+      if (error instanceof InvalidBackupError) {
+        this.logger.debug(`scheduled verification of ${app.name}: ${error.message}`);
+        return null;
+      }
+      if (error instanceof AppNotFoundError || error instanceof ShuttingDownError) return null;
       // Anything else (the remote's folder cannot even be named) is a verification that failed: recorded, so it notifies.
       await this.audit.recordScheduled('verify.request', app, (error as Error).message);
       await this.runs.failToStart(app, 'schedule', (error as Error).message, 'verify').catch((e: Error) =>
         this.logger.error(`scheduled verification of ${app.name} could not start (${printable((error as Error).message, 4096)}) nor be recorded: ${e.message}`),
       );
+      return null;
     }
   }
 }

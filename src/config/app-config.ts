@@ -15,6 +15,10 @@ export class AppConfig {
   /** Private (0700) folder for what rclone must spool; emptied at boot. */
   readonly tmpDir!: string;
   readonly databasePath!: string;
+  /** Cluster mode (DATABASE_URL): the PostgreSQL database every replica shares; null: embedded, the SQLite file at databasePath. */
+  readonly databaseUrl!: string | null;
+  /** Cluster mode: a run whose replica has not renewed its lease for this long is failed by another replica. */
+  readonly runLeaseMs!: number;
   readonly adminUser!: string;
   readonly adminPassword!: string;
   readonly secretKey!: string;

@@ -84,7 +84,7 @@ function isValidTimeZone(zone: string): boolean {
 
 /** Every variable the service reads; README and .env.example document each one. */
 export const ENVIRONMENT_VARIABLES = [
-  'PORT', 'HOST', 'TRUST_PROXY', 'DATA_DIR', 'DATABASE_PATH', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
+  'PORT', 'HOST', 'TRUST_PROXY', 'DATA_DIR', 'DATABASE_PATH', 'DATABASE_URL', 'RUN_LEASE_S', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
   'CATCH_UP_MISSED', 'VERIFY_SCHEDULE', 'RUN_HISTORY_DAYS', 'RUN_HISTORY_MAX', 'RUN_LOG_DAYS', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
@@ -93,7 +93,7 @@ export const ENVIRONMENT_VARIABLES = [
 ] as const;
 
 /** Secrets are checked like any variable but their values are never echoed in errors. */
-const SECRET_VARIABLES = new Set(['ADMIN_PASSWORD', 'SECRET_KEY', 'DEFAULT_ENCRYPTION_PASSPHRASE', 'OIDC_CLIENT_SECRET']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'ADMIN_PASSWORD', 'SECRET_KEY', 'DEFAULT_ENCRYPTION_PASSPHRASE', 'OIDC_CLIENT_SECRET']);
 
 /** The process environment as the service accepts it; defaults are the embedded ones. */
 export class Environment {
@@ -111,6 +111,14 @@ export class Environment {
 
   @IsOptional() @IsString() @IsNotEmpty()
   DATABASE_PATH?: string;
+
+  /** Set: cluster mode, the state in this PostgreSQL database and runs queued in pg-boss; unset: the SQLite file. */
+  @IsOptional() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/orquestador' })
+  DATABASE_URL?: string;
+
+  /** Cluster mode: how long a run outlives its replica's last heartbeat before a surviving replica fails it ("replica lost"). */
+  @Max(3600) @Min(4) @IsInt() @Type(() => Number)
+  RUN_LEASE_S = 60;
 
   @Matches(/^[^:\s]{1,64}$/, { message: 'must be 1-64 characters without spaces or ":"' })
   ADMIN_USER = 'admin';

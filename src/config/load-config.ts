@@ -38,6 +38,8 @@ export function loadConfig(
     dataDir,
     tmpDir: join(dataDir, 'tmp'),
     databasePath: resolve(env.DATABASE_PATH ?? join(dataDir, 'orquestador.sqlite')),
+    databaseUrl: env.DATABASE_URL ?? null,
+    runLeaseMs: env.RUN_LEASE_S * 1000,
     adminUser: env.ADMIN_USER,
     adminPassword: password.value,
     secretKey,

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { types as pgTypes } from 'pg';
 import { AppEntity } from '../apps/app.entity';
 import { RunEntity } from '../backup/run.entity';
 import { AppConfig } from '../config/app-config';
@@ -25,6 +26,10 @@ import { AuditEntryEntity } from '../audit/audit-entry.entity';
 import { ApiKeyEntity } from '../auth/api-key.entity';
 import { UserEntity } from '../users/user.entity';
 import { SessionEntity } from '../auth/session.entity';
+import { PgInitial1765500000000 } from './migrations-postgres/1765500000000-initial';
+import { PgCluster1765500000001 } from './migrations-postgres/1765500000001-cluster';
+import { PgDestinations1765500000002 } from './migrations-postgres/1765500000002-destinations';
+import { PgContractExtensions1765500000003 } from './migrations-postgres/1765500000003-contract-extensions';
 
 export const ENTITIES = [AppEntity, RunEntity, SessionEntity, UserEntity, ApiKeyEntity, AuditEntryEntity, DestinationEntity, AppDestinationEntity, RunDestinationEntity];
 export const MIGRATIONS = [
@@ -34,8 +39,15 @@ export const MIGRATIONS = [
   ContractExtensions1765400000000,
 ];
 
-/** SQLite through better-sqlite3; the schema is owned by the migrations, which run at every start. */
+/** PostgreSQL's own schema history (cluster mode): the same entities, a migration of its own for each SQLite one. */
+export const POSTGRES_MIGRATIONS = [PgInitial1765500000000, PgCluster1765500000001, PgDestinations1765500000002, PgContractExtensions1765500000003];
+
+/**
+ * SQLite through better-sqlite3, or PostgreSQL with DATABASE_URL; the schema is owned by the migrations, which run
+ * at every start (on PostgreSQL under TypeORM's lock, so replicas starting together migrate once).
+ */
 export function databaseOptions(config: AppConfig): TypeOrmModuleOptions {
+  if (config.databaseUrl) return postgresOptions(config.databaseUrl);
   mkdirSync(dirname(config.databasePath), { recursive: true });
   return {
     type: 'better-sqlite3',
@@ -52,5 +64,20 @@ export function databaseOptions(config: AppConfig): TypeOrmModuleOptions {
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');
     },
+  };
+}
+
+export function postgresOptions(url: string): TypeOrmModuleOptions & { type: 'postgres' } {
+  // Byte counts are bigint and COUNT(*) is too: both stay far below 2^53, and the code reads numbers.
+  pgTypes.setTypeParser(pgTypes.builtins.INT8, Number);
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: POSTGRES_MIGRATIONS,
+    // preparePostgres has run them, under a lock, before the service boots.
+    migrationsRun: false,
+    synchronize: false,
+    extra: { max: 10 },
   };
 }

@@ -25,10 +25,10 @@ export class DestinationEntity {
   @Column({ type: 'text', nullable: true })
   encryptionPassphraseEncrypted!: string | null;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   createdAt!: Date;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   updatedAt!: Date;
 }
 

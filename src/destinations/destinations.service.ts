@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, In, QueryFailedError, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
 import type { AppEntity } from '../apps/app.entity';
 import { TokenCipher } from '../apps/token-cipher';
 import { DestinationConflictError, DestinationNotFoundError, FieldProblem, InvalidFieldsError, InvalidBackupError } from '../common/errors';
 import { english } from '../common/i18n';
+import { violatesUnique } from '../database/dialect';
 import { AppConfig } from '../config/app-config';
 import { BackupLocations } from '../storage/backup-locations.service';
 import { RcloneAdapter } from '../storage/rclone.adapter';
+import { RunDestinationEntity } from '../backup/run-destination.entity';
 import { AppDestinationEntity, DEFAULT_DESTINATION_ID, DEFAULT_DESTINATION_NAME, DestinationEntity, RETENTION_FIELDS } from './destination.entity';
 import type { AppDestinationInput, AppDestinationResponse } from './dto/app-destination.dto';
 import { CreateDestinationDto, DestinationCheckResponse, UpdateDestinationDto } from './dto/destination.dto';
@@ -102,7 +104,7 @@ export class DestinationsService {
     if (users > 0) throw new DestinationConflictError(english('failure.destinationInUse', { name: destination.name, apps: users }));
     await this.destinations.manager.transaction(async (manager) => {
       // The copies recorded there keep the destination's name; the id may be reused by a new one.
-      await manager.query(`UPDATE "run_destinations" SET "destinationId" = NULL WHERE "destinationId" = ?`, [id]);
+      await manager.update(RunDestinationEntity, { destinationId: id }, { destinationId: null });
       await manager.delete(DestinationEntity, { id });
     });
     return destination;
@@ -233,7 +235,7 @@ export class DestinationsService {
     try {
       return await this.destinations.save(destination);
     } catch (error) {
-      if (error instanceof QueryFailedError && /UNIQUE constraint failed: destinations\.name|duplicate key/.test(error.message)) {
+      if (violatesUnique(error, 'destinations.name', 'UQ_destinations_name')) {
         throw new DestinationConflictError(english('failure.destinationNameTaken', { name: destination.name }));
       }
       throw error;

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Dialect } from '../database/dialect';
 import { AppListing } from '../apps/app-listing.service';
 import { BackupScheduler, BrokenSchedule } from '../backup/backup-scheduler.service';
 import { FailedVerification, RunsService } from '../backup/runs.service';
@@ -58,18 +59,21 @@ export interface HealthReport {
 @Injectable()
 export class HealthService {
   /** The database file this process opened: if the path later names another file (or none), data is being lost. */
-  private readonly databaseFile: { path: string; dev: number; ino: number };
+  private readonly databaseFile: { path: string; dev: number; ino: number } | null;
+  private readonly sql: Dialect;
 
   constructor(
     config: AppConfig,
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly rclone: RcloneAdapter,
     private readonly scheduler: BackupScheduler,
     private readonly listing: AppListing,
     private readonly runs: RunsService,
   ) {
-    const { dev, ino } = statSync(config.databasePath);
-    this.databaseFile = { path: config.databasePath, dev, ino };
+    this.sql = new Dialect(dataSource);
+    // Cluster mode has no file: PostgreSQL is the one to watch its storage.
+    const { dev, ino } = config.databaseUrl ? { dev: 0, ino: 0 } : statSync(config.databasePath);
+    this.databaseFile = config.databaseUrl ? null : { path: config.databasePath, dev, ino };
   }
 
   /**
@@ -93,19 +97,20 @@ export class HealthService {
 
   /** Reads are not enough: a full disk or a deleted file still answers SELECT 1, while every run's outcome is lost. */
   private async checkDatabase(): Promise<object> {
-    const { path, dev, ino } = this.databaseFile;
-    const now = statSync(path, { throwIfNoEntry: false });
-    if (now?.dev !== dev || now.ino !== ino) {
-      throw new Error(`the database file ${path} was ${now ? 'replaced' : 'deleted'} while the service was running: ` +
+    const file = this.databaseFile;
+    const now = file && statSync(file.path, { throwIfNoEntry: false });
+    if (file && (now?.dev !== file.dev || now.ino !== file.ino)) {
+      throw new Error(`the database file ${file.path} was ${now ? 'replaced' : 'deleted'} while the service was running: ` +
         'nothing written now is kept; restore the file (or stop the service and start it on the new file)');
     }
     try {
-      await this.dataSource.query(
-        `INSERT INTO health_probe (id, checkedAt) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checkedAt = excluded.checkedAt`,
+      await this.sql.query(
+        `INSERT INTO health_probe (id, "checkedAt") VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET "checkedAt" = excluded."checkedAt"`,
         [new Date().toISOString()],
       );
     } catch (error) {
-      throw new Error(`the database cannot be written (${(error as Error).message}): check the free space under ${dirname(path)}`);
+      const where = file ? `check the free space under ${dirname(file.path)}` : 'check the PostgreSQL server';
+      throw new Error(`the database cannot be written (${(error as Error).message}): ${where}`);
     }
     return {};
   }

@@ -15,9 +15,9 @@ export class UserEntity {
   @Column({ type: 'varchar', length: 16 })
   role!: string;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   createdAt!: Date;
 
-  @Column({ type: 'datetime' })
+  @Column({ type: Date })
   updatedAt!: Date;
 }

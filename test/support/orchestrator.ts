@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app.setup';
 import type { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
+import { onPostgres, scratchDatabaseFor } from './postgres';
 
 export const ADMIN = { user: 'admin', password: 'test-password-123' };
 
@@ -42,11 +43,14 @@ export async function logInThroughPage(agent: request.Agent, credentials = ADMIN
 
 /**
  * Boots the real AppModule through the same createApp() as main.ts, on a fresh data folder
- * (SQLite file, generated secrets, local backups remote) unless `env` says otherwise.
+ * (SQLite file, generated secrets, local backups remote) unless `env` says otherwise. With TEST_DATABASE=postgres
+ * (and no DATABASE_URL or DATABASE_PATH of the test's own), on a scratch PostgreSQL database of that data folder
+ * (a restart on the same folder finds the same data), dropped after the test file.
  */
 export async function bootOrchestrator(env: Record<string, string> = {}): Promise<Orchestrator> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'orquestador-test-'));
-  const { config } = loadConfig({ ADMIN_PASSWORD: ADMIN.password, ...env, DATA_DIR: dataDir }, null);
+  const scratch = onPostgres && !env.DATABASE_URL && !env.DATABASE_PATH ? await scratchDatabaseFor(dataDir) : null;
+  const { config } = loadConfig({ ADMIN_PASSWORD: ADMIN.password, ...(scratch ? { DATABASE_URL: scratch.url } : {}), ...env, DATA_DIR: dataDir }, null);
   const app = await createApp(config, ['error']);
   await app.init();
   const server = app.getHttpServer();

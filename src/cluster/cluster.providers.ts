@@ -1,0 +1,21 @@
+import type { Provider } from '@nestjs/common';
+import { BackupRunner } from '../backup/backup-runner.service';
+import { AppConfig } from '../config/app-config';
+import { AppChangeRelay } from './app-change-relay.service';
+import { FiringQueue, InProcessFiringQueue } from './firing-queue';
+import { LostRuns } from './lost-runs.service';
+import { PgBossFiringQueue } from './pg-boss-firing-queue';
+import { ReplicaLeases } from './replica-leases.service';
+
+/** What a run needs to be shared by replicas; in embedded mode the same classes do what one process always did. */
+export const CLUSTER_PROVIDERS: Provider[] = [
+  {
+    provide: FiringQueue,
+    useFactory: (config: AppConfig, replica: ReplicaLeases, runner: BackupRunner) =>
+      config.databaseUrl ? new PgBossFiringQueue(config, replica, () => runner.hasRoom()) : new InProcessFiringQueue(),
+    inject: [AppConfig, ReplicaLeases, BackupRunner],
+  },
+  ReplicaLeases,
+  LostRuns,
+  AppChangeRelay,
+];

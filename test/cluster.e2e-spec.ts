@@ -1,0 +1,315 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { filesIn } from './support/backups';
+import { startContractApp } from './support/contract-app.mjs';
+import { ADMIN, appInput, waitFor } from './support/orchestrator';
+import { start, Started, waitForHttp } from './support/processes';
+import { ScratchDatabase, scratchDatabase } from './support/postgres';
+
+/**
+ * Several real replicas (`node dist/main.js`, as in production) on one real PostgreSQL database, each with a data
+ * folder of its own, sharing the backups remote (a local folder) as replicas on several hosts share a cloud remote.
+ */
+type ContractApp = Awaited<ReturnType<typeof startContractApp>>;
+
+const LEASE_S = 6;
+const SECRET_KEY = 'cluster-test-secret-key-0123456789';
+const authorization = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
+
+interface Replica {
+  name: string;
+  base: string;
+  service: Started;
+}
+
+let db: ScratchDatabase;
+let contract: ContractApp;
+let remote: string;
+const replicas: Replica[] = [];
+
+function launch(name: string, env: Record<string, string> = {}): { replica: Replica; port: string } {
+  const port = String(22000 + Math.floor(Math.random() * 20000));
+  const service = start(process.execPath, ['dist/main.js'], {
+    env: {
+      PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), `orquestador-${name}-`)), PORT: port, HOST: '127.0.0.1',
+      ADMIN_PASSWORD: ADMIN.password, SECRET_KEY, DATABASE_URL: db.url, RCLONE_REMOTE: remote, RUN_LEASE_S: String(LEASE_S),
+      SHUTDOWN_GRACE_S: '1', MAX_CONCURRENT_BACKUPS: '2', ...env,
+    },
+  });
+  const replica = { name, base: `http://127.0.0.1:${port}`, service };
+  replicas.push(replica);
+  return { replica, port };
+}
+
+async function startReplica(name: string, env: Record<string, string> = {}): Promise<Replica> {
+  const { replica } = launch(name, env);
+  await waitForHttp(`${replica.base}/api/health`, 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n${replica.service.output()}`);
+  });
+  return replica;
+}
+
+async function api(replica: Replica, method: string, path: string, body?: object): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${replica.base}${path}`, {
+    method,
+    headers: { Authorization: authorization, ...(body && { 'Content-Type': 'application/json' }) },
+    body: body && JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function register(replica: Replica, overrides: Record<string, unknown>): Promise<{ id: number; name: string }> {
+  const { status, body } = await api(replica, 'POST', '/api/apps', appInput({ url: contract.url, ...overrides }));
+  expect(status, JSON.stringify(body)).toBe(201);
+  return body;
+}
+
+/** Which replica ran (or runs) a run: its lease stays as that record. */
+async function holderOf(runId: number): Promise<string | undefined> {
+  return (await db.query<{ replicaId: string }>('SELECT "replicaId" FROM run_leases WHERE "runId" = $1', [runId]))[0]?.replicaId;
+}
+
+beforeAll(async () => {
+  db = await scratchDatabase();
+  contract = await startContractApp();
+  remote = mkdtempSync(join(tmpdir(), 'orquestador-cluster-remote-'));
+});
+
+afterEach(async () => {
+  await Promise.all(replicas.splice(0).map((replica) => replica.service.stop()));
+  // Each test starts from an empty registry (the schema and the key check stay).
+  await db.query('TRUNCATE apps, runs, run_leases, replicas RESTART IDENTITY');
+  await db.query(`DELETE FROM cluster_settings WHERE key = 'admin-check'`);
+  await db.query('DELETE FROM pgboss.job').catch(() => undefined);
+  contract.setMode({ size: 64 * 1024, delayMs: 0 });
+});
+
+afterAll(async () => {
+  await contract?.close();
+  await db?.drop();
+});
+
+describe('cluster mode: several replicas on PostgreSQL', () => {
+  it('runs each scheduled firing exactly once with three replicas, and spreads the firings over them', async () => {
+    contract.setMode({ size: 64 * 1024, delayMs: 0 });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startReplica(name)));
+    const apps = [];
+    for (let i = 0; i < 6; i++) apps.push(await register([a, b, c][i % 3], { name: `app-${i}`, driveFolderId: `app-${i}`, schedule: '*/2 * * * * *' }));
+    const from = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    for (const app of apps) expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
+    const to = Date.now();
+    // The last firings are taken and end.
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined));
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
+    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings' AND state = 'failed'`)).toEqual([]);
+
+    const runs = await db.query<{ appId: number; status: string; error: string | null; log: string; replicaId: string | null }>(
+      `SELECT "appId", status, error, log, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id ORDER BY id`,
+    );
+    // Each of the three replicas submitted every firing: pg-boss kept one job per firing (besides those a replica with no
+    // free slot gave back, under ids of their own).
+    const jobs = await db.query<{ appId: number; jobs: number }>(
+      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings' AND data->>'handedBackBy' IS NULL GROUP BY 1`,
+    );
+    // Firings between registration and disabling: one every 2 s (the first and last may fall outside the window).
+    const firings = Math.floor((to - from) / 2000);
+    const ranOn = new Set<string>();
+    for (const app of apps) {
+      const own = runs.filter((run) => run.appId === app.id);
+      // A firing that came while the app's previous run still ran (a slow start on a loaded machine) is skipped, as in embedded mode.
+      for (const run of own) {
+        expect(run.status === 'succeeded' || (run.status === 'skipped' && /still running/.test(run.error!)), JSON.stringify(run)).toBe(true);
+      }
+      expect(own.length).toBeGreaterThanOrEqual(firings - 1);
+      expect(own.length).toBeLessThanOrEqual(firings + 1);
+      // One run per job, one job per firing: none lost, none run twice.
+      // (A firing that came while the app's run still waited for a slot on the replica that took it is served by that run.)
+      const served = own.reduce((sum, run) => sum + (run.log.match(/this run serves it/g)?.length ?? 0), 0);
+      expect(jobs.find((job) => job.appId === app.id)?.jobs).toBe(own.length + served);
+      for (const run of own.filter((r) => r.status === 'succeeded')) ranOn.add(run.replicaId!);
+    }
+    expect(ranOn.size).toBeGreaterThan(1);
+  }, 60_000);
+
+  it('follows a schedule changed on one replica on the others within 5 s', async () => {
+    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+    const app = await register(a, { name: 'moving', schedule: '0 3 * * *' });
+    await waitFor(async () => ((await api(b, 'GET', `/api/apps/${app.id}`)).body.nextRunAt ? true : undefined));
+    const changedAt = Date.now();
+    expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { schedule: '*/2 * * * * *' })).status).toBe(200);
+    // B's own job now fires at the new time.
+    await waitFor(async () => {
+      const next = (await api(b, 'GET', `/api/apps/${app.id}`)).body.nextRunAt;
+      return next && new Date(next).getTime() - Date.now() <= 2000 ? true : undefined;
+    }, 5000);
+    expect(Date.now() - changedAt).toBeLessThan(5000);
+    // A stopped: the firings go on, on B.
+    await a.service.stop();
+    const since = Date.now();
+    const fired = await waitFor(async () => {
+      const [row] = await db.query<{ id: number }>(`SELECT id FROM runs WHERE "appId" = $1 AND status = 'succeeded' AND "queuedAt" > $2 ORDER BY id DESC LIMIT 1`, [app.id, new Date(since)]);
+      return row;
+    }, 8000);
+    expect(await holderOf(fired.id)).toBeTruthy();
+    // Deleted on B: A is gone, but B stops firing it at once (and nothing is left scheduled).
+    expect((await api(b, 'DELETE', `/api/apps/${app.id}`)).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await db.query(`SELECT 1 FROM runs WHERE "appId" = $1 AND "queuedAt" > now() - interval '1500 milliseconds'`, [app.id])).length).toBe(0);
+  }, 60_000);
+
+  it('shows the live progress of a run on another replica, cancels it from there, refuses a second run of it anywhere (409), and fails it "replica lost" within the lease when its replica is killed, removing its temporary file; a restarting replica leaves it alone', async () => {
+    const started = await Promise.all([startReplica('a'), startReplica('b')]);
+    let a = started[0];
+    const b = started[1];
+    // 64 MiB at about 2.5 MiB/s: long enough to watch, to kill the replica mid-upload.
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const app = await register(a, { name: 'slow', driveFolderId: 'slow' });
+
+    // A cancel asked on A reaches B, which runs it.
+    const first = (await api(b, 'POST', `/api/apps/${app.id}/run`)).body.runId;
+    await waitFor(async () => ((await api(a, 'GET', `/api/runs/${first}`)).body.bytes > 0 ? true : undefined));
+    const cancel = await api(a, 'POST', `/api/runs/${first}/cancel`);
+    expect(cancel.status, JSON.stringify(cancel.body)).toBeLessThan(300);
+    const cancelled = await waitFor(async () => {
+      const run = (await api(a, 'GET', `/api/runs/${first}`)).body;
+      return run.status === 'running' ? undefined : run;
+    });
+    expect(cancelled.status).toBe('cancelled');
+
+    const trigger = await api(b, 'POST', `/api/apps/${app.id}/run`);
+    expect(trigger.status).toBe(202);
+    const runId = trigger.body.runId;
+    // Any replica refuses a second run of the app while B runs it.
+    expect((await api(a, 'POST', `/api/apps/${app.id}/run`)).status).toBe(409);
+
+    // A shows B's bytes growing, at least once a second.
+    const seen: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      seen.push((await api(a, 'GET', `/api/runs/${runId}`)).body.bytes);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    for (let i = 1; i < seen.length; i++) expect(seen[i], `bytes seen from A: ${seen}`).toBeGreaterThan(seen[i - 1]);
+    const running = (await api(a, 'GET', `/api/runs/${runId}`)).body;
+    expect(running.status).toBe('running');
+    const runningOn = await holderOf(runId);
+    expect(runningOn).toBeTruthy();
+    const temporary = () => filesIn(join(remote, 'slow')).filter((name) => name.includes(`.run${runId}.partial`));
+    expect(temporary()).not.toEqual([]);
+
+    // A restarts: its boot recovery must not fail B's live run (the embedded boot fails every unfinished run).
+    await a.service.stop();
+    a = await startReplica('a-again');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await api(a, 'GET', `/api/runs/${runId}`)).body.status).toBe('running');
+
+    // Every replica lists the live ones, and who runs what.
+    const listed = (await api(a, 'GET', '/api/replicas')).body as { id: string; runs: number }[];
+    expect(listed).toHaveLength(2);
+    expect(listed.find((replica) => replica.id === runningOn)?.runs).toBe(1);
+
+    b.service.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const failed = await waitFor(async () => {
+      const run = (await api(a, 'GET', `/api/runs/${runId}`)).body;
+      return run.status === 'running' ? undefined : run;
+    }, LEASE_S * 1000 + 5000);
+    const noticedMs = Date.now() - killedAt;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/replica lost/);
+    expect(noticedMs).toBeLessThanOrEqual(LEASE_S * 1000);
+    await waitFor(() => (temporary().length === 0 ? true : undefined), 5000);
+    // B is no longer listed: its heartbeat is older than a lease.
+    expect(((await api(a, 'GET', '/api/replicas')).body as { id: string }[]).map((replica) => replica.id)).not.toContain(runningOn);
+
+    // The app is free again: the survivor runs it.
+    contract.setMode({ size: 64 * 1024, delayMs: 0 });
+    const again = await api(a, 'POST', `/api/apps/${app.id}/run`);
+    expect(again.status).toBe(202);
+    const done = await waitFor(async () => {
+      const run = (await api(a, 'GET', `/api/runs/${again.body.runId}`)).body;
+      return run.status === 'succeeded' ? run : undefined;
+    });
+    expect(done.bytes).toBe(64 * 1024);
+  }, 60_000);
+
+  it('on SIGTERM, a replica takes no more firings, stops its runs after SHUTDOWN_GRACE_S and exits, and the others go on with the firings', async () => {
+    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const slow = await register(a, { name: 'slow', driveFolderId: 'slow' });
+    // Its own app, which answers at once.
+    const fast = await startContractApp();
+    const ticking = await register(a, { name: 'ticking', driveFolderId: 'ticking', schedule: '*/2 * * * * *', url: fast.url });
+    const { body } = await api(b, 'POST', `/api/apps/${slow.id}/run`);
+    await waitFor(async () => ((await api(b, 'GET', `/api/runs/${body.runId}`)).body.status === 'running' ? true : undefined));
+
+    const stoppedAt = Date.now();
+    await b.service.stop();
+    // Nest ends by raising SIGTERM again once it has closed: no error exit.
+    expect(b.service.child.exitCode ?? 0).toBe(0);
+    // SHUTDOWN_GRACE_S=1, then the run is stopped and recorded by B itself: not left for the lease.
+    expect(Date.now() - stoppedAt).toBeLessThan(8000);
+    const stopped = (await api(a, 'GET', `/api/runs/${body.runId}`)).body;
+    expect(stopped.status).toBe('failed');
+    expect(stopped.error).toMatch(/stopped by shutdown/);
+
+    const since = new Date();
+    const later = await waitFor(async () => {
+      const rows = await db.query<{ id: number }>(`SELECT id FROM runs WHERE "appId" = $1 AND status = 'succeeded' AND "queuedAt" > $2`, [ticking.id, since]);
+      return rows.length >= 2 ? rows : undefined;
+    }, 10_000);
+    const stoppedReplica = await holderOf(body.runId);
+    expect(stoppedReplica).toBeTruthy();
+    for (const row of later) expect(await holderOf(row.id)).not.toBe(stoppedReplica);
+    await fast.close();
+  }, 60_000);
+
+  it('never queues a firing behind the manual runs that fill a replica: it waits in the cluster queue for a replica with room', async () => {
+    const a = await startReplica('a', { MAX_CONCURRENT_BACKUPS: '1' });
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const slow = await register(a, { name: 'slow', driveFolderId: 'slow' });
+    const manual = (await api(a, 'POST', `/api/apps/${slow.id}/run`)).body.runId;
+    await waitFor(async () => ((await api(a, 'GET', `/api/runs/${manual}`)).body.status === 'running' ? true : undefined));
+    const fast = await startContractApp();
+    try {
+      const ticking = await register(a, { name: 'ticking', driveFolderId: 'ticking', schedule: '*/2 * * * * *', url: fast.url });
+      // A has no room: its firings go back to the queue instead of waiting as queued runs behind the manual one.
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      expect(await db.query(`SELECT id, status FROM runs WHERE "appId" = $1`, [ticking.id])).toEqual([]);
+      // A replica with room takes them.
+      await startReplica('b', { MAX_CONCURRENT_BACKUPS: '1' });
+      const done = await waitFor(async () => {
+        const rows = await db.query<{ id: number }>(`SELECT id FROM runs WHERE "appId" = $1 AND status = 'succeeded'`, [ticking.id]);
+        return rows.length >= 2 ? rows : undefined;
+      }, 15_000);
+      const busy = await holderOf(manual);
+      for (const row of done) expect(await holderOf(row.id)).not.toBe(busy);
+      expect((await api(a, 'GET', `/api/runs/${manual}`)).body.status).toBe('running');
+    } finally {
+      await fast.close();
+    }
+  }, 60_000);
+
+  it('refuses to start a replica whose SECRET_KEY differs from the others, or whose admin credentials differ from those of a running replica', async () => {
+    const a = await startReplica('a');
+    const exitOf = async (name: string, env: Record<string, string>) => {
+      const { replica } = launch(name, env);
+      const code = await new Promise<number | null>((resolve) => replica.service.child.once('close', resolve));
+      return { code, output: replica.service.output() };
+    };
+    const otherKey = await exitOf('other-key', { SECRET_KEY: 'another-secret-key-0123456789' });
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.output).toMatch(/SECRET_KEY: differs from the key the other replicas/);
+    const otherPassword = await exitOf('other-password', { ADMIN_PASSWORD: 'another-password-123' });
+    expect(otherPassword.code).toBe(1);
+    expect(otherPassword.output).toMatch(/ADMIN_USER, ADMIN_PASSWORD: differ from those of the running replicas/);
+    expect(otherPassword.output).not.toContain('another-password-123');
+    // With no replica running, new credentials are how they change.
+    await a.service.stop();
+    await startReplica('new-password', { ADMIN_PASSWORD: 'another-password-123' });
+  }, 60_000);
+});
+
