@@ -32,6 +32,9 @@ describe('npm run migrate-db', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-migrate-'));
     const remote = join(dataDir, 'backups');
     const embedded = await bootOrchestrator({ DATA_DIR: dataDir, DATABASE_PATH: join(dataDir, 'orquestador.sqlite'), RCLONE_REMOTE: remote });
+    // A deleted app leaves a gap in the ids: the copy must keep them (runs point at their app by id).
+    const retired = await registerApp(embedded, { name: 'retired', url: contract.url, driveFolderId: 'retired' });
+    await embedded.api.delete(`/api/apps/${retired.id}`).expect(204);
     const billing = await registerApp(embedded, { name: 'billing', url: contract.url, driveFolderId: 'billing' });
     await registerApp(embedded, { name: 'crm', url: contract.url, driveFolderId: 'crm', enabled: false });
     expect((await runBackup(embedded, billing.id)).status).toBe('succeeded');
@@ -61,7 +64,8 @@ describe('npm run migrate-db', () => {
       expect(runs).toHaveLength(1);
       expect((await runBackup(replica, billing.id)).status).toBe('succeeded');
       // Ids go on after the copied ones.
-      expect((await registerApp(replica, { name: 'shop', url: contract.url, driveFolderId: 'shop' })).id).toBe(3);
+      expect(billing.id).toBe(2);
+      expect((await registerApp(replica, { name: 'shop', url: contract.url, driveFolderId: 'shop' })).id).toBe(4);
       await replica.pages({ user: 'olga', password: 'olga-password-1' });
     } finally {
       await replica.close().catch(() => undefined);

@@ -1,4 +1,5 @@
-import { DataSource, EntityMetadata } from 'typeorm';
+import { DataSource, EntityManager, EntityMetadata, Not } from 'typeorm';
+import { DEFAULT_DESTINATION_ID, DestinationEntity } from '../destinations/destination.entity';
 import { loadConfig } from '../config/load-config';
 import { InvalidConfigurationError } from '../config/environment';
 import { DataDirInUseError, DataDirLock } from './data-dir-lock';
@@ -16,6 +17,14 @@ export interface TableCount {
 
 class MigrationRefused extends Error {}
 
+/** What a new database's migrations write themselves (the built-in `default` destination): not data of its own. */
+const SEEDED_DESTINATION = { id: DEFAULT_DESTINATION_ID };
+
+function ownRows(database: DataSource, entity: (typeof ENTITIES)[number]): Promise<number> {
+  const repository = database.getRepository<object>(entity);
+  return entity === DestinationEntity ? repository.countBy({ id: Not(SEEDED_DESTINATION.id) }) : repository.count();
+}
+
 /**
  * Copies every table of the service (apps with their sealed tokens, runs, users, sessions, API keys, audit log)
  * from one database into an empty one, ids included, in one transaction of the target, then compares the counts.
@@ -23,12 +32,14 @@ class MigrationRefused extends Error {}
  */
 export async function copyDatabase(source: DataSource, target: DataSource): Promise<TableCount[]> {
   for (const entity of ENTITIES) {
-    const count = await target.getRepository(entity).count();
+    const count = await ownRows(target, entity);
     if (count > 0) {
       throw new MigrationRefused(`the target database is not empty (${target.getMetadata(entity).tableName} has ${count} rows): give an empty database`);
     }
   }
   await target.transaction(async (manager) => {
+    // The source has its own `default`, with the same id: it replaces the one the target's migrations made.
+    await manager.delete(DestinationEntity, SEEDED_DESTINATION);
     for (const entity of ENTITIES) {
       const metadata = source.getMetadata(entity);
       for (let after: unknown = null; ;) {
@@ -39,7 +50,7 @@ export async function copyDatabase(source: DataSource, target: DataSource): Prom
         if (after !== null) query.where(`row.${key} > :after`, { after });
         const rows = await query.orderBy(`row.${key}`, 'ASC').take(BATCH).getMany();
         if (rows.length === 0) break;
-        await manager.createQueryBuilder().insert().into(entity).values(rows as never[]).updateEntity(false).execute();
+        await insertWithIds(manager, target.getMetadata(entity), rows);
         after = (rows[rows.length - 1] as unknown as Record<string, unknown>)[key];
       }
     }
@@ -57,6 +68,25 @@ export async function copyDatabase(source: DataSource, target: DataSource): Prom
     counts.push({ table: source.getMetadata(entity).tableName, source: await source.getRepository(entity).count(), target: await target.getRepository(entity).count() });
   }
   return counts;
+}
+
+/**
+ * Inserts rows with their ids. TypeORM's insert leaves a generated id out on PostgreSQL (the sequence would number
+ * the rows afresh, and a history with gaps, deleted apps for one, would point at the wrong rows): every column is
+ * written by hand there, each value converted by the driver as TypeORM would.
+ */
+async function insertWithIds(manager: EntityManager, metadata: EntityMetadata, rows: object[]): Promise<void> {
+  if (manager.connection.options.type !== 'postgres') {
+    await manager.createQueryBuilder().insert().into(metadata.target).values(rows as never[]).updateEntity(false).execute();
+    return;
+  }
+  const { columns } = metadata;
+  const parameters: unknown[] = [];
+  const tuples = rows.map((row) => `(${columns.map((column) => {
+    parameters.push(manager.connection.driver.preparePersistentValue(column.getEntityValue(row), column));
+    return `$${parameters.length}`;
+  }).join(', ')})`);
+  await manager.query(`INSERT INTO "${metadata.tableName}" (${columns.map((column) => `"${column.databaseName}"`).join(', ')}) VALUES ${tuples.join(', ')}`, parameters);
 }
 
 function primaryKeyOf(metadata: EntityMetadata): string {
