@@ -81,7 +81,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(replicas.splice(0).map((replica) => replica.service.stop()));
   // Each test starts from an empty registry (the schema and the key check stay).
-  await db.query('TRUNCATE apps, runs, run_leases, replicas RESTART IDENTITY');
+  await db.query('TRUNCATE apps, app_destinations, runs, run_destinations, run_leases, replicas RESTART IDENTITY');
   await db.query(`DELETE FROM cluster_settings WHERE key = 'admin-check'`);
   await db.query('DELETE FROM pgboss.job').catch(() => undefined);
   contract.setMode({ size: 64 * 1024, delayMs: 0 });
