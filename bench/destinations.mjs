@@ -9,16 +9,20 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOKEN, rateReport, startContractProcess, startOrchestrator, timedRun } from './lib.mjs';
+import { TOKEN, hasOpenssl, rateReport, startContractProcess, startOrchestrator, timedRun } from './lib.mjs';
 
 const SIZE = Number(process.env.BENCH_SIZE ?? 1024 ** 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
-/** The bare pipeline fanned out by tee; bash's `wait $!` waits for the process substitution too. Resolves with seconds. */
-async function bareTee(url, size, a, b) {
+/**
+ * The bare pipeline fanned out by tee; bash's `wait $!` waits for the process substitution too. `hashed` adds
+ * SHA-256 beside it (a first tee), the work the service does on top of the copies. Resolves with seconds.
+ */
+async function bareTee(url, size, a, b, { hashed }) {
   const curl = `curl -sf -X POST -H 'Authorization: Bearer ${TOKEN}' -H 'Content-Type: application/json' -d '{"version":"v1"}' ${url}/backup/export`;
+  const hash = hashed ? ' | tee >(openssl dgst -sha256 >/dev/null)' : '';
   const started = process.hrtime.bigint();
-  const script = `${curl} | tee >(rclone rcat -q --size ${size} "${a}") | rclone rcat -q --size ${size} "${b}"; status=$?; wait $!; exit $(( status | $? ))`;
+  const script = `${curl}${hash} | tee >(rclone rcat -q --size ${size} "${a}") | rclone rcat -q --size ${size} "${b}"; status=$?; wait $!; exit $(( status | $? ))`;
   const shell = spawn('bash', ['-o', 'pipefail', '-c', script], { stdio: 'inherit' });
   const code = await new Promise((resolve) => shell.once('close', resolve));
   if (code !== 0) throw new Error(`bare pipeline failed with exit ${code}`);
@@ -38,11 +42,13 @@ try {
     destinations: [{ destinationId: 'default', folder: 'bench' }, { destinationId: destination.id, folder: 'bench' }],
   });
   if (!app.id) throw new Error(`app not created: ${JSON.stringify(app)}`);
-  const seconds = { bare: [], whole: [], transfer: [] };
+  const seconds = { bare: [], hashed: [], whole: [], transfer: [] };
   let rss = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    seconds.bare.push(await bareTee(contract.url, SIZE, join(dataDir, 'bare-a.db'), join(dataDir, 'bare-b.db')));
-    for (const file of ['bare-a.db', 'bare-b.db']) rmSync(join(dataDir, file), { force: true });
+    for (const hashed of hasOpenssl ? [false, true] : [false]) {
+      seconds[hashed ? 'hashed' : 'bare'].push(await bareTee(contract.url, SIZE, join(dataDir, 'bare-a.db'), join(dataDir, 'bare-b.db'), { hashed }));
+      for (const file of ['bare-a.db', 'bare-b.db']) rmSync(join(dataDir, file), { force: true });
+    }
     const run = await timedRun(orchestrator, app.id, SIZE);
     seconds.whole.push(run.whole);
     seconds.transfer.push(run.transfer);
@@ -52,10 +58,12 @@ try {
   console.log(`two destinations, one export: ${SIZE / 1024 / 1024} MiB into ${scratch} twice, ${ROUNDS} rounds; ` +
     `${execFileSync('rclone', ['version']).toString().split('\n')[0]}`);
   line('bare curl | tee >(rclone rcat a) | rclone rcat b', seconds.bare);
+  if (hasOpenssl) line('bare + SHA-256 (tee >(openssl dgst -sha256))', seconds.hashed);
   line('app-orquestador 2 destinations, transfer', seconds.transfer);
   line('app-orquestador 2 destinations, whole run', seconds.whole);
   ratio('ratio transfer / bare (target >= 0.9)', seconds.transfer, seconds.bare);
   ratio('ratio whole run / bare', seconds.whole, seconds.bare);
+  if (hasOpenssl) ratio('ratio transfer / bare + SHA-256', seconds.transfer, seconds.hashed);
   console.log(`peak RSS growth during a run:                ${(rss / 1024 / 1024).toFixed(1)} MB (target < 100 MB)`);
 } finally {
   orchestrator.child.kill('SIGTERM');
