@@ -103,9 +103,9 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     for (const app of apps) expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
     const to = Date.now();
     // The last firings are taken and end.
-    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined));
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings.default' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined));
     await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
-    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings' AND state = 'failed'`)).toEqual([]);
+    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.default' AND state = 'failed'`)).toEqual([]);
 
     const runs = await db.query<{ appId: number; status: string; error: string | null; log: string; replicaId: string | null }>(
       `SELECT "appId", status, error, log, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id ORDER BY id`,
@@ -113,7 +113,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     // Each of the three replicas submitted every firing: pg-boss kept one job per firing (besides those a replica with no
     // free slot gave back, under ids of their own).
     const jobs = await db.query<{ appId: number; jobs: number }>(
-      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings' AND data->>'handedBackBy' IS NULL GROUP BY 1`,
+      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings.default' AND data->>'handedBackBy' IS NULL GROUP BY 1`,
     );
     // Firings between registration and disabling: one every 2 s (the first and last may fall outside the window).
     const firings = Math.floor((to - from) / 2000);
