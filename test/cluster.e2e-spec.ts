@@ -81,7 +81,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(replicas.splice(0).map((replica) => replica.service.stop()));
   // Each test starts from an empty registry (the schema and the key check stay).
-  await db.query('TRUNCATE apps, runs, run_leases, replicas RESTART IDENTITY');
+  await db.query('TRUNCATE apps, runs, run_leases, replicas RESTART IDENTITY CASCADE');
   await db.query(`DELETE FROM cluster_settings WHERE key = 'admin-check'`);
   await db.query('DELETE FROM pgboss.job').catch(() => undefined);
   contract.setMode({ size: 64 * 1024, delayMs: 0 });
@@ -292,6 +292,85 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
       await fast.close();
     }
   }, 60_000);
+
+  it('with two zones, runs each app only on a replica of its zone (scheduled and manual, asked on any replica), and fails at once the runs of a zone with no replica, naming it', async () => {
+    const [east, west] = await Promise.all([startReplica('east', { REPLICA_ZONE: 'east' }), startReplica('west', { REPLICA_ZONE: 'west' })]);
+    const listed = (await api(east, 'GET', '/api/replicas')).body as { id: string; zone: string; version: string; startedAt: string; heartbeatAt: string; runs: number }[];
+    expect(listed.map((replica) => replica.zone).sort()).toEqual(['east', 'west']);
+    for (const replica of listed) expect(Object.keys(replica).sort()).toEqual(['heartbeatAt', 'id', 'runs', 'startedAt', 'version', 'zone']);
+    const idOf = (zone: string) => listed.find((replica) => replica.zone === zone)!.id;
+
+    const apps = {
+      east: await register(west, { name: 'in-east', driveFolderId: 'in-east', zone: 'east', schedule: '*/2 * * * * *' }),
+      west: await register(east, { name: 'in-west', driveFolderId: 'in-west', zone: 'west', schedule: '*/2 * * * * *' }),
+      north: await register(east, { name: 'in-north', driveFolderId: 'in-north', zone: 'north', schedule: '*/2 * * * * *' }),
+    };
+    const from = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    const health = (await api(west, 'GET', '/api/health')).body;
+    expect(health.status).toBe('degraded');
+    expect(health.checks.zones).toEqual({ status: 'error', error: expect.stringMatching(/^no replica in zone north/), unserved: [{ zone: 'north', apps: 1 }] });
+    for (const app of Object.values(apps)) expect((await api(east, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
+    const to = Date.now();
+    // The last firings are taken and end.
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name LIKE 'firings.%' AND state NOT IN ('completed', 'failed', 'cancelled')`)).length === 0 ? true : undefined));
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
+    const firings = Math.floor((to - from) / 2000);
+
+    const runsOf = (appId: number) => db.query<{ id: number; status: string; error: string | null; replicaId: string | null }>(
+      `SELECT runs.id, status, error, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id WHERE "appId" = $1 ORDER BY runs.id`, [appId]);
+    for (const zone of ['east', 'west'] as const) {
+      const runs = await runsOf(apps[zone].id);
+      expect(runs.length, zone).toBeGreaterThanOrEqual(firings - 1);
+      for (const run of runs) {
+        expect(run.status === 'succeeded' || (run.status === 'skipped' && /still running/.test(run.error!)), JSON.stringify(run)).toBe(true);
+        if (run.status === 'succeeded') expect(run.replicaId, `${zone}: ${JSON.stringify(run)}`).toBe(idOf(zone));
+      }
+    }
+    // North has no replica: each firing fails at once, once (not once per replica), and its URL is never asked.
+    const north = await runsOf(apps.north.id);
+    expect(north.length).toBeGreaterThanOrEqual(firings - 1);
+    expect(north.length).toBeLessThanOrEqual(firings + 1);
+    for (const run of north) expect(run, JSON.stringify(run)).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone north/), replicaId: null });
+    // Its jobs were withdrawn: a replica of north started later does not run old firings.
+    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.north' AND state <> 'cancelled'`)).toEqual([]);
+    // Disabled apps count for nothing: all is well again.
+    expect((await api(west, 'GET', '/api/health')).body.checks.zones).toEqual({ status: 'ok' });
+    expect((await api(east, 'PATCH', `/api/apps/${apps.west.id}`, { enabled: true, schedule: '0 3 * * *' })).status).toBe(200);
+
+    // Manual runs asked on a replica of another zone are handed over: 202 {runId}, run by the app's zone.
+    const handed = await api(east, 'POST', `/api/apps/${apps.west.id}/run`);
+    expect(handed.status, JSON.stringify(handed.body)).toBe(202);
+    const done = await waitFor(async () => {
+      const run = (await api(east, 'GET', `/api/runs/${handed.body.runId}`)).body;
+      return ['queued', 'running'].includes(run.status) ? undefined : run;
+    });
+    expect(done.status).toBe('succeeded');
+    expect(await holderOf(handed.body.runId)).toBe(idOf('west'));
+    // The zone's replica answers for the caller: its refusals come back as they are (400 naming the backup; 404).
+    const refused = await api(east, 'POST', `/api/apps/${apps.west.id}/restore`, { backup: 'in-west-20200101T000000Z.db' });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(JSON.stringify(refused.body)).toMatch(/in-west-20200101T000000Z\.db/);
+    // A slow run on west: a second manual run asked on east is refused 409, as on west itself.
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const slow = (await api(east, 'POST', `/api/apps/${apps.west.id}/run`)).body.runId;
+    await waitFor(async () => ((await api(east, 'GET', `/api/runs/${slow}`)).body.status === 'running' ? true : undefined));
+    expect((await api(east, 'POST', `/api/apps/${apps.west.id}/run`)).status).toBe(409);
+    expect((await api(east, 'POST', `/api/runs/${slow}/cancel`)).status).toBeLessThan(300);
+    expect(await holderOf(slow)).toBe(idOf('west'));
+
+    // A manual run of north fails at once, recorded, with the same reason.
+    const northRun = await api(west, 'POST', `/api/apps/${apps.north.id}/run`);
+    expect(northRun.status).toBe(202);
+    expect((await api(west, 'GET', `/api/runs/${northRun.body.runId}`)).body).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone north/) });
+
+    // West stops: its apps' runs now fail at once too, instead of waiting in its queue for a replica that is gone.
+    await west.service.stop();
+    const orphan = await api(east, 'POST', `/api/apps/${apps.west.id}/run`);
+    expect(orphan.status).toBe(202);
+    expect((await api(east, 'GET', `/api/runs/${orphan.body.runId}`)).body).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone west/) });
+    expect((await api(east, 'GET', '/api/health')).body.checks.zones.error).toMatch(/no replica in zone west/);
+  }, 90_000);
 
   it('refuses to start a replica whose SECRET_KEY differs from the others, or whose admin credentials differ from those of a running replica', async () => {
     const a = await startReplica('a');

@@ -36,7 +36,7 @@ type Answer = { runId: number } | { error: { message: string; code?: ErrorCode; 
  * mid-run leaves it to the run leases, which fail the run "replica lost" (a second attempt would run a firing twice).
  *
  * Zones: a firing of an app goes to its zone's queue. The replica whose submission created the job checks that the
- * zone has a live replica; if none, it withdraws the job and starts the run itself, which fails at once "no replica in
+ * zone has a live replica; if none, it cancels the job and starts the run itself, which fails at once "no replica in
  * zone X" (BackupRunner.route). A run asked for through the API of a replica of another zone is a request in the
  * zone's request queue: a replica of the zone starts it and answers with the run's id (or the error that refused it),
  * which the asking replica reads back from the job's output.
@@ -125,7 +125,8 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
     const created = await this.boss.send(queue, firing, { id: firingId(firing) });
     // Only the replica that created the job looks (one failed run per firing, not one per replica).
     if (created === null || (await this.replica.serves(firing.zone))) return;
-    await this.boss.deleteJob(queue, created);
+    // Cancelled, not deleted: the job's id must stay taken, or the other replicas' submissions would make it again.
+    await this.boss.cancel(queue, created);
     await this.handlers.get(firing.kind)!(firing);
   }
 
