@@ -372,6 +372,19 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     expect((await api(east, 'GET', '/api/health')).body.checks.zones.error).toMatch(/no replica in zone west/);
   }, 90_000);
 
+  it('fails a manual run handed to a zone whose replica looks alive but never takes it, after 15 s, and withdraws the request', async () => {
+    const a = await startReplica('a');
+    const app = await register(a, { name: 'ghostly', driveFolderId: 'ghostly', zone: 'ghost' });
+    // A replica of zone ghost that still heartbeats (as far as the table says) but works no queue: hung, or cut off from pg-boss.
+    await db.query(`INSERT INTO replicas (id, "startedAt", "heartbeatAt", version, zone) VALUES ('ghost-1', now(), now() + interval '1 hour', '0.0.0', 'ghost')`);
+    const askedAt = Date.now();
+    const asked = await api(a, 'POST', `/api/apps/${app.id}/run`);
+    expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+    expect(Date.now() - askedAt).toBeGreaterThanOrEqual(15_000);
+    expect((await api(a, 'GET', `/api/runs/${asked.body.runId}`)).body).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone ghost/) });
+    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'requests.ghost'`)).toEqual([]);
+  }, 60_000);
+
   it('refuses to start a replica whose SECRET_KEY differs from the others, or whose admin credentials differ from those of a running replica', async () => {
     const a = await startReplica('a');
     const exitOf = async (name: string, env: Record<string, string>) => {
