@@ -147,7 +147,8 @@ describe('upgrading a database made before zones', () => {
     );
     await old.destroy();
 
-    const orchestrator = await bootOrchestrator({ DATA_DIR: dataDir, SECRET_KEY });
+    // DATABASE_PATH: the SQLite file even under TEST_DATABASE=postgres (the PostgreSQL migration is exercised by every cluster test).
+    const orchestrator = await bootOrchestrator({ DATA_DIR: dataDir, DATABASE_PATH: config.databasePath, SECRET_KEY });
     try {
       const [app] = (await orchestrator.api.get('/api/apps').expect(200)).body;
       expect(app).toMatchObject({ name: 'legacy', zone: 'default' });
