@@ -372,6 +372,36 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     expect((await api(east, 'GET', '/api/health')).body.checks.zones.error).toMatch(/no replica in zone west/);
   }, 90_000);
 
+  it('fails the firings left queued in a zone whose last replica dies, instead of leaving them for a replica that may never come', async () => {
+    const east = await startReplica('east', { REPLICA_ZONE: 'east' });
+    const west = await startReplica('west', { REPLICA_ZONE: 'west', MAX_CONCURRENT_BACKUPS: '1' });
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const slow = await register(east, { name: 'slow', driveFolderId: 'slow', zone: 'west' });
+    const manual = (await api(east, 'POST', `/api/apps/${slow.id}/run`)).body.runId;
+    await waitFor(async () => ((await api(east, 'GET', `/api/runs/${manual}`)).body.status === 'running' ? true : undefined));
+    const fast = await startContractApp();
+    try {
+      // West's one slot is taken: its firings go back to its queue, where they wait.
+      const ticking = await register(east, { name: 'ticking', driveFolderId: 'ticking', zone: 'west', schedule: '*/2 * * * * *', url: fast.url });
+      const waiting = await waitFor(async () => {
+        const rows = await db.query<{ id: string }>(`SELECT id FROM pgboss.job WHERE name = 'firings.west' AND state = 'created'`);
+        return rows.length > 0 ? rows : undefined;
+      }, 10_000);
+      west.service.child.kill('SIGKILL');
+      await waitFor(async () => {
+        const rows = await db.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE name = 'firings.west' AND id = ANY($1::uuid[])`, [waiting.map((job) => job.id)]);
+        return rows.every((row) => row.state === 'cancelled') ? true : undefined;
+      }, LEASE_S * 1000);
+      expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.west' AND state = 'created'`)).toEqual([]);
+      const failed = await db.query<{ error: string }>(`SELECT error FROM runs WHERE "appId" = $1 AND status = 'failed'`, [ticking.id]);
+      expect(failed.length).toBeGreaterThanOrEqual(waiting.length);
+      for (const run of failed) expect(run.error).toMatch(/no replica in zone west/);
+      expect(await db.query(`SELECT id FROM runs WHERE "appId" = $1 AND status = 'succeeded'`, [ticking.id])).toEqual([]);
+    } finally {
+      await fast.close();
+    }
+  }, 60_000);
+
   it('fails a manual run handed to a zone whose replica looks alive but never takes it, after 15 s, and withdraws the request', async () => {
     const a = await startReplica('a');
     const app = await register(a, { name: 'ghostly', driveFolderId: 'ghostly', zone: 'ghost' });

@@ -48,6 +48,8 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
   private readonly queues = new Map<string, Promise<void>>();
   private started: Promise<unknown> | null = null;
   private stopping = false;
+  private sweeper?: NodeJS.Timeout;
+  private sweep: Promise<void> = Promise.resolve();
   private expireInSeconds: number;
 
   constructor(
@@ -73,6 +75,29 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
   async onApplicationBootstrap(): Promise<void> {
     this.started = this.start();
     await this.started;
+    // As often as lost runs are looked for (LostRuns); passes never overlap.
+    this.sweeper = setInterval(() => (this.sweep = this.sweep.then(() => this.failUnserved())), this.config.runLeaseMs / 8);
+  }
+
+  /**
+   * Firings queued in a zone whose replicas have all gone since (they were live when the firing was submitted) fail
+   * "no replica in zone X" too, instead of waiting for a replica that may never come, or running late when one does.
+   * Whichever replica cancels a job records its run (cancel is conditional: one of several sweeping replicas wins).
+   */
+  private async failUnserved(): Promise<void> {
+    try {
+      for (const { zone } of await this.replica.unservedZones()) {
+        const queue = firingsOf(zone);
+        if (!(await this.boss.getQueue(queue))) continue;
+        for (const job of await this.boss.findJobs<Firing>(queue, { queued: true })) {
+          // pg-boss returns how many jobs it cancelled (`affected`), though its type declares no field.
+          const { affected } = (await this.boss.cancel(queue, job.id)) as { affected?: number };
+          if (affected === 1) await this.handlers.get(job.data.kind)!(job.data);
+        }
+      }
+    } catch (error) {
+      this.logger.error(`could not look for firings of zones without a replica: ${(error as Error).message}`);
+    }
   }
 
   /** Created once, by whichever replica needs it first (another may create it in the meantime). */
@@ -160,6 +185,8 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
   /** SIGTERM: take no more firings; queued ones are left for the other replicas; running ones get SHUTDOWN_GRACE_S (BackupRunner). */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.sweeper);
+    await this.sweep;
     await this.boss.offWork(firingsOf(this.replica.zone), { wait: false }).catch(() => undefined);
     await this.boss.offWork(requestsOf(this.replica.zone), { wait: false }).catch(() => undefined);
   }
