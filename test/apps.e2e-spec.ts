@@ -20,7 +20,7 @@ describe('app registry API', () => {
     expect(Object.keys(created.body).sort()).toEqual(
       ['createdAt', 'destinations', 'drillSchedule', 'drillUrl', 'driveFolderId', 'enabled', 'encryption', 'hasDrillToken', 'hasEncryptionPassphrase', 'hasToken', 'id', 'keepDaily', 'keepMonthly', 'keepWeekly',
         'keepYearly', 'lastRun', 'lastSuccessAt', 'name', 'nextRunAt', 'pingUrl', 'retention', 'schedule', 'scheduleError', 'stale', 'timezone',
-        'updatedAt', 'url', 'verifySchedule'],
+        'updatedAt', 'url', 'verifySchedule', 'zone'],
     );
     const id = created.body.id as number;
 

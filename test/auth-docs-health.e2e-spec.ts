@@ -37,6 +37,7 @@ describe('basic auth, OpenAPI docs and health', () => {
         scheduler: { status: 'ok', jobs: 0 },
         backups: { status: 'ok', total: 0, stale: 0, partial: 0, apps: [], more: 0 },
         verification: { status: 'ok', failed: 0 },
+        zones: { status: 'ok' },
       },
     });
   });

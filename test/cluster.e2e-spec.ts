@@ -103,9 +103,9 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     for (const app of apps) expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
     const to = Date.now();
     // The last firings are taken and end.
-    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined));
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings.default' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined));
     await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
-    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings' AND state = 'failed'`)).toEqual([]);
+    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.default' AND state = 'failed'`)).toEqual([]);
 
     const runs = await db.query<{ appId: number; status: string; error: string | null; log: string; replicaId: string | null }>(
       `SELECT "appId", status, error, log, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id ORDER BY id`,
@@ -113,7 +113,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     // Each of the three replicas submitted every firing: pg-boss kept one job per firing (besides those a replica with no
     // free slot gave back, under ids of their own).
     const jobs = await db.query<{ appId: number; jobs: number }>(
-      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings' AND data->>'handedBackBy' IS NULL GROUP BY 1`,
+      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings.default' AND data->>'handedBackBy' IS NULL GROUP BY 1`,
     );
     // Firings between registration and disabling: one every 2 s (the first and last may fall outside the window).
     const firings = Math.floor((to - from) / 2000);
@@ -291,6 +291,128 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     } finally {
       await fast.close();
     }
+  }, 60_000);
+
+  it('with two zones, runs each app only on a replica of its zone (scheduled and manual, asked on any replica), and fails at once the runs of a zone with no replica, naming it', async () => {
+    const [east, west] = await Promise.all([startReplica('east', { REPLICA_ZONE: 'east' }), startReplica('west', { REPLICA_ZONE: 'west' })]);
+    const listed = (await api(east, 'GET', '/api/replicas')).body as { id: string; zone: string; version: string; startedAt: string; heartbeatAt: string; runs: number }[];
+    expect(listed.map((replica) => replica.zone).sort()).toEqual(['east', 'west']);
+    for (const replica of listed) expect(Object.keys(replica).sort()).toEqual(['heartbeatAt', 'id', 'runs', 'startedAt', 'version', 'zone']);
+    const idOf = (zone: string) => listed.find((replica) => replica.zone === zone)!.id;
+
+    const apps = {
+      east: await register(west, { name: 'in-east', driveFolderId: 'in-east', zone: 'east', schedule: '*/2 * * * * *' }),
+      west: await register(east, { name: 'in-west', driveFolderId: 'in-west', zone: 'west', schedule: '*/2 * * * * *' }),
+      north: await register(east, { name: 'in-north', driveFolderId: 'in-north', zone: 'north', schedule: '*/2 * * * * *' }),
+    };
+    const from = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    const health = (await api(west, 'GET', '/api/health')).body;
+    expect(health.status).toBe('degraded');
+    expect(health.checks.zones).toEqual({ status: 'error', error: expect.stringMatching(/^no replica in zone north/), unserved: [{ zone: 'north', apps: 1 }] });
+    for (const app of Object.values(apps)) expect((await api(east, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
+    const to = Date.now();
+    // The last firings are taken and end.
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name LIKE 'firings.%' AND state NOT IN ('completed', 'failed', 'cancelled')`)).length === 0 ? true : undefined));
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
+    const firings = Math.floor((to - from) / 2000);
+
+    const runsOf = (appId: number) => db.query<{ id: number; status: string; error: string | null; replicaId: string | null }>(
+      `SELECT runs.id, status, error, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id WHERE "appId" = $1 ORDER BY runs.id`, [appId]);
+    for (const zone of ['east', 'west'] as const) {
+      const runs = await runsOf(apps[zone].id);
+      expect(runs.length, zone).toBeGreaterThanOrEqual(firings - 1);
+      for (const run of runs) {
+        expect(run.status === 'succeeded' || (run.status === 'skipped' && /still running/.test(run.error!)), JSON.stringify(run)).toBe(true);
+        if (run.status === 'succeeded') expect(run.replicaId, `${zone}: ${JSON.stringify(run)}`).toBe(idOf(zone));
+      }
+    }
+    // North has no replica: each firing fails at once, once (not once per replica), and its URL is never asked.
+    const north = await runsOf(apps.north.id);
+    expect(north.length).toBeGreaterThanOrEqual(firings - 1);
+    expect(north.length).toBeLessThanOrEqual(firings + 1);
+    for (const run of north) expect(run, JSON.stringify(run)).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone north/), replicaId: null });
+    // Its jobs were withdrawn: a replica of north started later does not run old firings.
+    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.north' AND state <> 'cancelled'`)).toEqual([]);
+    // Disabled apps count for nothing: all is well again.
+    expect((await api(west, 'GET', '/api/health')).body.checks.zones).toEqual({ status: 'ok' });
+    expect((await api(east, 'PATCH', `/api/apps/${apps.west.id}`, { enabled: true, schedule: '0 3 * * *' })).status).toBe(200);
+
+    // Manual runs asked on a replica of another zone are handed over: 202 {runId}, run by the app's zone.
+    const handed = await api(east, 'POST', `/api/apps/${apps.west.id}/run`);
+    expect(handed.status, JSON.stringify(handed.body)).toBe(202);
+    const done = await waitFor(async () => {
+      const run = (await api(east, 'GET', `/api/runs/${handed.body.runId}`)).body;
+      return ['queued', 'running'].includes(run.status) ? undefined : run;
+    });
+    expect(done.status).toBe('succeeded');
+    expect(await holderOf(handed.body.runId)).toBe(idOf('west'));
+    // The zone's replica answers for the caller: its refusals come back as they are (400 naming the backup; 404).
+    const refused = await api(east, 'POST', `/api/apps/${apps.west.id}/restore`, { backup: 'in-west-20200101T000000Z.db' });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(JSON.stringify(refused.body)).toMatch(/in-west-20200101T000000Z\.db/);
+    // A slow run on west: a second manual run asked on east is refused 409, as on west itself.
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const slow = (await api(east, 'POST', `/api/apps/${apps.west.id}/run`)).body.runId;
+    await waitFor(async () => ((await api(east, 'GET', `/api/runs/${slow}`)).body.status === 'running' ? true : undefined));
+    expect((await api(east, 'POST', `/api/apps/${apps.west.id}/run`)).status).toBe(409);
+    expect((await api(east, 'POST', `/api/runs/${slow}/cancel`)).status).toBeLessThan(300);
+    expect(await holderOf(slow)).toBe(idOf('west'));
+
+    // A manual run of north fails at once, recorded, with the same reason.
+    const northRun = await api(west, 'POST', `/api/apps/${apps.north.id}/run`);
+    expect(northRun.status).toBe(202);
+    expect((await api(west, 'GET', `/api/runs/${northRun.body.runId}`)).body).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone north/) });
+
+    // West stops: its apps' runs now fail at once too, instead of waiting in its queue for a replica that is gone.
+    await west.service.stop();
+    const orphan = await api(east, 'POST', `/api/apps/${apps.west.id}/run`);
+    expect(orphan.status).toBe(202);
+    expect((await api(east, 'GET', `/api/runs/${orphan.body.runId}`)).body).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone west/) });
+    expect((await api(east, 'GET', '/api/health')).body.checks.zones.error).toMatch(/no replica in zone west/);
+  }, 90_000);
+
+  it('fails the firings left queued in a zone whose last replica dies, instead of leaving them for a replica that may never come', async () => {
+    const east = await startReplica('east', { REPLICA_ZONE: 'east' });
+    const west = await startReplica('west', { REPLICA_ZONE: 'west', MAX_CONCURRENT_BACKUPS: '1' });
+    contract.setMode({ size: 64 * 1024 * 1024, delayMs: 25 });
+    const slow = await register(east, { name: 'slow', driveFolderId: 'slow', zone: 'west' });
+    const manual = (await api(east, 'POST', `/api/apps/${slow.id}/run`)).body.runId;
+    await waitFor(async () => ((await api(east, 'GET', `/api/runs/${manual}`)).body.status === 'running' ? true : undefined));
+    const fast = await startContractApp();
+    try {
+      // West's one slot is taken: its firings go back to its queue, where they wait.
+      const ticking = await register(east, { name: 'ticking', driveFolderId: 'ticking', zone: 'west', schedule: '*/2 * * * * *', url: fast.url });
+      const waiting = await waitFor(async () => {
+        const rows = await db.query<{ id: string }>(`SELECT id FROM pgboss.job WHERE name = 'firings.west' AND state = 'created'`);
+        return rows.length > 0 ? rows : undefined;
+      }, 10_000);
+      west.service.child.kill('SIGKILL');
+      await waitFor(async () => {
+        const rows = await db.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE name = 'firings.west' AND id = ANY($1::uuid[])`, [waiting.map((job) => job.id)]);
+        return rows.every((row) => row.state === 'cancelled') ? true : undefined;
+      }, LEASE_S * 1000);
+      expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.west' AND state = 'created'`)).toEqual([]);
+      const failed = await db.query<{ error: string }>(`SELECT error FROM runs WHERE "appId" = $1 AND status = 'failed'`, [ticking.id]);
+      expect(failed.length).toBeGreaterThanOrEqual(waiting.length);
+      for (const run of failed) expect(run.error).toMatch(/no replica in zone west/);
+      expect(await db.query(`SELECT id FROM runs WHERE "appId" = $1 AND status = 'succeeded'`, [ticking.id])).toEqual([]);
+    } finally {
+      await fast.close();
+    }
+  }, 60_000);
+
+  it('fails a manual run handed to a zone whose replica looks alive but never takes it, after 15 s, and withdraws the request', async () => {
+    const a = await startReplica('a');
+    const app = await register(a, { name: 'ghostly', driveFolderId: 'ghostly', zone: 'ghost' });
+    // A replica of zone ghost that still heartbeats (as far as the table says) but works no queue: hung, or cut off from pg-boss.
+    await db.query(`INSERT INTO replicas (id, "startedAt", "heartbeatAt", version, zone) VALUES ('ghost-1', now(), now() + interval '1 hour', '0.0.0', 'ghost')`);
+    const askedAt = Date.now();
+    const asked = await api(a, 'POST', `/api/apps/${app.id}/run`);
+    expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+    expect(Date.now() - askedAt).toBeGreaterThanOrEqual(15_000);
+    expect((await api(a, 'GET', `/api/runs/${asked.body.runId}`)).body).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone ghost/) });
+    expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'requests.ghost'`)).toEqual([]);
   }, 60_000);
 
   it('refuses to start a replica whose SECRET_KEY differs from the others, or whose admin credentials differ from those of a running replica', async () => {

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { DEFAULT_ZONE } from './app.validators';
 
 export const ENCRYPTIONS = ['none', 'rclone-crypt'] as const;
 export type Encryption = (typeof ENCRYPTIONS)[number];
@@ -58,6 +59,10 @@ export class AppEntity {
 
   @Column({ type: 'boolean', default: true })
   enabled!: boolean;
+
+  /** Which replicas run it: those whose REPLICA_ZONE is this (a zone is one Docker host, the network the app is on). */
+  @Column({ type: 'varchar', length: 40, default: DEFAULT_ZONE })
+  zone!: string;
 
   /** How its backups are stored: as sent, or through rclone's crypt backend. */
   @Column({ type: 'varchar', length: 16, default: 'none' })

@@ -2,6 +2,10 @@ import { CronTime, validateCronExpression } from 'cron';
 import { registerDecorator, ValidationOptions } from 'class-validator';
 import { english } from '../common/i18n';
 
+/** A zone (REPLICA_ZONE, an app's `zone`): a slug, like app names, short enough for a pg-boss queue name. */
+export const ZONE_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export const DEFAULT_ZONE = 'default';
+
 /** Why the scheduler's library could not schedule an expression, in one line. */
 export function cronFailure(error: unknown): string {
   const message = (error as Error).message;

@@ -8,7 +8,7 @@ import { DEFAULT_DESTINATION_ID } from '../destinations/destination.entity';
 import { DestinationsService } from '../destinations/destinations.service';
 import type { AppBrief } from './app-activity';
 import { AppEntity, FOLLOW_VERIFY_SCHEDULE } from './app.entity';
-import { cronProblem } from './app.validators';
+import { cronProblem, DEFAULT_ZONE } from './app.validators';
 import { CreateAppDto } from './dto/create-app.dto';
 import { UpdateAppDto } from './dto/update-app.dto';
 import { TokenCipher } from './token-cipher';
@@ -64,8 +64,8 @@ export class AppsService {
   }
 
   /** Enabled apps whose newest backup is verified on VERIFY_SCHEDULE (a few columns: it may be every app). */
-  followingVerifySchedule(): Promise<Pick<AppEntity, 'id' | 'name'>[]> {
-    return this.apps.find({ select: { id: true, name: true }, where: { enabled: true, verifySchedule: FOLLOW_VERIFY_SCHEDULE }, order: { name: 'ASC' } });
+  followingVerifySchedule(): Promise<Pick<AppEntity, 'id' | 'name' | 'zone'>[]> {
+    return this.apps.find({ select: { id: true, name: true, zone: true }, where: { enabled: true, verifySchedule: FOLLOW_VERIFY_SCHEDULE }, order: { name: 'ASC' } });
   }
 
   /** Enabled apps with a verification schedule of their own (SQL's NOT IN also leaves out the NULLs: opted out). */
@@ -92,6 +92,7 @@ export class AppsService {
       enabled: fields.enabled ?? true,
       timezone: fields.timezone ?? null,
       pingUrl: fields.pingUrl ?? null,
+      zone: fields.zone ?? DEFAULT_ZONE,
       encryption: fields.encryption ?? 'none',
       keepDaily: fields.keepDaily ?? 0,
       keepWeekly: fields.keepWeekly ?? 0,

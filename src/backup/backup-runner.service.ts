@@ -58,6 +58,22 @@ interface ActiveRun {
   finished: Promise<void>;
 }
 
+/**
+ * A run asked for, as it can travel to a replica of the app's zone (see route): the kind, the app, and what the kind
+ * needs (restore: the backup, and whether to force a newer schema; verify and drill: an optional backup).
+ */
+export interface RunRequest {
+  kind: RunKind;
+  appId: number;
+  trigger: RunTrigger;
+  name?: string;
+  destination?: string | number;
+  force?: boolean;
+}
+
+/** Cluster mode: runs a request on a live replica of the zone and resolves with its run's id (see PgBossFiringQueue). */
+export type HandOver = (zone: string, request: RunRequest) => Promise<number | null>;
+
 /** Who cancels: every cancel comes from the one admin, through the API or a page. */
 const CANCELLED_BY = english('log.byAdmin');
 
@@ -71,6 +87,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
   private readonly active = new Map<number, ActiveRun>();
   private readonly limit: ConcurrencyLimit;
   private closing = false;
+  private handOver: HandOver | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -95,10 +112,7 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
    * refused (RunInProgressError); a scheduled one is recorded as skipped.
    */
   start(appId: number, trigger: RunTrigger): Promise<RunEntity> {
-    return this.launch(appId, trigger, 'backup', async () => ({
-      backupName: null,
-      work: (app, run, stop, commit) => this.job.run(app, run, stop, commit),
-    }));
+    return this.route({ kind: 'backup', appId, trigger });
   }
 
   /**
@@ -107,27 +121,12 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
    * now, unless `force`.
    */
   startRestore(appId: number, name: string, { destination, force = false }: { destination?: string | number; force?: boolean } = {}): Promise<RunEntity> {
-    return this.launch(appId, 'manual', 'restore', async (app) => {
-      const backup = await this.stored.find(app, name, destination);
-      const target = { url: app.url, token: this.apps.tokenOf(app) };
-      const schemas = await this.stored.checkRestorable(app.name, target, backup, force);
-      return {
-        backupName: backup.name,
-        destinationId: backup.destinationId,
-        work: async (_app, run, stop, commit) => {
-          await this.runs.log(run, schemas);
-          return this.stored.restore(target, run, backup, stop, commit);
-        },
-      };
-    });
+    return this.route({ kind: 'restore', appId, trigger: 'manual', name, destination, force });
   }
 
   /** Queues a verification of the named backup, or of the newest one. */
   startVerify(appId: number, trigger: RunTrigger, name?: string, destination?: string | number): Promise<RunEntity> {
-    return this.launch(appId, trigger, 'verify', async (app) => {
-      const backup = await this.stored.findRecorded(app, name, destination);
-      return { backupName: backup.name, destinationId: backup.destinationId, work: (_app, run, stop, commit) => this.stored.verify(run, backup, stop, commit) };
-    });
+    return this.route({ kind: 'verify', appId, trigger, name, destination });
   }
 
   /**
@@ -135,11 +134,63 @@ export class BackupRunner implements OnModuleInit, BeforeApplicationShutdown {
    * RestoreDrill); 400 (InvalidBackupError) before any run for an app without a drill instance or such a backup.
    */
   startDrill(appId: number, trigger: RunTrigger, name?: string, destination?: string | number): Promise<RunEntity> {
-    return this.launch(appId, trigger, 'drill', async (app) => {
-      const target = this.drill.targetOf(app);
-      const backup = await this.stored.findRecorded(app, name, destination);
-      return { backupName: backup.name, destinationId: backup.destinationId, work: (app, run, stop, commit) => this.drill.run(app, target, run, backup, stop, commit) };
-    });
+    return this.route({ kind: 'drill', appId, trigger, name, destination });
+  }
+
+  /** Cluster mode: how a run of another zone's app reaches a replica of that zone (wired by CLUSTER_PROVIDERS). */
+  handOverWith(handOver: HandOver): void {
+    this.handOver = handOver;
+  }
+
+  /**
+   * A run happens where its app's network is: on a replica of the app's zone. Another zone's app is handed to a live
+   * replica of its zone, which answers as this one would (the run, or the error that refused it); with none, the run
+   * fails at once, recorded, instead of waiting for a replica that may never come. Embedded mode is one replica.
+   */
+  private async route(request: RunRequest): Promise<RunEntity> {
+    if (this.closing) throw new ShuttingDownError();
+    const app = await this.apps.get(request.appId);
+    if (app.zone === this.config.zone) return this.perform(request);
+    const runId = this.handOver && (await this.leases.serves(app.zone)) ? await this.handOver(app.zone, request) : null;
+    if (runId !== null) return this.runs.get(runId);
+    return this.runs.failToStart(app, request.trigger, english('failure.noReplicaInZone', { zone: app.zone }), request.kind);
+  }
+
+  /** Starts the request here: an app of this replica's zone, asked for here or handed over by a replica of another zone. */
+  perform(request: RunRequest): Promise<RunEntity> {
+    const { kind, appId, trigger, name, destination } = request;
+    switch (kind) {
+      case 'backup':
+        return this.launch(appId, trigger, 'backup', async () => ({
+          backupName: null,
+          work: (app, run, stop, commit) => this.job.run(app, run, stop, commit),
+        }));
+      case 'restore':
+        return this.launch(appId, 'manual', 'restore', async (app) => {
+          const backup = await this.stored.find(app, name!, destination);
+          const target = { url: app.url, token: this.apps.tokenOf(app) };
+          const schemas = await this.stored.checkRestorable(app.name, target, backup, request.force === true);
+          return {
+            backupName: backup.name,
+            destinationId: backup.destinationId,
+            work: async (_app, run, stop, commit) => {
+              await this.runs.log(run, schemas);
+              return this.stored.restore(target, run, backup, stop, commit);
+            },
+          };
+        });
+      case 'verify':
+        return this.launch(appId, trigger, 'verify', async (app) => {
+          const backup = await this.stored.findRecorded(app, name, destination);
+          return { backupName: backup.name, destinationId: backup.destinationId, work: (_app, run, stop, commit) => this.stored.verify(run, backup, stop, commit) };
+        });
+      case 'drill':
+        return this.launch(appId, trigger, 'drill', async (app) => {
+          const target = this.drill.targetOf(app);
+          const backup = await this.stored.findRecorded(app, name, destination);
+          return { backupName: backup.name, destinationId: backup.destinationId, work: (app, run, stop, commit) => this.drill.run(app, target, run, backup, stop, commit) };
+        });
+    }
   }
 
   /**

@@ -233,7 +233,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
    */
   private async submit(app: AppEntity, due: Date): Promise<void> {
     try {
-      await this.queue.submit({ appId: app.id, kind: 'backup', due: due.toISOString() });
+      await this.queue.submit({ appId: app.id, kind: 'backup', due: due.toISOString(), zone: app.zone });
     } catch (error) {
       await this.failToStart(app, error as Error);
     }

@@ -21,6 +21,7 @@ import { RunDestinationEntity } from './run-destination.entity';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 import { CLUSTER_PROVIDERS } from '../cluster/cluster.providers';
+import { ReplicaLeases } from '../cluster/replica-leases.service';
 import { ReplicasController } from '../cluster/replicas.controller';
 
 // Global so that the registry's controller can show schedules and last runs through the AppActivity port.
@@ -43,6 +44,6 @@ import { ReplicasController } from '../cluster/replicas.controller';
     { provide: AppActivity, useClass: BackupAppActivity },
     ...CLUSTER_PROVIDERS,
   ],
-  exports: [AppActivity, BackupRunner, BackupsService, RunsService, BackupScheduler, VerifyScheduler, DrillScheduler],
+  exports: [AppActivity, ReplicaLeases, BackupRunner, BackupsService, RunsService, BackupScheduler, VerifyScheduler, DrillScheduler],
 })
 export class BackupModule {}

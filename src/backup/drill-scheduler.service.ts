@@ -81,7 +81,10 @@ export class DrillScheduler implements OnApplicationBootstrap, BeforeApplication
     this.registry.addCronJob(name, job);
   }
 
-  private async drill(app: Pick<AppEntity, 'id' | 'name'>): Promise<void> {
+  private async drill(app: Pick<AppEntity, 'id' | 'name' | 'zone'>): Promise<void> {
+    // Cluster mode: every replica keeps the jobs, the replicas of the app's zone fire them (a zone without one is degraded
+    // in /api/health). Embedded mode: fired, and failed "no replica in zone X" for another zone's app (BackupRunner.route).
+    if (this.config.databaseUrl && app.zone !== this.config.zone) return;
     try {
       await this.runner.startDrill(app.id, 'schedule');
       await this.audit.recordScheduled('drill.request', app);

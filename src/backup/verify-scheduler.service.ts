@@ -124,9 +124,9 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Through the firing queue, like a backup's firing: in a cluster, one replica verifies, once. */
-  private async submit(app: Pick<AppEntity, 'id' | 'name'>, due: Date): Promise<void> {
+  private async submit(app: Pick<AppEntity, 'id' | 'name' | 'zone'>, due: Date): Promise<void> {
     try {
-      await this.queue.submit({ appId: app.id, kind: 'verify', due: due.toISOString() });
+      await this.queue.submit({ appId: app.id, kind: 'verify', due: due.toISOString(), zone: app.zone });
     } catch (error) {
       this.logger.error(`scheduled verification of ${app.name} could not be queued: ${(error as Error).message}`);
     }

@@ -11,8 +11,13 @@ import { ReplicaLeases } from './replica-leases.service';
 export const CLUSTER_PROVIDERS: Provider[] = [
   {
     provide: FiringQueue,
-    useFactory: (config: AppConfig, replica: ReplicaLeases, runner: BackupRunner) =>
-      config.databaseUrl ? new PgBossFiringQueue(config, replica, () => runner.hasRoom()) : new InProcessFiringQueue(),
+    useFactory: (config: AppConfig, replica: ReplicaLeases, runner: BackupRunner) => {
+      if (!config.databaseUrl) return new InProcessFiringQueue();
+      const queue = new PgBossFiringQueue(config, replica, () => runner.hasRoom(), async (request) => (await runner.perform(request)).id);
+      // Wired here, not injected: the runner and the queue each need the other (runs of other zones go through the queue).
+      runner.handOverWith((zone, request) => queue.handOver(zone, request));
+      return queue;
+    },
     inject: [AppConfig, ReplicaLeases, BackupRunner],
   },
   ReplicaLeases,

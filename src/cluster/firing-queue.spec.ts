@@ -18,7 +18,7 @@ describe('firingTime', () => {
 });
 
 describe('firingId', () => {
-  const firing: Firing = { appId: 7, kind: 'backup', due: '2026-01-01T00:00:10.000Z' };
+  const firing: Firing = { appId: 7, kind: 'backup', due: '2026-01-01T00:00:10.000Z', zone: 'default' };
 
   it('is one UUID per app, kind and scheduled time: the same on every replica, another for any other firing', () => {
     expect(firingId(firing)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -41,8 +41,8 @@ describe('InProcessFiringQueue', () => {
       seen.push(`verify ${firing.appId}`);
       return async () => undefined;
     });
-    await queue.submit({ appId: 1, kind: 'backup', due: 'x' });
-    await queue.submit({ appId: 2, kind: 'verify', due: 'x' });
+    await queue.submit({ appId: 1, kind: 'backup', due: 'x', zone: 'default' });
+    await queue.submit({ appId: 2, kind: 'verify', due: 'x', zone: 'default' });
     expect(seen).toEqual(['backup 1', 'verify 2']);
     expect(ended).toBe(false);
   });

@@ -6,6 +6,8 @@ export interface Firing {
   appId: number;
   kind: 'backup' | 'verify';
   due: string;
+  /** The app's zone: only a replica of this zone runs it (its queue in cluster mode). */
+  zone: string;
   /** Cluster mode: the replica that took this firing and gave it back to the queue (stopping, or no free slot). */
   handedBackBy?: string;
 }

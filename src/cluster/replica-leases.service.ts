@@ -14,6 +14,8 @@ const VERSION: string = JSON.parse(readFileSync(join(__dirname, '../../package.j
 /** A live replica as GET /api/replicas lists it. */
 export interface ReplicaInfo {
   id: string;
+  /** REPLICA_ZONE: it runs the runs of this zone's apps only. */
+  zone: string;
   version: string;
   startedAt: Date;
   heartbeatAt: Date;
@@ -45,6 +47,16 @@ export class ReplicaLeases implements OnApplicationBootstrap, BeforeApplicationS
     this.sql = new Dialect(dataSource);
   }
 
+  /** REPLICA_ZONE: the zone whose apps this replica runs. */
+  get zone(): string {
+    return this.config.zone;
+  }
+
+  /** A replica heard from within a lease's term is live (a live one renews every RUN_LEASE_S / 4), as SQL. */
+  private get heardFrom(): string {
+    return `replica."heartbeatAt" > now() - interval '${Math.round(this.config.runLeaseMs / 2)} milliseconds'`;
+  }
+
   /** How far ahead a renewal moves a lease, as SQL (PostgreSQL interval). */
   private get term(): string {
     return `now() + interval '${Math.round(this.config.runLeaseMs / 2)} milliseconds'`;
@@ -53,8 +65,8 @@ export class ReplicaLeases implements OnApplicationBootstrap, BeforeApplicationS
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
     await this.sql.query(
-      `INSERT INTO replicas (id, "startedAt", "heartbeatAt", version) VALUES (?, ?, now(), ?)`,
-      [this.id, this.startedAt, VERSION],
+      `INSERT INTO replicas (id, "startedAt", "heartbeatAt", version, zone) VALUES (?, ?, now(), ?, ?)`,
+      [this.id, this.startedAt, VERSION, this.zone],
     );
     this.timer = setInterval(() => void this.renew(), this.config.runLeaseMs / 4);
   }
@@ -116,16 +128,33 @@ export class ReplicaLeases implements OnApplicationBootstrap, BeforeApplicationS
   async live(): Promise<ReplicaInfo[]> {
     if (!this.enabled) {
       const [{ runs }] = await this.sql.query<{ runs: number }[]>(`SELECT COUNT(*) AS runs FROM runs WHERE status IN ('queued', 'running')`);
-      return [{ id: this.id, version: VERSION, startedAt: this.startedAt, heartbeatAt: new Date(), runs: Number(runs) }];
+      return [{ id: this.id, zone: this.zone, version: VERSION, startedAt: this.startedAt, heartbeatAt: new Date(), runs: Number(runs) }];
     }
     const rows = await this.sql.query<ReplicaInfo[]>(
-      `SELECT replica.id, replica.version, replica."startedAt", replica."heartbeatAt",
+      `SELECT replica.id, replica.zone, replica.version, replica."startedAt", replica."heartbeatAt",
          (SELECT COUNT(*) FROM run_leases lease JOIN runs run ON run.id = lease."runId"
           WHERE lease."replicaId" = replica.id AND run.status IN ('queued', 'running')) AS runs
-       FROM replicas replica WHERE replica."heartbeatAt" > now() - interval '${Math.round(this.config.runLeaseMs / 2)} milliseconds'
+       FROM replicas replica WHERE ${this.heardFrom}
        ORDER BY replica."startedAt", replica.id`,
     );
     return rows.map((row) => ({ ...row, runs: Number(row.runs) }));
+  }
+
+  /** Whether a live replica runs this zone's apps (embedded mode: this process's zone only). */
+  async serves(zone: string): Promise<boolean> {
+    if (zone === this.zone) return true;
+    if (!this.enabled) return false;
+    return (await this.sql.query<unknown[]>(`SELECT 1 FROM replicas replica WHERE zone = ? AND ${this.heardFrom} LIMIT 1`, [zone])).length > 0;
+  }
+
+  /** The zones of enabled apps that no live replica serves, with how many apps each: their runs fail "no replica in zone X". */
+  async unservedZones(): Promise<{ zone: string; apps: number }[]> {
+    const live = this.enabled ? `SELECT zone FROM replicas replica WHERE ${this.heardFrom}` : 'SELECT ?';
+    const rows = await this.sql.query<{ zone: string; apps: number }[]>(
+      `SELECT zone, COUNT(*) AS apps FROM apps WHERE enabled AND zone NOT IN (${live}) GROUP BY zone ORDER BY zone`,
+      this.enabled ? [] : [this.zone],
+    );
+    return rows.map((row) => ({ zone: row.zone, apps: Number(row.apps) }));
   }
 
   /** Which replica ran (or runs) the run; null in embedded mode or for a run queued before cluster mode. */

@@ -8,6 +8,9 @@ class ReplicaResponse implements ReplicaInfo {
   @ApiProperty({ example: 'orq-1-7-3fa9c1', description: 'Host name, process id and a random part: new at every start.' })
   id!: string;
 
+  @ApiProperty({ example: 'default', description: 'Its REPLICA_ZONE: it runs the runs of the apps of this zone only.' })
+  zone!: string;
+
   @ApiProperty({ example: '0.1.0' })
   version!: string;
 

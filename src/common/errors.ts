@@ -89,3 +89,14 @@ export class DestinationNotFoundError extends DomainError {
 export class DestinationConflictError extends DomainError {
   readonly code = ErrorCode.Conflict;
 }
+
+/** Cluster mode: the error with which a replica of another zone refused a run handed over to it (see BackupRunner.route). */
+export class HandedOverError extends DomainError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    override readonly details?: FieldProblem[],
+  ) {
+    super(message);
+  }
+}

@@ -19,6 +19,8 @@ export class AppConfig {
   readonly databaseUrl!: string | null;
   /** Cluster mode: a run whose replica has not renewed its lease for this long is failed by another replica. */
   readonly runLeaseMs!: number;
+  /** REPLICA_ZONE: this replica runs only the runs of apps of this zone. */
+  readonly zone!: string;
   readonly adminUser!: string;
   readonly adminPassword!: string;
   readonly secretKey!: string;

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Locale, LOCALES } from '../common/i18n';
+import { english, Locale, LOCALES } from '../common/i18n';
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsIn,
@@ -21,7 +21,7 @@ import {
   ValidatorConstraintInterface,
   validateSync,
 } from 'class-validator';
-import { cronProblem } from '../apps/app.validators';
+import { cronProblem, ZONE_PATTERN } from '../apps/app.validators';
 import { reasonsOf } from '../common/validation.pipe';
 import { parseByteSize } from './byte-size';
 
@@ -84,7 +84,7 @@ function isValidTimeZone(zone: string): boolean {
 
 /** Every variable the service reads; README and .env.example document each one. */
 export const ENVIRONMENT_VARIABLES = [
-  'PORT', 'HOST', 'TRUST_PROXY', 'DATA_DIR', 'DATABASE_PATH', 'DATABASE_URL', 'RUN_LEASE_S', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
+  'PORT', 'HOST', 'TRUST_PROXY', 'DATA_DIR', 'DATABASE_PATH', 'DATABASE_URL', 'RUN_LEASE_S', 'REPLICA_ZONE', 'ADMIN_USER', 'ADMIN_PASSWORD', 'SECRET_KEY', 'RCLONE_REMOTE',
   'RCLONE_BIN', 'RCLONE_CONFIG', 'BACKUP_CONNECT_TIMEOUT_S', 'BACKUP_IDLE_TIMEOUT_S',
   'BACKUP_MAX_DURATION_S', 'MAX_BACKUP_SIZE', 'MAX_CONCURRENT_BACKUPS', 'SCHEDULER_TIMEZONE', 'SHUTDOWN_GRACE_S',
   'CATCH_UP_MISSED', 'VERIFY_SCHEDULE', 'RUN_HISTORY_DAYS', 'RUN_HISTORY_MAX', 'RUN_LOG_DAYS', 'UI_LANGUAGE', 'METRICS_PUBLIC', 'NOTIFY_WEBHOOK_URL', 'NOTIFY_ON_SUCCESS', 'PUBLIC_URL',
@@ -119,6 +119,10 @@ export class Environment {
   /** Cluster mode: how long a run outlives its replica's last heartbeat before a surviving replica fails it ("replica lost"). */
   @Max(3600) @Min(4) @IsInt() @Type(() => Number)
   RUN_LEASE_S = 60;
+
+  /** Which apps this replica runs: those whose `zone` is this one (a zone is typically one Docker host and its network). */
+  @Matches(ZONE_PATTERN, { message: english('invalid.zone') })
+  REPLICA_ZONE = 'default';
 
   @Matches(/^[^:\s]{1,64}$/, { message: 'must be 1-64 characters without spaces or ":"' })
   ADMIN_USER = 'admin';

@@ -40,6 +40,7 @@ export function loadConfig(
     databasePath: resolve(env.DATABASE_PATH ?? join(dataDir, 'orquestador.sqlite')),
     databaseUrl: env.DATABASE_URL ?? null,
     runLeaseMs: env.RUN_LEASE_S * 1000,
+    zone: env.REPLICA_ZONE,
     adminUser: env.ADMIN_USER,
     adminPassword: password.value,
     secretKey,

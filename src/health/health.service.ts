@@ -8,6 +8,8 @@ import { BackupScheduler, BrokenSchedule } from '../backup/backup-scheduler.serv
 import { FailedVerification, RunsService } from '../backup/runs.service';
 import { AppConfig } from '../config/app-config';
 import { RcloneAdapter } from '../storage/rclone.adapter';
+import { ReplicaLeases } from '../cluster/replica-leases.service';
+import { english } from '../common/i18n';
 
 type Check<T = object> = ({ status: 'ok' } & T) | { status: 'error'; error: string };
 
@@ -47,6 +49,8 @@ export interface HealthReport {
     scheduler: { status: 'ok'; jobs: number } | { status: 'error'; error: string; jobs: number; broken: BrokenSchedule[]; more: number };
     backups: Check<Freshness>;
     verification: { status: 'ok'; failed: 0 } | { status: 'error'; error: string; failed: number; apps: FailedVerificationReport[]; more: number };
+    /** Zones of enabled apps with no live replica: their runs fail "no replica in zone X" until one starts. */
+    zones: { status: 'ok' } | { status: 'error'; error: string; unserved: { zone: string; apps: number }[] };
   };
 }
 
@@ -69,6 +73,7 @@ export class HealthService {
     private readonly scheduler: BackupScheduler,
     private readonly listing: AppListing,
     private readonly runs: RunsService,
+    private readonly replicas: ReplicaLeases,
   ) {
     this.sql = new Dialect(dataSource);
     // Cluster mode has no file: PostgreSQL is the one to watch its storage.
@@ -77,22 +82,23 @@ export class HealthService {
   }
 
   /**
-   * Without a database that takes writes nothing works (error, 503). Without rclone, with an app that cannot be scheduled,
+   * Without a database that takes writes nothing works (error, 503). Without rclone, with an app that cannot be scheduled or whose zone has no replica,
    * with overdue apps, or with an app whose newest backup failed verification, the service still answers but needs a look (degraded, 200): restarting the
    * container would not fix any of them.
    */
   async report(): Promise<HealthReport> {
-    const [database, rclone, backups, failedVerifications] = await Promise.all([
+    const [database, rclone, backups, failedVerifications, zones] = await Promise.all([
       probe(() => this.checkDatabase()),
       probe(async () => ({ version: await this.rclone.version() })),
       probe(() => this.freshness()),
       this.runs.failedVerifications().catch(() => []),
+      this.zonesCheck(),
     ]);
     const scheduler = this.schedulerCheck();
     const verification = verificationCheck(failedVerifications);
-    const degraded = rclone.status === 'error' || scheduler.status === 'error' || (backups.status === 'ok' && (backups.stale > 0 || backups.partial > 0)) || verification.status === 'error';
+    const degraded = rclone.status === 'error' || scheduler.status === 'error' || (backups.status === 'ok' && (backups.stale > 0 || backups.partial > 0)) || verification.status === 'error' || zones.status === 'error';
     const status = database.status === 'error' ? 'error' : degraded ? 'degraded' : 'ok';
-    return { status, checks: { database, rclone, scheduler, backups, verification } };
+    return { status, checks: { database, rclone, scheduler, backups, verification, zones } };
   }
 
   /** Reads are not enough: a full disk or a deleted file still answers SELECT 1, while every run's outcome is lost. */
@@ -125,6 +131,14 @@ export class HealthService {
     const more = broken.length - shown.length;
     const names = shown.map((app) => app.name).join(', ');
     return { status: 'error', error: `not scheduled: ${names}${more > 0 ? ` and ${more} more` : ''}`, jobs, broken: shown, more };
+  }
+
+  /** An app of a zone no live replica serves is never backed up: the others are, but a replica must be started there. */
+  private async zonesCheck(): Promise<HealthReport['checks']['zones']> {
+    // Unreadable: the database check reports it.
+    const unserved = await this.replicas.unservedZones().catch(() => []);
+    if (unserved.length === 0) return { status: 'ok' };
+    return { status: 'error', error: unserved.map(({ zone }) => english('failure.noReplicaInZone', { zone })).join('; '), unserved };
   }
 
   private async freshness(): Promise<Freshness> {

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AppEntity, FOLLOW_VERIFY_SCHEDULE } from '../apps/app.entity';
+import { DEFAULT_ZONE } from '../apps/app.validators';
 import { CreateAppDto } from '../apps/dto/create-app.dto';
 import { UpdateAppDto } from '../apps/dto/update-app.dto';
 import { InvalidFieldsError } from '../common/errors';
@@ -8,7 +9,7 @@ import { reasonsOf } from '../common/validation.pipe';
 import { RETENTION_FIELDS } from '../destinations/destination.entity';
 
 export const FORM_FIELDS = [
-  'name', 'url', 'token', 'schedule', 'timezone', 'driveFolderId', 'retention', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly',
+  'name', 'url', 'token', 'schedule', 'timezone', 'zone', 'driveFolderId', 'retention', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly',
   'pingUrl', 'verifySchedule', 'enabled', 'encryption', 'encryptionPassphrase', 'drillUrl', 'drillToken', 'drillSchedule',
 ] as const;
 
@@ -66,7 +67,7 @@ function destinationsOf(rows: DestinationRow[]): Record<string, unknown>[] {
 /**
  * Turns the posted form into the API's DTO (so the same rules apply) and validates it. Strings become
  * numbers and booleans as a form means them; a blank token on edit and a blank time zone mean "keep"
- * and "the default"; a blank verification schedule follows VERIFY_SCHEDULE and "off" opts out.
+ * and "the default" (so does a blank zone); a blank verification schedule follows VERIFY_SCHEDULE and "off" opts out.
  */
 export async function parseAppForm(body: Record<string, unknown>, editing: boolean, rows: DestinationRow[] | null = null): Promise<FormResult<CreateAppDto | UpdateAppDto>> {
   const text = (field: string) => (typeof body[field] === 'string' ? (body[field] as string).trim() : '');
@@ -75,6 +76,7 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
     url: text('url'),
     schedule: text('schedule'),
     timezone: text('timezone'),
+    zone: text('zone'),
     driveFolderId: text('driveFolderId'),
     retention: text('retention'),
     pingUrl: text('pingUrl'),
@@ -90,6 +92,7 @@ export async function parseAppForm(body: Record<string, unknown>, editing: boole
   const plain: Record<string, unknown> = {
     ...values,
     timezone: values.timezone || null,
+    zone: values.zone || DEFAULT_ZONE,
     pingUrl: values.pingUrl || null,
     drillUrl: values.drillUrl || null,
     drillSchedule: values.drillSchedule || null,

@@ -33,6 +33,7 @@ export class PageContext {
       isAdmin: user !== null && roleAllows(user.role, 'admin'),
       locale,
       timezone: this.config.scheduler.timezone,
+      replicaZone: this.config.zone,
       verifyGlobal: this.config.scheduler.verifySchedule ?? translate(locale, 'verify.globalOff'),
       csrfToken: this.csrf.tokenFor(request, response),
       flash: this.takeFlash(request, response, locale),

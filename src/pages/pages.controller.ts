@@ -11,6 +11,7 @@ import { BackupsService } from '../backup/backups.service';
 import { RunNotCancellableError } from '../common/errors';
 import { AppIdPipe, RunIdPipe } from '../common/id.pipe';
 import { FOLLOW_VERIFY_SCHEDULE } from '../apps/app.entity';
+import { DEFAULT_ZONE } from '../apps/app.validators';
 import { DestinationRow, destinationRowsOf, FormValues, submitAppForm, VERIFY_OFF } from './app-form';
 import { DestinationsService } from '../destinations/destinations.service';
 import { RETENTION_FIELDS } from '../destinations/destination.entity';
@@ -51,7 +52,7 @@ export class PagesController {
   @Get('apps/new')
   @Render('apps/form')
   async newApp(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    const values: FormValues = { enabled: true, retention: '7', keepDaily: '0', keepWeekly: '0', keepMonthly: '0', keepYearly: '0' };
+    const values: FormValues = { enabled: true, zone: DEFAULT_ZONE, retention: '7', keepDaily: '0', keepWeekly: '0', keepMonthly: '0', keepYearly: '0' };
     return { ...this.context.of(request, response), values, errors: {}, ...(await this.destinationRows(null)) };
   }
 
@@ -83,6 +84,7 @@ export class PagesController {
     const values: FormValues = {
       name, url, schedule, driveFolderId, enabled, encryption,
       timezone: app.timezone ?? '',
+      zone: app.zone,
       pingUrl: app.pingUrl ?? '',
       drillUrl: app.drillUrl ?? '',
       drillSchedule: app.drillSchedule ?? '',

@@ -36,6 +36,7 @@ export class AppResponse {
   verifySchedule!: string | null;
   @ApiProperty({ example: null, nullable: true, type: String, description: 'Dead-man switch URL, or null.' }) pingUrl!: string | null;
   @ApiProperty({ example: true }) enabled!: boolean;
+  @ApiProperty({ example: 'default', description: 'Which replicas run it: those whose REPLICA_ZONE it is.' }) zone!: string;
   @ApiProperty({ enum: ENCRYPTIONS, example: 'none', description: 'How new backups are stored: as sent, or encrypted by rclone crypt.' })
   encryption!: Encryption;
   @ApiProperty({ example: false, description: 'The app has a passphrase of its own (it is never returned); false: DEFAULT_ENCRYPTION_PASSPHRASE applies.' })

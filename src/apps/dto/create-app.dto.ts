@@ -4,7 +4,7 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty
 import { AppDestinationInput } from '../../destinations/dto/app-destination.dto';
 import { english } from '../../common/i18n';
 import { Encryption, ENCRYPTIONS, FOLLOW_VERIFY_SCHEDULE } from '../app.entity';
-import { IsCronExpression, IsDestinationFolder } from '../app.validators';
+import { DEFAULT_ZONE, IsCronExpression, IsDestinationFolder, ZONE_PATTERN } from '../app.validators';
 
 /** Up to ten years of daily backups. */
 const MAX_KEEP = 3660;
@@ -153,6 +153,17 @@ export class CreateAppDto {
   @IsString()
   @ValidateIf((_, value) => value !== null && value !== undefined)
   pingUrl?: string | null;
+
+  @ApiPropertyOptional({
+    example: 'host-b',
+    default: DEFAULT_ZONE,
+    pattern: ZONE_PATTERN.source,
+    description: 'Which replicas run it: those started with this REPLICA_ZONE (one Docker host and its network). Omitted on create: "default".',
+  })
+  @Matches(ZONE_PATTERN, { message: english('invalid.zone') })
+  @IsString()
+  @ValidateIf((_, value) => value !== undefined) // omitted means default; null is refused
+  zone?: string;
 
   @ApiPropertyOptional({ example: true, default: true })
   @IsBoolean()
