@@ -117,6 +117,8 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     );
     // Firings between registration and disabling: one every 2 s (the first and last may fall outside the window).
     const firings = Math.floor((to - from) / 2000);
+    // At most: every even second from the first app's registration to the last app's disabling, and one in flight.
+    const possible = Math.ceil((to - registering) / 2000) + 1;
     const ranOn = new Set<string>();
     for (const app of apps) {
       const own = runs.filter((run) => run.appId === app.id);
@@ -300,6 +302,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     for (const replica of listed) expect(Object.keys(replica).sort()).toEqual(['heartbeatAt', 'id', 'runs', 'startedAt', 'version', 'zone']);
     const idOf = (zone: string) => listed.find((replica) => replica.zone === zone)!.id;
 
+    const registering = Date.now();
     const apps = {
       east: await register(west, { name: 'in-east', driveFolderId: 'in-east', zone: 'east', schedule: '*/2 * * * * *' }),
       west: await register(east, { name: 'in-west', driveFolderId: 'in-west', zone: 'west', schedule: '*/2 * * * * *' }),
@@ -316,6 +319,8 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name LIKE 'firings.%' AND state NOT IN ('completed', 'failed', 'cancelled')`)).length === 0 ? true : undefined));
     await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
     const firings = Math.floor((to - from) / 2000);
+    // At most: every even second from the first app's registration to the last app's disabling, and one in flight.
+    const possible = Math.ceil((to - registering) / 2000) + 1;
 
     const runsOf = (appId: number) => db.query<{ id: number; status: string; error: string | null; replicaId: string | null }>(
       `SELECT runs.id, status, error, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id WHERE "appId" = $1 ORDER BY runs.id`, [appId]);
@@ -330,7 +335,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     // North has no replica: each firing fails at once, once (not once per replica), and its URL is never asked.
     const north = await runsOf(apps.north.id);
     expect(north.length).toBeGreaterThanOrEqual(firings - 1);
-    expect(north.length).toBeLessThanOrEqual(firings + 1);
+    expect(north.length).toBeLessThanOrEqual(possible);
     for (const run of north) expect(run, JSON.stringify(run)).toMatchObject({ status: 'failed', error: expect.stringMatching(/no replica in zone north/), replicaId: null });
     // Its jobs were withdrawn: a replica of north started later does not run old firings.
     expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.north' AND state <> 'cancelled'`)).toEqual([]);
@@ -392,7 +397,8 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
         const rows = await db.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE name = 'firings.west' AND id = ANY($1::uuid[])`, [waiting.map((job) => job.id)]);
         return rows.every((row) => row.state === 'cancelled') ? true : undefined;
       }, LEASE_S * 1000);
-      expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.west' AND state = 'created'`)).toEqual([]);
+      // Until west's heartbeat is old enough to count it gone, a new firing may still be queued for it: it goes the same way.
+      await waitFor(async () => ((await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.west' AND state = 'created'`)).length === 0 ? true : undefined), LEASE_S * 1000);
       const failed = await db.query<{ error: string }>(`SELECT error FROM runs WHERE "appId" = $1 AND status = 'failed'`, [ticking.id]);
       expect(failed.length).toBeGreaterThanOrEqual(waiting.length);
       for (const run of failed) expect(run.error).toMatch(/no replica in zone west/);
