@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import type { AppConfig } from '../../src/config/app-config';
 import { Dialect } from '../../src/database/dialect';
 import type { Orchestrator } from './orchestrator';
 
@@ -18,7 +19,22 @@ export interface TestDatabase {
 }
 
 export function databaseOf(orchestrator: Pick<Orchestrator, 'app'>): TestDatabase {
-  const dialect = new Dialect(orchestrator.app.get(DataSource));
+  return over(orchestrator.app.get(DataSource));
+}
+
+/** The same for a stopped orchestrator's database (its SQLite file or PostgreSQL database), open while `work` runs. */
+export async function withDatabaseOf<T>(config: AppConfig, work: (db: TestDatabase) => Promise<T>): Promise<T> {
+  const dataSource = new DataSource(config.databaseUrl ? { type: 'postgres', url: config.databaseUrl } : { type: 'better-sqlite3', database: config.databasePath });
+  await dataSource.initialize();
+  try {
+    return await work(over(dataSource));
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+function over(dataSource: DataSource): TestDatabase {
+  const dialect = new Dialect(dataSource);
   return {
     postgres: dialect.postgres,
     query: (sql, parameters = []) => dialect.query(sql, parameters),
