@@ -1,8 +1,8 @@
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { waitForRunEnd } from './support/backups';
+import { databaseOf } from './support/database';
 import { bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 const TOKEN = 'keys-token';
@@ -34,7 +34,7 @@ describe('API keys (issue 16, part 3)', () => {
     expect(created.body).toMatchObject({ name: 'ci-deploy', role: 'operator', lastUsedAt: null, expiresAt: null });
     const listed = (await orchestrator.api.get('/api/keys').expect(200)).body;
     expect(listed).toEqual([{ id, name: 'ci-deploy', role: 'operator', prefix, createdAt: expect.any(String), lastUsedAt: null, expiresAt: null }]);
-    const rows = await orchestrator.app.get(DataSource).query('SELECT * FROM api_keys');
+    const rows = await databaseOf(orchestrator).query('SELECT * FROM api_keys');
     expect(JSON.stringify(rows)).not.toContain(key.slice(prefix.length + 1));
     await orchestrator.api.post('/api/keys', { name: 'ci-deploy', role: 'viewer' }).expect(409);
     await orchestrator.api.delete(`/api/keys/${id}`).expect(204);
@@ -67,7 +67,8 @@ describe('API keys (issue 16, part 3)', () => {
     const expiring = (await orchestrator.api.post('/api/keys', { name: 'expiring', role: 'viewer', expiresAt: soon }).expect(201)).body;
     expect(expiring.expiresAt).toBe(soon);
     await request(server).get('/api/apps').set(bearer(expiring.key)).expect(200);
-    await orchestrator.app.get(DataSource).query(`UPDATE api_keys SET expiresAt = datetime('now', '-1 second') WHERE id = ?`, [expiring.id]);
+    const db = databaseOf(orchestrator);
+    await db.query('UPDATE api_keys SET "expiresAt" = ? WHERE id = ?', [db.ago(1000), expiring.id]);
     const expired = await request(server).get('/api/apps').set(bearer(expiring.key)).expect(401);
     expect(expired.body.message).toBe('this API key has expired');
     // A key that was never issued, or a real prefix with another secret.

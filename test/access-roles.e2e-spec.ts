@@ -4,6 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_PUBLIC } from '../src/auth/public.decorator';
 import { REQUIRED_ROLE, Role, roleAllows, ROLES } from '../src/auth/roles';
+import { databaseOf } from './support/database';
 import { appInput, bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 /**
@@ -170,7 +171,7 @@ describe('users (issue 16, part 2)', () => {
   it('creates users with a scrypt hash, never returns it, and refuses bad input naming the field', async () => {
     const created = await orchestrator.api.post('/api/users', { username: 'maria', password: 'maria-secret-1', role: 'operator' }).expect(201);
     expect(created.body).toEqual({ id: expect.any(Number), username: 'maria', role: 'operator', createdAt: expect.any(String), updatedAt: expect.any(String) });
-    const [row] = await orchestrator.app.get((await import('typeorm')).DataSource).query('SELECT passwordHash FROM users WHERE username = ?', ['maria']);
+    const [row] = await databaseOf(orchestrator).query('SELECT "passwordHash" FROM users WHERE username = ?', ['maria']);
     expect(row.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
     expect(JSON.stringify((await orchestrator.api.get('/api/users').expect(200)).body)).not.toContain('scrypt');
     for (const [body, field] of [

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseOf, TestDatabase } from './support/database';
 import { ADMIN, bootOrchestrator, csrfOf, Orchestrator } from './support/orchestrator';
 
 type Agent = ReturnType<typeof request.agent>;
@@ -14,12 +14,12 @@ async function sessionCookieOf(agent: Agent): Promise<string> {
 describe('login page and sessions (issue 16, part 1)', () => {
   let orchestrator: Orchestrator;
   let server: Parameters<typeof request>[0];
-  let db: DataSource;
+  let db: TestDatabase;
 
   beforeAll(async () => {
     orchestrator = await bootOrchestrator();
     server = orchestrator.app.getHttpServer();
-    db = orchestrator.app.get(DataSource);
+    db = databaseOf(orchestrator);
   });
   afterAll(() => orchestrator.close());
 
@@ -102,14 +102,14 @@ describe('login page and sessions (issue 16, part 1)', () => {
   it('ends a session left idle longer than SESSION_IDLE_MINUTES, and any session after SESSION_MAX_HOURS', async () => {
     const idle = await orchestrator.pages();
     const active = await orchestrator.pages();
-    const idleId = (await db.query('SELECT id FROM sessions ORDER BY createdAt DESC LIMIT 2'))[1].id;
-    const activeId = (await db.query('SELECT id FROM sessions ORDER BY createdAt DESC LIMIT 1'))[0].id;
+    const idleId = (await db.query('SELECT id FROM sessions ORDER BY "createdAt" DESC LIMIT 2'))[1].id;
+    const activeId = (await db.query('SELECT id FROM sessions ORDER BY "createdAt" DESC LIMIT 1'))[0].id;
     // 61 minutes without a request (default idle limit: 60).
-    await db.query(`UPDATE sessions SET lastSeenAt = datetime('now', '-61 minutes') WHERE id = ?`, [idleId]);
+    await db.query('UPDATE sessions SET "lastSeenAt" = ? WHERE id = ?', [db.ago(61 * 60_000), idleId]);
     await idle.get('/').expect(303).expect('Location', '/login?next=%2F');
     expect(await db.query('SELECT id FROM sessions WHERE id = ?', [idleId])).toEqual([]);
     // Active a moment ago, but opened more than 12 hours ago.
-    await db.query(`UPDATE sessions SET expiresAt = datetime('now', '-1 second') WHERE id = ?`, [activeId]);
+    await db.query('UPDATE sessions SET "expiresAt" = ? WHERE id = ?', [db.ago(1000), activeId]);
     await active.get('/runs').expect(303);
     expect(await db.query('SELECT id FROM sessions WHERE id = ?', [activeId])).toEqual([]);
   });
@@ -125,8 +125,8 @@ describe('session cookie behind https', () => {
       const cookie = done.headers['set-cookie']!.find((line: string) => line.startsWith('session='))!;
       expect(cookie).toMatch(/Secure/);
       expect(cookie).toMatch(/Max-Age=7200/);
-      const db = orchestrator.app.get(DataSource);
-      await db.query(`UPDATE sessions SET lastSeenAt = datetime('now', '-6 minutes')`);
+      const db = databaseOf(orchestrator);
+      await db.query('UPDATE sessions SET "lastSeenAt" = ?', [db.ago(6 * 60_000)]);
       // A Secure cookie is not sent back over plain http by a real browser; supertest's agent keeps it in its jar but
       // does not send it either, so check through the Cookie header directly.
       const token = /^session=([^;]+)/.exec(cookie)![1];

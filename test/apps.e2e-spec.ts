@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
+import { databaseOf } from './support/database';
 import { appInput, bootOrchestrator, Orchestrator } from './support/orchestrator';
+import { onPostgres } from './support/postgres';
 
 describe('app registry API', () => {
   let orchestrator: Orchestrator;
@@ -44,14 +46,15 @@ describe('app registry API', () => {
     expect(response.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'no app with id abc' });
   });
 
-  it('stores the token encrypted: the SQLite file does not contain it', async () => {
+  it('stores the token encrypted: the database does not contain it', async () => {
     const token = 'plain-token-that-must-not-leak-4242';
     await orchestrator.api.post('/api/apps', appInput({ name: 'secretive', token })).expect(201);
-    const file = readFileSync(orchestrator.config.databasePath);
-    const wal = readFileSync(`${orchestrator.config.databasePath}-wal`, { flag: 'a+' });
-    expect(file.includes(token)).toBe(false);
-    expect(wal.includes(token)).toBe(false);
-    expect(Buffer.concat([file, wal]).includes('secretive')).toBe(true); // the check looks at the right file
+    // SQLite: the file and its WAL byte for byte; PostgreSQL (TEST_DATABASE=postgres): every column of every app row.
+    const stored = onPostgres
+      ? JSON.stringify(await databaseOf(orchestrator).query('SELECT * FROM apps'))
+      : Buffer.concat([readFileSync(orchestrator.config.databasePath), readFileSync(`${orchestrator.config.databasePath}-wal`, { flag: 'a+' })]);
+    expect(stored.includes(token)).toBe(false);
+    expect(stored.includes('secretive')).toBe(true); // the check looks at the right place
   });
 
   it('keeps the stored token when a PATCH omits it, and replaces it when given', async () => {

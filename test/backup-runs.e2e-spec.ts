@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
+import { withDatabaseOf } from './support/database';
 import { expectFailed, filesIn, registerApp, RunBody, runBackup, seed, waitForRunEnd } from './support/backups';
 import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
+import { onPostgres } from './support/postgres';
 
 type ContractApp = Awaited<ReturnType<typeof startContractApp>>;
 
@@ -94,7 +95,9 @@ describe('runs: locking, queueing, limits and history', () => {
 });
 
 describe('runs across restarts', () => {
-  it('stops a running backup on shutdown without a file, and fails runs a crash left unfinished', async () => {
+  // Embedded mode's restart recovery (every unfinished run is the dead process's). In cluster mode (TEST_DATABASE=postgres)
+  // a boot fails only runs whose replica's lease ran out: test/cluster.e2e-spec.ts kills a replica for that.
+  it.skipIf(onPostgres)('stops a running backup on shutdown without a file, and fails runs a crash left unfinished', async () => {
     const contract = await startContractApp();
     contract.setMode({ size: 8 * 1024 * 1024, length: true, checksum: true, delayMs: 50 });
     const first = await bootOrchestrator({ SHUTDOWN_GRACE_S: '0' });
@@ -106,11 +109,10 @@ describe('runs across restarts', () => {
     expect(filesIn(folder)).toEqual([]);
 
     // A crash leaves a run "running" and its upload behind: simulate one in the database and the remote.
-    const db = new DataSource({ type: 'better-sqlite3', database: first.config.databasePath });
-    await db.initialize();
-    await db.query(`INSERT INTO runs (appId, appName, "trigger", status, queuedAt, startedAt) VALUES (?, 'restart', 'schedule', 'running', datetime('now'), datetime('now'))`, [app.id]);
-    const [{ id: crashedId }] = await db.query('SELECT max(id) AS id FROM runs');
-    await db.destroy();
+    const crashedId = await withDatabaseOf(first.config, async (db) => {
+      await db.query(`INSERT INTO runs ("appId", "appName", "trigger", status, "queuedAt", "startedAt") VALUES (?, 'restart', 'schedule', 'running', ?, ?)`, [app.id, db.ago(0), db.ago(0)]);
+      return (await db.query<{ id: number }>('SELECT max(id) AS id FROM runs'))[0].id;
+    });
     seed(folder, [`.restart-20260101T000000Z.db.run${crashedId}.partial`, 'restart-20250101T000000Z.db']);
 
     const second = await bootOrchestrator({ DATA_DIR: first.dataDir });

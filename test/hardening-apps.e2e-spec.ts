@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
+import { withDatabaseOf } from './support/database';
 import { registerApp } from './support/backups';
 import { ADMIN, appInput, bootOrchestrator, csrfOf, Orchestrator, waitFor } from './support/orchestrator';
 
@@ -147,10 +147,7 @@ describe('an app whose schedule cannot be registered', () => {
     await first.close();
 
     // A row that the API refuses today, left by an older version or by hand.
-    const db = new DataSource({ type: 'better-sqlite3', database: first.config.databasePath });
-    await db.initialize();
-    await db.query(`UPDATE apps SET schedule = '0 0 30 2 *' WHERE id = ?`, [bad.id]);
-    await db.destroy();
+    await withDatabaseOf(first.config, (db) => db.query(`UPDATE apps SET schedule = '0 0 30 2 *' WHERE id = ?`, [bad.id]));
 
     const second = await bootOrchestrator({ DATA_DIR: first.dataDir, CATCH_UP_MISSED: 'true' });
     try {

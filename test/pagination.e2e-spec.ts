@@ -1,8 +1,9 @@
-import Database from 'better-sqlite3';
 import { BackupScheduler } from '../src/backup/backup-scheduler.service';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppConfig } from '../src/config/app-config';
 import { registerApp } from './support/backups';
+import { withDatabaseOf } from './support/database';
 import { bootOrchestrator, Orchestrator } from './support/orchestrator';
 
 type Listed = { id: number; name: string };
@@ -97,20 +98,27 @@ const APPS = 1200;
 const DISABLED = ['app-0001', 'app-0600', 'app-1100'];
 const name = (n: number) => `app-${String(n).padStart(4, '0')}`;
 
-function seedRegistry(databasePath: string): void {
-  const db = new Database(databasePath);
-  const old = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-800 days')";
-  const insertApp = db.prepare(`INSERT INTO apps (name, url, tokenEncrypted, schedule, driveFolderId, retention, enabled, createdAt, updatedAt)
-    VALUES (?, ?, 'x', '0 3 * * *', ?, 2, ?, ${old}, ${old})`);
-  const insertRun = db.prepare(`INSERT INTO runs (appId, appName, kind, "trigger", status, queuedAt, startedAt, finishedAt, bytes, log)
-    VALUES ((SELECT id FROM apps WHERE name = ?), ?, 'backup', 'schedule', ?, strftime('%Y-%m-%d %H:%M:%f', 'now', ?), strftime('%Y-%m-%d %H:%M:%f', 'now', ?), strftime('%Y-%m-%d %H:%M:%f', 'now', ?), ?, '')`);
-  db.transaction(() => {
-    for (let n = 1; n <= APPS; n++) insertApp.run(name(n), `http://${name(n)}.internal:8000`, name(n), DISABLED.includes(name(n)) ? 0 : 1);
-    insertRun.run('app-0002', 'app-0002', 'failed', '-1 hours', '-1 hours', '-1 hours', 0);
+async function seedRegistry(config: AppConfig): Promise<void> {
+  await withDatabaseOf(config, async (db) => {
+    const old = db.ago(800 * 24 * 3600_000);
+    // 200 apps a statement: few round trips, within either database's parameter limit.
+    for (let from = 1; from <= APPS; from += 200) {
+      const numbers = Array.from({ length: Math.min(200, APPS - from + 1) }, (_, n) => from + n);
+      await db.query(
+        `INSERT INTO apps (name, url, "tokenEncrypted", schedule, "driveFolderId", retention, enabled, "createdAt", "updatedAt") VALUES ${numbers.map(() => "(?, ?, 'x', '0 3 * * *', ?, 2, ?, ?, ?)").join(', ')}`,
+        numbers.flatMap((n) => [name(n), `http://${name(n)}.internal:8000`, name(n), !DISABLED.includes(name(n)), old, old]),
+      );
+    }
+    const insertRun = async (app: string, status: string, msAgo: number, bytes: number) =>
+      db.query(
+        `INSERT INTO runs ("appId", "appName", kind, "trigger", status, "queuedAt", "startedAt", "finishedAt", bytes, log)
+        VALUES ((SELECT id FROM apps WHERE name = ?), ?, 'backup', 'schedule', ?, ?, ?, ?, ?, '')`,
+        [app, app, status, db.ago(msAgo), db.ago(msAgo), db.ago(msAgo), bytes],
+      );
+    await insertRun('app-0002', 'failed', 3600_000, 0);
     // 30 runs of app-0003, the newest a success: fresh, and a history to page through. Kept bytes: its 2 newest successes.
-    for (let n = 30; n >= 1; n--) insertRun.run('app-0003', 'app-0003', 'succeeded', `-${n} minutes`, `-${n} minutes`, `-${n} minutes`, n);
-  })();
-  db.close();
+    for (let n = 30; n >= 1; n--) await insertRun('app-0003', 'succeeded', n * 60_000, n);
+  });
 }
 
 describe('pages over a large registry', () => {
@@ -118,7 +126,7 @@ describe('pages over a large registry', () => {
   beforeAll(async () => {
     const first = await bootOrchestrator();
     await first.close();
-    seedRegistry(first.config.databasePath);
+    await seedRegistry(first.config);
     orchestrator = await bootOrchestrator({ DATA_DIR: first.dataDir });
     // 1 200 jobs are registered, and their periods (which make an app stale) measured, after the boot.
     await orchestrator.app.get(BackupScheduler).registered();

@@ -1,23 +1,27 @@
-import Database from 'better-sqlite3';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { BackupScheduler } from '../src/backup/backup-scheduler.service';
 import { RunBody, registerApp, waitForRunEnd } from './support/backups';
 import { startContractApp } from './support/contract-app.mjs';
+import { withDatabaseOf } from './support/database';
 import { bootOrchestrator, waitFor } from './support/orchestrator';
+import { onPostgres } from './support/postgres';
 
 describe('many apps at boot', () => {
   it('answers requests while it registers 5 000 jobs in the background, and registers every one', async () => {
     const first = await bootOrchestrator();
     await first.close();
-    const db = new Database(first.config.databasePath);
-    const insert = db.prepare(`INSERT INTO apps (name, url, tokenEncrypted, schedule, driveFolderId, retention, enabled, createdAt, updatedAt)
-      VALUES (?, 'http://127.0.0.1:9', 'x', ?, ?, 7, 1, datetime('now'), datetime('now'))`);
-    db.transaction(() => {
-      for (let i = 1; i <= 5000; i++) insert.run(`app-${i}`, `${i % 60} ${i % 24} * * *`, `app-${i}`);
-    })();
-    db.close();
+    await withDatabaseOf(first.config, async (db) => {
+      // 500 rows a statement: one transaction's worth on either database, without 5 000 round trips.
+      for (let from = 1; from <= 5000; from += 500) {
+        const ids = Array.from({ length: 500 }, (_, n) => from + n);
+        await db.query(
+          `INSERT INTO apps (name, url, "tokenEncrypted", schedule, "driveFolderId", retention, enabled, "createdAt", "updatedAt") VALUES ${ids.map(() => `(?, 'http://127.0.0.1:9', 'x', ?, ?, 7, ?, ?, ?)`).join(', ')}`,
+          ids.flatMap((i) => [`app-${i}`, `${i % 60} ${i % 24} * * *`, `app-${i}`, true, db.ago(0), db.ago(0)]),
+        );
+      }
+    });
 
     const orchestrator = await bootOrchestrator({ DATA_DIR: first.dataDir });
     try {
@@ -37,7 +41,9 @@ describe('many apps at boot', () => {
 });
 
 describe('a firing while the app waits for a free slot', () => {
-  it('is served by the queued run instead of being recorded as skipped', async () => {
+  // Embedded mode's queue: in cluster mode (TEST_DATABASE=postgres) a firing with no free slot waits in pg-boss instead,
+  // never as a run queued behind one replica's (test/cluster.e2e-spec.ts).
+  it.skipIf(onPostgres)('is served by the queued run instead of being recorded as skipped', async () => {
     const contract = await startContractApp();
     contract.setMode({ size: 2 * 1024 * 1024, length: true, checksum: true, delayMs: 150 }); // ~5 s a backup
     const orchestrator = await bootOrchestrator({ MAX_CONCURRENT_BACKUPS: '1' });

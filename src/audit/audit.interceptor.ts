@@ -1,7 +1,7 @@
 import { CallHandler, ExecutionContext, HttpException, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { catchError, Observable, tap, throwError } from 'rxjs';
+import { catchError, concatMap, from, Observable, throwError } from 'rxjs';
 import { DomainError } from '../common/errors';
 import { AuditService } from './audit.service';
 import { AUDITED, AuditedAction, failureNoted, targetOf } from './audited.decorator';
@@ -27,8 +27,10 @@ export class AuditInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
+    // Awaited before the answer goes out, so that whoever got the answer finds the entry: on PostgreSQL the write
+    // is a network round trip that the answer would otherwise overtake. record() never throws.
     const record = (outcome: 'success' | 'failure', status: number, result?: unknown, error?: string) =>
-      void this.audit.recordRequest(request, {
+      this.audit.recordRequest(request, {
         action: audited.action,
         target: targetOf(audited, request, result),
         details: { ...paramsBesideId(request), ...(isEmpty(request.body) ? {} : { fields: request.body }), ...(error ? { error } : {}) },
@@ -36,15 +38,15 @@ export class AuditInterceptor implements NestInterceptor {
         status,
       });
     return next.handle().pipe(
-      tap((result) => {
+      concatMap(async (result) => {
         const failure = failureNoted(request);
         const status = response.statusCode;
-        record(failure || status >= 400 ? 'failure' : 'success', status, result, failure);
+        await record(failure || status >= 400 ? 'failure' : 'success', status, result, failure);
+        return result;
       }),
-      catchError((error: unknown) => {
-        record('failure', statusOf(error), undefined, error instanceof Error ? error.message : String(error));
-        return throwError(() => error);
-      }),
+      catchError((error: unknown) =>
+        from(record('failure', statusOf(error), undefined, error instanceof Error ? error.message : String(error))).pipe(concatMap(() => throwError(() => error))),
+      ),
     );
   }
 }
