@@ -97,6 +97,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     contract.setMode({ size: 64 * 1024, delayMs: 0 });
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startReplica(name)));
     const apps = [];
+    const registering = Date.now();
     for (let i = 0; i < 6; i++) apps.push(await register([a, b, c][i % 3], { name: `app-${i}`, driveFolderId: `app-${i}`, schedule: '*/2 * * * * *' }));
     const from = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 12_000));
@@ -127,7 +128,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
         expect(run.status === 'succeeded' || (run.status === 'skipped' && /still running/.test(run.error!)), JSON.stringify(run)).toBe(true);
       }
       expect(own.length).toBeGreaterThanOrEqual(firings - 1);
-      expect(own.length).toBeLessThanOrEqual(firings + 1);
+      expect(own.length).toBeLessThanOrEqual(possible);
       // One run per job, one job per firing: none lost, none run twice.
       // (A firing that came while the app's run still waited for a slot on the replica that took it is served by that run.)
       const served = own.reduce((sum, run) => sum + (run.log.match(/this run serves it/g)?.length ?? 0), 0);
