@@ -3,7 +3,7 @@
 // 1. BENCH_CLUSTER_REPLICAS (3) replicas, each with a data folder of its own, one SECRET_KEY and one backups folder;
 //    BENCH_CLUSTER_APPS (1 000) apps with a small export (BENCH_CLUSTER_EXPORT_BYTES, 4 KiB), all scheduled for the
 //    same instant (a 6-field cron pinned to one second): firing-to-queued and firing-to-started delays, p50 / p99,
-//    from each run's queuedAt / startedAt, and the runs lost (apps without a run for that firing) or duplicated.
+//    from each firing's pg-boss job and each run's startedAt, and the runs lost (apps without a run for that firing) or duplicated.
 // 2. The replicas stopped, the apps made BENCH_CLUSTER_BOOT_APPS (10 000) by rows written straight into PostgreSQL;
 //    one more replica's boot (spawn to healthy, and to every cron job registered) and GET /api/apps.
 // Figures only (targets: queued p99 < 2 s, 0 lost, 0 duplicated, boot < 10 s, GET /api/apps < 1 s).
@@ -94,7 +94,7 @@ try {
   for (;;) {
     const [{ pending, ended }] = (await db.query(`SELECT COUNT(*) FILTER (WHERE status IN ('queued', 'running'))::int AS pending,
       COUNT(*) FILTER (WHERE status NOT IN ('queued', 'running'))::int AS ended FROM runs WHERE "trigger" = 'schedule'`)).rows;
-    const [{ jobs }] = (await db.query(`SELECT COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings' AND state NOT IN ('completed', 'failed', 'cancelled')`)).rows;
+    const [{ jobs }] = (await db.query(`SELECT COUNT(*)::int AS jobs FROM pgboss.job WHERE name LIKE 'firings.%' AND state NOT IN ('completed', 'failed', 'cancelled')`)).rows;
     if ((pending === 0 && jobs === 0 && ended >= APPS) || Date.now() > deadline) break;
     await sleep(1000);
   }
@@ -107,7 +107,12 @@ try {
   const duplicated = [...perApp.values()].reduce((sum, count) => sum + Math.max(0, count - 1), 0);
   const statuses = Object.entries(Object.groupBy(runs, (run) => run.status)).map(([status, list]) => `${status} ${list.length}`).join(', ');
   console.log(`${APPS} apps firing at the same second on ${REPLICAS} replicas (PostgreSQL, pg-boss), ${EXPORT_BYTES}-byte exports:`);
-  console.log(`  firing to queued:  ${seconds(runs.map((run) => run.queued - at))}  (target p99 < 2 s)`);
+  // Queued: the firing's job is in pg-boss (the first replica to submit it made it; the others found its id taken).
+  // The run's row is written when a replica with a free slot takes the job, so its queuedAt is nearly its start.
+  const queued = (await db.query(`SELECT EXTRACT(EPOCH FROM MIN(created_on))::float8 AS queued FROM pgboss.job
+    WHERE name LIKE 'firings.%' AND data->>'handedBackBy' IS NULL AND data->>'kind' = 'backup' GROUP BY data->>'appId'`)).rows;
+  console.log(`  firing to queued (job in pg-boss): ${seconds(queued.map((job) => job.queued - at))}  (target p99 < 2 s)`);
+  console.log(`  firing to run recorded:  ${seconds(runs.map((run) => run.queued - at))}`);
   console.log(`  firing to started: ${seconds(runs.filter((run) => run.started !== null).map((run) => run.started - at))}  (bounded by MAX_CONCURRENT_BACKUPS per replica)`);
   console.log(`  runs ${runs.length} (${statuses}); lost ${lost}, duplicated ${duplicated}  (target 0 and 0)`);
 
