@@ -56,7 +56,7 @@ const inParallel = async (items, width, work) => {
   }));
 };
 const stop = async (replica) => {
-  if (replica.child.exitCode !== null) return;
+  if (replica.child.exitCode !== null || replica.child.signalCode !== null) return; // already stopped (a signal sets no exit code)
   replica.child.kill('SIGTERM');
   await new Promise((resolve) => replica.child.once('close', resolve));
 };
