@@ -1,10 +1,23 @@
+import { applyDecorators } from '@nestjs/common';
 import { CronTime, validateCronExpression } from 'cron';
-import { registerDecorator, ValidationOptions } from 'class-validator';
+import { IsString, IsUrl, MaxLength, registerDecorator, ValidationOptions } from 'class-validator';
 import { english } from '../common/i18n';
 
 /** A zone (REPLICA_ZONE, an app's `zone`): a slug, like app names, short enough for a pg-boss queue name. */
 export const ZONE_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 export const DEFAULT_ZONE = 'default';
+
+/**
+ * An address the service calls (an app's url, its drill instance's, a ping URL): http or https on the internal
+ * network, whose host names may have no TLD and may hold underscores. Listed in the order a field's own decorators
+ * would apply (bottom-up), so that the type check is still the one reported for a wrong type.
+ */
+export const IsServiceUrl = (message: string) =>
+  applyDecorators(
+    IsString(),
+    MaxLength(2048),
+    IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true }, { message }),
+  );
 
 /** Why the scheduler's library could not schedule an expression, in one line. */
 export function cronFailure(error: unknown): string {

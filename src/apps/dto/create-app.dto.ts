@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsTimeZone, IsUrl, ValidateIf, ValidateNested, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsTimeZone, ValidateIf, ValidateNested, Matches, Max, MaxLength, Min } from 'class-validator';
 import { AppDestinationInput } from '../../destinations/dto/app-destination.dto';
 import { english } from '../../common/i18n';
 import { Encryption, ENCRYPTIONS, FOLLOW_VERIFY_SCHEDULE } from '../app.entity';
-import { DEFAULT_ZONE, IsCronExpression, IsDestinationFolder, ZONE_PATTERN } from '../app.validators';
+import { DEFAULT_ZONE, IsCronExpression, IsDestinationFolder, IsServiceUrl, ZONE_PATTERN } from '../app.validators';
 
 /** Up to ten years of daily backups. */
 const MAX_KEEP = 3660;
@@ -25,12 +25,7 @@ export class CreateAppDto {
   name!: string;
 
   @ApiProperty({ example: 'http://billing:8000', description: 'Base URL on the internal network (http or https).' })
-  @IsUrl(
-    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
-    { message: english('invalid.appUrl') },
-  )
-  @MaxLength(2048)
-  @IsString()
+  @IsServiceUrl(english('invalid.appUrl'))
   url!: string;
 
   @ApiProperty({
@@ -145,12 +140,7 @@ export class CreateAppDto {
     type: String,
     description: 'Dead-man switch: POSTed {url}/start when a run starts, {url} on success, {url}/fail on failure.',
   })
-  @IsUrl(
-    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
-    { message: english('invalid.url') },
-  )
-  @MaxLength(2048)
-  @IsString()
+  @IsServiceUrl(english('invalid.url'))
   @ValidateIf((_, value) => value !== null && value !== undefined)
   pingUrl?: string | null;
 
@@ -206,12 +196,7 @@ export class CreateAppDto {
       'Restore drills: the base URL of a scratch instance of the same app (same image, throw-away data) that backups are ' +
       'restored into, then asked GET /backup/selftest. Never the production url. null: no drills.',
   })
-  @IsUrl(
-    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
-    { message: english('invalid.url') },
-  )
-  @MaxLength(2048)
-  @IsString()
+  @IsServiceUrl(english('invalid.url'))
   @ValidateIf((_, value) => value !== null && value !== undefined)
   drillUrl?: string | null;
 
