@@ -30,7 +30,8 @@ let remote: string;
 const replicas: Replica[] = [];
 
 function launch(name: string, env: Record<string, string> = {}): { replica: Replica; port: string } {
-  const port = String(22000 + Math.floor(Math.random() * 20000));
+  // Below the ephemeral range (32768+), where every outgoing connection of the suite takes a local port.
+  const port = String(20000 + Math.floor(Math.random() * 12000));
   const service = start(process.execPath, ['dist/main.js'], {
     env: {
       PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), `orquestador-${name}-`)), PORT: port, HOST: '127.0.0.1',
@@ -44,11 +45,19 @@ function launch(name: string, env: Record<string, string> = {}): { replica: Repl
 }
 
 async function startReplica(name: string, env: Record<string, string> = {}): Promise<Replica> {
-  const { replica } = launch(name, env);
-  await waitForHttp(`${replica.base}/api/health`, 30_000).catch((error: Error) => {
-    throw new Error(`${error.message}\n${replica.service.output()}`);
-  });
-  return replica;
+  for (let attempt = 1; ; attempt++) {
+    const { replica } = launch(name, env);
+    // The port was free when drawn, but another process of the suite may bind it first: then another port.
+    const portTaken = () => (replica.service.output().includes('EADDRINUSE') ? 'its port is taken' : null);
+    try {
+      await waitForHttp(`${replica.base}/api/health`, 30_000, portTaken);
+      return replica;
+    } catch (error) {
+      if (portTaken() === null || attempt === 3) throw new Error(`${(error as Error).message}\n${replica.service.output()}`);
+      replicas.splice(replicas.indexOf(replica), 1);
+      await replica.service.stop();
+    }
+  }
 }
 
 async function api(replica: Replica, method: string, path: string, body?: object): Promise<{ status: number; body: any }> {

@@ -25,11 +25,16 @@ export function start(command: string, args: string[], options: SpawnOptions = {
   };
 }
 
-/** Waits until `url` answers 200 (the service is up) or gives up after `timeoutMs`. */
-export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void> {
+/**
+ * Waits until `url` answers 200 (the service is up) or gives up after `timeoutMs`, or as soon as `hopeless` says
+ * why waiting is pointless (e.g. the process could not bind its port).
+ */
+export async function waitForHttp(url: string, timeoutMs = 20_000, hopeless: () => string | null = () => null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await fetch(url).then((r) => r.ok, () => false)) return;
+    const reason = hopeless();
+    if (reason) throw new Error(`${url} will not answer: ${reason}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
