@@ -1,11 +1,11 @@
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, bootOrchestrator, Orchestrator } from './support/orchestrator';
 import { launchChromium, noChromium } from './support/browser';
+import { servicePort } from './support/processes';
 
 
 /** The groups each account of the test provider has; the orchestrator maps them to roles. */
@@ -14,14 +14,6 @@ const GROUPS: Record<string, string[]> = {
   omar: ['backup-ops'],
   vera: ['staff'], // no group the orchestrator knows: refused
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A real OpenID provider (oidc-provider), with its development login and consent pages: any password signs in. */
 async function startProvider(port: number, redirectUri: string): Promise<{ issuer: string; close(): Promise<void> }> {
@@ -48,7 +40,7 @@ describe.skipIf(noChromium)('single sign-on with OpenID Connect in a real browse
   let base: string;
 
   beforeAll(async () => {
-    const [orchestratorPort, providerPort] = [await freePort(), await freePort()];
+    const [orchestratorPort, providerPort] = [await servicePort(), await servicePort()];
     base = `http://127.0.0.1:${orchestratorPort}`;
     provider = await startProvider(providerPort, `${base}/auth/oidc/callback`);
     orchestrator = await bootOrchestrator({

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, start, waitForHttp } from './support/processes';
+import { run, servicePort, start, waitForHttp } from './support/processes';
 
 /** The built service (`npm test` builds first), as `npm run start:prod` runs it. */
 const service = (env: Record<string, string>) => ({ args: ['dist/main.js'], options: { env: { PATH: process.env.PATH, ...env } } });
@@ -24,7 +24,7 @@ describe('booting the built service', () => {
 
   it('starts with only DATA_DIR and PORT, prints the generated admin password once, and answers', async () => {
     const dataDir = tempDataDir();
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const port = String(await servicePort());
     const { args, options } = service({ DATA_DIR: dataDir, PORT: port });
     const first = start(process.execPath, args, options);
     try {

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { filesIn } from './support/backups';
 import { startContractApp } from './support/contract-app.mjs';
 import { ADMIN, appInput, waitFor } from './support/orchestrator';
-import { start, Started, waitForHttp } from './support/processes';
+import { servicePort, start, Started, waitForHttp } from './support/processes';
 import { ScratchDatabase, scratchDatabase } from './support/postgres';
 
 /**
@@ -29,9 +29,8 @@ let contract: ContractApp;
 let remote: string;
 const replicas: Replica[] = [];
 
-function launch(name: string, env: Record<string, string> = {}): { replica: Replica; port: string } {
-  // Below the ephemeral range (32768+), where every outgoing connection of the suite takes a local port.
-  const port = String(20000 + Math.floor(Math.random() * 12000));
+async function launch(name: string, env: Record<string, string> = {}): Promise<{ replica: Replica; port: string }> {
+  const port = String(await servicePort());
   const service = start(process.execPath, ['dist/main.js'], {
     env: {
       PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), `orquestador-${name}-`)), PORT: port, HOST: '127.0.0.1',
@@ -46,7 +45,7 @@ function launch(name: string, env: Record<string, string> = {}): { replica: Repl
 
 async function startReplica(name: string, env: Record<string, string> = {}): Promise<Replica> {
   for (let attempt = 1; ; attempt++) {
-    const { replica } = launch(name, env);
+    const { replica } = await launch(name, env);
     // The port was free when drawn, but another process of the suite may bind it first: then another port.
     const portTaken = () => (replica.service.output().includes('EADDRINUSE') ? 'its port is taken' : null);
     try {
@@ -438,7 +437,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
   it('refuses to start a replica whose SECRET_KEY differs from the others, or whose admin credentials differ from those of a running replica', async () => {
     const a = await startReplica('a');
     const exitOf = async (name: string, env: Record<string, string>) => {
-      const { replica } = launch(name, env);
+      const { replica } = await launch(name, env);
       const code = await new Promise<number | null>((resolve) => replica.service.child.once('close', resolve));
       return { code, output: replica.service.output() };
     };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { registerApp, runBackup } from './support/backups';
 import { ADMIN, appInput, bootOrchestrator, waitFor } from './support/orchestrator';
-import { run, start, waitForHttp } from './support/processes';
+import { run, servicePort, start, waitForHttp } from './support/processes';
 
 // An app behind HTTPS with a certificate from a private CA (#17, point 18): the orchestrator checks
 // certificates, and trusts a private CA given in NODE_EXTRA_CA_CERTS, on its main thread (capabilities) and
@@ -52,7 +52,7 @@ describe('apps served over HTTPS by a private CA', () => {
 
   it('trusts the CA in NODE_EXTRA_CA_CERTS for capabilities and for the export on its worker thread', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-https-'));
-    const port = String(22000 + Math.floor(Math.random() * 20000));
+    const port = String(await servicePort());
     const service = start(process.execPath, ['dist/main.js'], {
       env: { PATH: process.env.PATH, DATA_DIR: dataDir, PORT: port, HOST: '127.0.0.1', ADMIN_PASSWORD: ADMIN.password, NODE_EXTRA_CA_CERTS: caFile },
     });

@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesIn } from './support/backups';
 import { startContractApp } from './support/contract-app.mjs';
 import { ADMIN, appInput, waitFor } from './support/orchestrator';
-import { run, start, Started, waitForHttp } from './support/processes';
+import { run, servicePort, start, Started, waitForHttp } from './support/processes';
 
 type ContractApp = Awaited<ReturnType<typeof startContractApp>>;
 
 /** The built service (`npm test` builds first), as `npm run start:prod` runs it, on loopback only. */
-function startService(dataDir: string, env: Record<string, string> = {}): { service: Started; port: string; base: string } {
-  const port = String(22000 + Math.floor(Math.random() * 20000));
+async function startService(dataDir: string, env: Record<string, string> = {}): Promise<{ service: Started; port: string; base: string }> {
+  const port = String(await servicePort());
   const service = start(process.execPath, ['dist/main.js'], {
     env: { PATH: process.env.PATH, DATA_DIR: dataDir, PORT: port, HOST: '127.0.0.1', ADMIN_PASSWORD: ADMIN.password, ...env },
   });
@@ -41,7 +41,7 @@ describe('one process per DATA_DIR', () => {
 
   it('refuses a second process before it touches anything, names the first, and needs no clean-up after a crash', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-lock-'));
-    const first = startService(dataDir);
+    const first = await startService(dataDir);
     let crashed = false;
     try {
       await waitForHttp(`${first.base}/api/health`);
@@ -52,7 +52,7 @@ describe('one process per DATA_DIR', () => {
       await waitFor(() => (filesIn(folder).some((name) => name.endsWith('.partial')) ? true : undefined));
 
       // A start-first rolling update: the new process must not fail the live run nor remove its upload.
-      const second = startService(dataDir);
+      const second = await startService(dataDir);
       const code = await new Promise<number | null>((resolve) => second.service.child.once('close', resolve));
       expect(code).toBe(1);
       expect(second.service.output()).toContain(`DATA_DIR ${dataDir} is in use by process ${first.service.child.pid}`);
@@ -69,7 +69,7 @@ describe('one process per DATA_DIR', () => {
       first.service.child.kill('SIGKILL');
       await first.service.stop();
       crashed = true;
-      const third = startService(dataDir);
+      const third = await startService(dataDir);
       try {
         await waitForHttp(`${third.base}/api/health`);
         expect((await api(third.base, 'GET', `/api/runs/${runId}`)).body.status).toBe('succeeded');
@@ -87,7 +87,7 @@ describe('files the service creates', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-modes-'));
     chmodSync(dataDir, 0o755); // as an operator's `mkdir` leaves it
     const contract = await startContractApp();
-    const { service, base } = startService(dataDir, { ADMIN_PASSWORD: '' });
+    const { service, base } = await startService(dataDir, { ADMIN_PASSWORD: '' });
     try {
       await waitForHttp(`${base}/api/health`);
       const password = /Generated the admin password for "admin": (\S+)/.exec(service.output())?.[1];
@@ -104,7 +104,7 @@ describe('files the service creates', () => {
   it('writes local backups for its user only', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-modes-'));
     const contract = await startContractApp();
-    const { service, base } = startService(dataDir);
+    const { service, base } = await startService(dataDir);
     try {
       await waitForHttp(`${base}/api/health`).catch((error: Error) => {
         throw new Error(`${error.message}\n${service.output()}`);
@@ -132,7 +132,7 @@ describe('files the service creates', () => {
     const leftover = join(dataDir, 'tmp', 'orquestador-rcat-crashed');
     mkdirSync(leftover, { recursive: true });
     writeFileSync(join(leftover, 'upload.partial'), Buffer.alloc(64 * 1024));
-    const { service, base } = startService(dataDir);
+    const { service, base } = await startService(dataDir);
     try {
       await waitForHttp(`${base}/api/health`);
       expect(readdirSync(join(dataDir, 'tmp'))).toEqual([]);
@@ -146,7 +146,7 @@ describe('HOST', () => {
   it('listens on the chosen address only; unset, on every interface', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-host-'));
     const answers = (url: string) => fetch(url).then(() => true, () => false);
-    const loopbackOnly = startService(dataDir);
+    const loopbackOnly = await startService(dataDir);
     try {
       await waitForHttp(`${loopbackOnly.base}/api/health`);
       expect(loopbackOnly.service.output()).toContain(`listening on 127.0.0.1 port ${loopbackOnly.port}`);
@@ -154,7 +154,7 @@ describe('HOST', () => {
     } finally {
       await loopbackOnly.service.stop();
     }
-    const everywhere = startService(dataDir, { HOST: '' });
+    const everywhere = await startService(dataDir, { HOST: '' });
     try {
       await waitForHttp(`${everywhere.base}/api/health`);
       expect(await answers(`http://127.0.0.2:${everywhere.port}/api/health`)).toBe(true);

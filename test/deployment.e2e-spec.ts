@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ENVIRONMENT_VARIABLES } from '../src/config/environment';
-import { run, start, waitForHttp } from './support/processes';
+import { run, servicePort, start, waitForHttp } from './support/processes';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
@@ -64,7 +64,7 @@ describe('Docker image', () => {
     const asUser = process.getuid?.() === 0 && othersCanReach(process.cwd()) && othersCanReach(process.execPath) ? { uid: 65534, gid: 65534 } : {};
     if (asUser.uid) chownSync(dataDir, asUser.uid, asUser.gid!);
     chmodSync(dataDir, 0o700);
-    const port = String(21000 + Math.floor(Math.random() * 20000));
+    const port = String(await servicePort());
     const env = { PATH: process.env.PATH, ...imageEnv(), DATA_DIR: dataDir, PORT: port, RCLONE_CONFIG: join(dataDir, 'rclone.conf'), HOME: dataDir };
     const [command, ...args] = execForm('CMD');
     const service = start(command === 'node' ? process.execPath : command, args, { env, ...asUser });

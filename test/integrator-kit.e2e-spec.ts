@@ -1,5 +1,4 @@
 import { mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { registerApp, runBackup, waitForRunEnd } from './support/backups';
 import { bootOrchestrator } from './support/orchestrator';
-import { run, start, waitForHttp } from './support/processes';
+import { run, servicePort, start, waitForHttp } from './support/processes';
 
 const CHECK_APP = join(process.cwd(), 'scripts/check-app.mjs');
 const checkApp = (url: string, token: string, ...extra: string[]) => run(process.execPath, [CHECK_APP, '--url', url, '--token', token, ...extra]);
@@ -208,12 +207,7 @@ describe('check-app: options and the opt-in round trip (#17)', () => {
 
 describe('example app (examples/sqlite-app)', () => {
   it('meets contract v1 and its backup is a working SQLite database', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
+    const port = await servicePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'notes-app-'));
     const app = start(process.execPath, ['examples/sqlite-app/server.mjs'], {
       env: { PATH: process.env.PATH, PORT: String(port), BACKUP_TOKEN: 'demo-token', DATA_DIR: dataDir },
@@ -246,13 +240,7 @@ describe('example app (examples/sqlite-app)', () => {
   });
 
   it('sends its checksum as a trailer and its version in capabilities, and a second instance of it serves as a drill instance (#18)', async () => {
-    const freePort = () => new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
-    const [port, drillPort] = [await freePort(), await freePort()];
+    const [port, drillPort] = [await servicePort(), await servicePort()];
     const instance = (listen: number, token: string) => start(process.execPath, ['examples/sqlite-app/server.mjs'], {
       env: { PATH: process.env.PATH, PORT: String(listen), BACKUP_TOKEN: token, DATA_DIR: mkdtempSync(join(tmpdir(), 'notes-app-')) },
     });

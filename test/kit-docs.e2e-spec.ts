@@ -1,9 +1,8 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { start, waitForHttp } from './support/processes';
+import { servicePort, start, waitForHttp } from './support/processes';
 
 const EXAMPLE = 'examples/sqlite-app';
 const read = (path: string) => readFileSync(path, 'utf8');
@@ -28,12 +27,7 @@ describe('the example app outside the repository (#17)', () => {
       cpSync(EXAMPLE, copy, { recursive: true });
       mkdirSync(join(copy, 'node_modules'));
       for (const name of packages) symlinkSync(join(process.cwd(), 'node_modules', name), join(copy, 'node_modules', name));
-      const port = await new Promise<number>((resolve) => {
-        const server = createServer().listen(0, '127.0.0.1', () => {
-          const { port: free } = server.address() as { port: number };
-          server.close(() => resolve(free));
-        });
-      });
+      const port = await servicePort();
       const app = start(process.execPath, ['server.mjs'], { cwd: copy, env: { PATH: process.env.PATH, BACKUP_TOKEN: 'copy-token', PORT: String(port), DATA_DIR: join(copy, 'data') } });
       try {
         await waitForHttp(`http://127.0.0.1:${port}/notes`);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContractApp } from './support/contract-app.mjs';
 import { registerApp, runBackup } from './support/backups';
 import { ADMIN, bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
-import { start, waitForHttp } from './support/processes';
+import { servicePort, start, waitForHttp } from './support/processes';
 import { startReceiver } from './support/receiver';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
@@ -138,7 +138,7 @@ describe('JSON logs', () => {
   it('prints one parseable JSON object per line, with app and run id, and never the token', async () => {
     const contract = await startContractApp({ token: 'json-log-secret-token-123' });
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-json-'));
-    const port = String(22000 + Math.floor(Math.random() * 20000));
+    const port = String(await servicePort());
     const service = start(process.execPath, ['dist/main.js'], {
       env: { PATH: process.env.PATH, DATA_DIR: dataDir, PORT: port, ADMIN_PASSWORD: ADMIN.password, LOG_FORMAT: 'json' },
     });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Of, startContractApp } from './support/contract-app.mjs';
 import { expectFailed, filesIn, registerApp, runBackup, seed, sha256File } from './support/backups';
 import { bootOrchestrator, Orchestrator, waitFor } from './support/orchestrator';
-import { start, waitForHttp } from './support/processes';
+import { servicePort, start, waitForHttp } from './support/processes';
 import { startWebdav } from './support/webdav';
 
 /** The `rclone rcd` the service running in process `parent` (this one by default) started. */
@@ -119,7 +119,7 @@ describe.each([
 
 describe('rclone rcd and a service killed with kill -9', () => {
   it('goes with it instead of living on unreachable', async () => {
-    const port = String(22000 + Math.floor(Math.random() * 20000));
+    const port = String(await servicePort());
     const service = start(process.execPath, ['dist/main.js'], {
       env: { PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), 'orquestador-kill-')), PORT: port, HOST: '127.0.0.1', ADMIN_PASSWORD: 'test-password-123' },
     });

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { constants } from 'node:os';
 
 export interface Started {
@@ -38,6 +39,31 @@ export async function waitForHttp(url: string, timeoutMs = 20_000, hopeless: () 
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Ports this file has handed out (each file of the suite runs in a process of its own). */
+let handedOut = 0;
+
+/**
+ * A port for a service a test starts as a child process: below the ephemeral range (32768+, where every outgoing
+ * connection of the suite takes its local port), in a block of 400 of this vitest worker's own (VITEST_POOL_ID:
+ * files running at the same time never draw the same port), and free when asked (one an earlier file of the same
+ * worker still holds is passed over).
+ */
+export async function servicePort(): Promise<number> {
+  const block = 20000 + (Number(process.env.VITEST_POOL_ID ?? process.pid) % 30) * 400;
+  for (;;) {
+    const port = block + (handedOut++ % 400);
+    if (await isFree(port)) return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer()
+      .once('error', () => resolve(false))
+      .listen(port, '0.0.0.0', () => probe.close(() => resolve(true)));
+  });
 }
 
 /** Runs a command to its end; resolves with its exit code and output. */
