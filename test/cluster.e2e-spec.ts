@@ -106,26 +106,32 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startReplica(name)));
     const apps = [];
     const registering = Date.now();
-    for (let i = 0; i < 6; i++) apps.push(await register([a, b, c][i % 3], { name: `app-${i}`, driveFolderId: `app-${i}`, schedule: '*/2 * * * * *' }));
+    for (let i = 0; i < 20; i++) apps.push(await register([a, b, c][i % 3], { name: `app-${i}`, driveFolderId: `app-${i}`, schedule: '*/2 * * * * *' }));
     const from = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 12_000));
-    for (const app of apps) expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 30_000));
+    const disabling = new Map<number, number>();
+    for (const app of apps) {
+      disabling.set(app.id, Date.now());
+      expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { enabled: false })).status).toBe(200);
+    }
     const to = Date.now();
-    // The last firings are taken and end.
-    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings.default' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined));
-    await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
+    // The last firings are taken and end (a loaded machine may have a backlog of them).
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings.default' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined), 60_000);
+    await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined), 60_000);
     expect(await db.query(`SELECT id FROM pgboss.job WHERE name = 'firings.default' AND state = 'failed'`)).toEqual([]);
 
-    const runs = await db.query<{ appId: number; status: string; error: string | null; log: string; replicaId: string | null }>(
-      `SELECT "appId", status, error, log, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id ORDER BY id`,
+    const runs = await db.query<{ id: number; appId: number; status: string; error: string | null; log: string; replicaId: string | null }>(
+      `SELECT runs.id, "appId", status, error, log, lease."replicaId" FROM runs LEFT JOIN run_leases lease ON lease."runId" = runs.id ORDER BY id`,
     );
     // Each of the three replicas submitted every firing: pg-boss kept one job per firing (besides those a replica with no
-    // free slot gave back, under ids of their own).
-    const jobs = await db.query<{ appId: number; jobs: number }>(
-      `SELECT (data->>'appId')::int AS "appId", COUNT(*)::int AS jobs FROM pgboss.job WHERE name = 'firings.default' AND data->>'handedBackBy' IS NULL GROUP BY 1`,
+    // free slot gave back, under ids of their own). A job's output names the run it became.
+    const jobs = await db.query<{ appId: number; due: string; runId: number | null; handedBack: boolean; completedOn: Date }>(
+      `SELECT (data->>'appId')::int AS "appId", data->>'due' AS due, (output->>'runId')::int AS "runId",
+              COALESCE(output ? 'handedBack', false) AS "handedBack", completed_on AS "completedOn"
+       FROM pgboss.job WHERE name = 'firings.default'`,
     );
     // Firings between registration and disabling: one every 2 s (the first and last may fall outside the window).
-    const firings = Math.floor((to - from) / 2000);
+    const firings = (appId: number) => Math.floor((disabling.get(appId)! - from) / 2000);
     // At most: every even second from the first app's registration to the last app's disabling, and one in flight.
     const possible = Math.ceil((to - registering) / 2000) + 1;
     const ranOn = new Set<string>();
@@ -135,15 +141,50 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
       for (const run of own) {
         expect(run.status === 'succeeded' || (run.status === 'skipped' && /still running/.test(run.error!)), JSON.stringify(run)).toBe(true);
       }
-      expect(own.length).toBeGreaterThanOrEqual(firings - 1);
-      expect(own.length).toBeLessThanOrEqual(possible);
       // One run per job, one job per firing: none lost, none run twice.
       // (A firing that came while the app's run still waited for a slot on the replica that took it is served by that run.)
       const served = own.reduce((sum, run) => sum + (run.log.match(/this run serves it/g)?.length ?? 0), 0);
-      expect(jobs.find((job) => job.appId === app.id)?.jobs).toBe(own.length + served);
+      const ran = jobs.filter((job) => job.appId === app.id && job.runId !== null);
+      expect(ran.length).toBe(own.length + served);
+      expect(new Set(ran.map((job) => job.runId))).toEqual(new Set(own.map((run) => run.id)));
+      // A job that became no run was taken once the app was disabled (it waited for a poll, or for a slot): none before.
+      const dropped = jobs.filter((job) => job.appId === app.id && job.runId === null && !job.handedBack);
+      for (const job of dropped) expect(job.completedOn.getTime(), JSON.stringify(job)).toBeGreaterThanOrEqual(disabling.get(app.id)!);
+      // None lost: each firing became (or was served by) a run, or still waited (for a slot, on a loaded machine) when its app was disabled.
+      expect(ran.length + dropped.length).toBeGreaterThanOrEqual(firings(app.id) - 1);
+      expect(own.length).toBeLessThanOrEqual(possible);
       for (const run of own.filter((r) => r.status === 'succeeded')) ranOn.add(run.replicaId!);
     }
     expect(ranOn.size).toBeGreaterThan(1);
+  }, 120_000);
+
+  it('drills once per scheduled firing with two replicas of the zone, and drops a firing taken after the drills were turned off', async () => {
+    const drillInstance = await startContractApp({ token: 'drill-token' });
+    try {
+      const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+      const app = await register(a, { name: 'drilled', drillUrl: drillInstance.url, drillToken: 'drill-token' });
+      const { body: backup } = await api(b, 'POST', `/api/apps/${app.id}/run`);
+      await waitFor(async () => ((await api(a, 'GET', `/api/runs/${backup.runId}`)).body.status === 'succeeded' ? true : undefined));
+      expect((await api(b, 'PATCH', `/api/apps/${app.id}`, { drillSchedule: '*/2 * * * * *' })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 9000));
+      expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { drillSchedule: null })).status).toBe(200);
+      const off = Date.now();
+      await waitFor(async () => ((await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'firings.default' AND state NOT IN ('completed', 'failed')`)).length === 0 ? true : undefined));
+      await waitFor(async () => ((await db.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'running')`)).length === 0 ? true : undefined));
+
+      // Both replicas fired every drill; one of them ran it: no second drill, nor a "skipped" one, for the same firing.
+      const drills = await db.query<{ id: number; status: string }>(`SELECT id, status FROM runs WHERE "appId" = $1 AND kind = 'drill' ORDER BY id`, [app.id]);
+      expect(drills.length).toBeGreaterThanOrEqual(3);
+      expect(drills.map((run) => run.status)).toEqual(drills.map(() => 'succeeded'));
+      const jobs = await db.query<{ due: string; runId: number | null }>(
+        `SELECT data->>'due' AS due, (output->>'runId')::int AS "runId" FROM pgboss.job WHERE name = 'firings.default' AND data->>'kind' = 'drill'`,
+      );
+      expect(jobs.filter((job) => job.runId !== null).map((job) => job.runId).sort()).toEqual(drills.map((run) => run.id).sort());
+      // A firing queued before the drills were turned off and taken after: nothing ran for it.
+      for (const job of jobs.filter((j) => j.runId === null)) expect(new Date(job.due).getTime()).toBeGreaterThan(off - 3000);
+    } finally {
+      await drillInstance.close();
+    }
   }, 60_000);
 
   it('follows a schedule changed on one replica on the others within 5 s', async () => {

@@ -11,8 +11,7 @@ import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
 import type { RunEntity } from './run.entity';
-import { Firing as QueuedFiring, FiringQueue, firingTime } from '../cluster/firing-queue';
-import { AppNotFoundError } from '../common/errors';
+import { Firing as QueuedFiring, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
 
 const jobName = (appId: number) => `backup:${appId}`;
 const scheduleKey = (schedule: string, timezone: string) => `${timezone} ${schedule}`;
@@ -233,24 +232,24 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
    */
   private async submit(app: AppEntity, due: Date): Promise<void> {
     try {
-      await this.queue.submit({ appId: app.id, kind: 'backup', due: due.toISOString(), zone: app.zone });
+      await this.queue.submit({ appId: app.id, kind: 'backup', due: due.toISOString(), zone: app.zone, schedule: this.scheduledAs(app)! });
     } catch (error) {
       await this.failToStart(app, error as Error);
     }
   }
 
-  /** A firing taken from the queue (by this replica): the run's end, for the queue to know when this replica has a slot again. */
-  private async runFiring(firing: QueuedFiring): Promise<() => Promise<void>> {
-    // The app as this replica's jobs have it (kept up to date by follow()); one unknown here is read from the database.
-    const key = this.schedules.get(firing.appId);
-    const known = key === undefined ? undefined : this.firings.get(key)?.apps.get(firing.appId);
-    const app = known ?? await this.apps.get(firing.appId).catch((error: unknown) => {
-      // Deleted since the firing: nothing to run.
-      if (error instanceof AppNotFoundError) return null;
-      throw error;
-    });
-    const run = app && (await this.fire(app));
-    return () => (run ? this.runner.settled(run.id) : Promise.resolve());
+  /** The schedule a firing of the app comes from; null for a disabled app, which has none. */
+  private scheduledAs(app: AppEntity): string | null {
+    return app.enabled ? scheduleKey(app.schedule, this.timezoneOf(app)) : null;
+  }
+
+  /**
+   * A firing taken from the queue (by this replica): the run's end, for the queue to know when this replica has a slot
+   * again. Nothing runs for an app deleted, disabled or given another schedule since the firing (see firingApp).
+   */
+  private async runFiring(firing: QueuedFiring): Promise<TakenFiring> {
+    const app = await firingApp(firing, this.apps, (current) => this.scheduledAs(current));
+    return takenFiring(app && (await this.fire(app)), (runId) => this.runner.settled(runId));
   }
 
   private async fire(app: AppEntity): Promise<RunEntity | null> {

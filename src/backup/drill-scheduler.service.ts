@@ -11,14 +11,17 @@ import { forEachInSlices } from '../common/slices';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
+import type { RunEntity } from './run.entity';
+import { Firing, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
 
 const jobName = (appId: number) => `drill:${appId}`;
 
 /**
  * Scheduled restore drills: a job `drill:<id>` for each enabled app with a drillSchedule, in the app's time zone,
- * beside the backup and verification jobs in the same registry. Each firing queues a `drill` run (trigger
- * `schedule`) of the newest recorded backup through the runner, like any run; one that cannot even start
- * (other than for want of a backup yet) is recorded as failed, so that it notifies.
+ * beside the backup and verification jobs in the same registry. Each firing goes through the firing queue, like a
+ * backup's (in a cluster: one replica of the app's zone drills, once), and queues a `drill` run (trigger `schedule`)
+ * of the newest recorded backup through the runner, like any run; one that cannot even start (other than for want
+ * of a backup yet) is recorded as failed, so that it notifies.
  */
 @Injectable()
 export class DrillScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -32,8 +35,10 @@ export class DrillScheduler implements OnApplicationBootstrap, BeforeApplication
     private readonly runner: BackupRunner,
     private readonly runs: RunsService,
     private readonly audit: AuditService,
+    private readonly queue: FiringQueue,
   ) {
     apps.onChange((change) => this.follow(change));
+    queue.handle('drill', (firing) => this.runFiring(firing));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -64,13 +69,24 @@ export class DrillScheduler implements OnApplicationBootstrap, BeforeApplication
     if (change.kind === 'saved' && !this.closing) this.schedule(change.app);
   }
 
+  /** The schedule a drill of the app comes from (in the app's zone); null when it has none. */
+  private scheduledAs(app: AppEntity): string | null {
+    if (!app.enabled || app.drillSchedule === null || app.drillUrl === null) return null;
+    return `${this.timeZoneOf(app)} ${app.drillSchedule}`;
+  }
+
+  private timeZoneOf(app: AppEntity): string {
+    return app.timezone ?? this.config.scheduler.timezone;
+  }
+
   private schedule(app: AppEntity): void {
-    if (!app.enabled || app.drillSchedule === null || app.drillUrl === null) return;
+    const schedule = this.scheduledAs(app);
+    if (schedule === null) return;
     const name = jobName(app.id);
-    const timeZone = app.timezone ?? this.config.scheduler.timezone;
+    const [cronTime, timeZone] = [app.drillSchedule!, this.timeZoneOf(app)];
     let job: CronJob | undefined;
     try {
-      job = CronJob.from({ cronTime: app.drillSchedule, timeZone, onTick: () => this.drill(app), waitForCompletion: true, start: false });
+      job = CronJob.from({ cronTime, timeZone, onTick: () => this.submit(app, firingTime(cronTime, timeZone), schedule), waitForCompletion: true, start: false });
       job.start();
     } catch (failure) {
       // The API refuses such an expression: this is an older row or a hand edit. That app is not drilled, logged.
@@ -81,23 +97,37 @@ export class DrillScheduler implements OnApplicationBootstrap, BeforeApplication
     this.registry.addCronJob(name, job);
   }
 
-  private async drill(app: Pick<AppEntity, 'id' | 'name' | 'zone'>): Promise<void> {
-    // Cluster mode: every replica keeps the jobs, the replicas of the app's zone fire them (a zone without one is degraded
-    // in /api/health). Embedded mode: fired, and failed "no replica in zone X" for another zone's app (BackupRunner.route).
-    if (this.config.databaseUrl && app.zone !== this.config.zone) return;
+  private async submit(app: AppEntity, due: Date, schedule: string): Promise<void> {
     try {
-      await this.runner.startDrill(app.id, 'schedule');
-      await this.audit.recordScheduled('drill.request', app);
+      await this.queue.submit({ appId: app.id, kind: 'drill', due: due.toISOString(), zone: app.zone, schedule });
     } catch (error) {
-      if (error instanceof AppNotFoundError || error instanceof ShuttingDownError) return;
+      this.logger.error(`scheduled drill of ${app.name} could not be queued: ${(error as Error).message}`);
+    }
+  }
+
+  /** Nothing is drilled for an app deleted or disabled since the firing, or whose drill schedule changed (see firingApp). */
+  private async runFiring(firing: Firing): Promise<TakenFiring> {
+    const app = await firingApp(firing, this.apps, (current) => this.scheduledAs(current));
+    return takenFiring(app && (await this.drill(app)), (runId) => this.runner.settled(runId));
+  }
+
+  private async drill(app: AppEntity): Promise<RunEntity | null> {
+    try {
+      const run = await this.runner.startDrill(app.id, 'schedule');
+      await this.audit.recordScheduled('drill.request', app);
+      return run;
+    } catch (error) {
+      if (error instanceof AppNotFoundError || error instanceof ShuttingDownError) return null;
       // No backup recorded yet: nothing to drill, as with a scheduled verification.
       if (error instanceof InvalidBackupError && !/drill instance/.test(error.message)) {
-        return this.logger.debug(`scheduled drill of ${app.name}: ${error.message}`);
+        this.logger.debug(`scheduled drill of ${app.name}: ${error.message}`);
+        return null;
       }
       await this.audit.recordScheduled('drill.request', app, (error as Error).message);
       await this.runs.failToStart(app, 'schedule', (error as Error).message, 'drill').catch((e: Error) =>
         this.logger.error(`scheduled drill of ${app.name} could not start (${printable((error as Error).message, 4096)}) nor be recorded: ${e.message}`),
       );
+      return null;
     }
   }
 }

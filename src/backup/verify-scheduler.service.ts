@@ -13,7 +13,7 @@ import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
 import { RunsService } from './runs.service';
 import type { RunEntity } from './run.entity';
-import { Firing, FiringQueue, firingTime } from '../cluster/firing-queue';
+import { Firing, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
 
 /** The job of VERIFY_SCHEDULE: on each firing it queues a verification of every app that follows it. */
 const GLOBAL_JOB = 'verify:global';
@@ -100,7 +100,14 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private schedule(app: AppEntity): void {
     if (!app.enabled || app.verifySchedule === null || app.verifySchedule === FOLLOW_VERIFY_SCHEDULE) return;
     const [schedule, zone] = [app.verifySchedule, app.timezone ?? this.config.scheduler.timezone];
-    this.register(jobName(app.id), schedule, zone, () => this.submit(app, firingTime(schedule, zone)));
+    this.register(jobName(app.id), schedule, zone, () => this.submit(app, firingTime(schedule, zone), this.scheduledAs(app)!));
+  }
+
+  /** The schedule a verification of the app comes from: the app's own (in its zone), or VERIFY_SCHEDULE's; null for none. */
+  private scheduledAs(app: AppEntity): string | null {
+    if (!app.enabled || app.verifySchedule === null) return null;
+    if (app.verifySchedule === FOLLOW_VERIFY_SCHEDULE) return this.config.scheduler.verifySchedule ? FOLLOW_VERIFY_SCHEDULE : null;
+    return `${app.timezone ?? this.config.scheduler.timezone} ${app.verifySchedule}`;
   }
 
   /** A stored expression the library refuses (the API refuses it too: an older row or a hand edit) leaves that app unverified, logged. */
@@ -120,26 +127,22 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private async verifyFollowers(due: Date): Promise<void> {
     const followers = await this.apps.followingVerifySchedule();
     this.logger.log(`VERIFY_SCHEDULE fired: queuing the verification of ${followers.length} app(s)`);
-    await forEachInSlices(followers, (app) => this.submit(app, due), () => this.closing);
+    await forEachInSlices(followers, (app) => this.submit(app, due, FOLLOW_VERIFY_SCHEDULE), () => this.closing);
   }
 
   /** Through the firing queue, like a backup's firing: in a cluster, one replica verifies, once. */
-  private async submit(app: Pick<AppEntity, 'id' | 'name' | 'zone'>, due: Date): Promise<void> {
+  private async submit(app: Pick<AppEntity, 'id' | 'name' | 'zone'>, due: Date, schedule: string): Promise<void> {
     try {
-      await this.queue.submit({ appId: app.id, kind: 'verify', due: due.toISOString(), zone: app.zone });
+      await this.queue.submit({ appId: app.id, kind: 'verify', due: due.toISOString(), zone: app.zone, schedule });
     } catch (error) {
       this.logger.error(`scheduled verification of ${app.name} could not be queued: ${(error as Error).message}`);
     }
   }
 
-  private async runFiring(firing: Firing): Promise<() => Promise<void>> {
-    // Deleted since the firing: nothing to verify.
-    const app = await this.apps.get(firing.appId).catch((error: unknown) => {
-      if (error instanceof AppNotFoundError) return null;
-      throw error;
-    });
-    const run = app && (await this.verify(app));
-    return () => (run ? this.runner.settled(run.id) : Promise.resolve());
+  /** Nothing is verified for an app deleted, disabled or opted out since the firing, or now on another schedule (see firingApp). */
+  private async runFiring(firing: Firing): Promise<TakenFiring> {
+    const app = await firingApp(firing, this.apps, (current) => this.scheduledAs(current));
+    return takenFiring(app && (await this.verify(app)), (runId) => this.runner.settled(runId));
   }
 
   /** Queues the verification of the app's newest recorded backup; an app with none has nothing to verify yet. */

@@ -35,11 +35,11 @@ describe('InProcessFiringQueue', () => {
     let ended = false;
     queue.handle('backup', async (firing) => {
       seen.push(`backup ${firing.appId}`);
-      return () => new Promise<void>((resolve) => setTimeout(() => resolve(void (ended = true)), 50));
+      return { runId: 1, ended: () => new Promise<void>((resolve) => setTimeout(() => resolve(void (ended = true)), 50)) };
     });
     queue.handle('verify', async (firing) => {
       seen.push(`verify ${firing.appId}`);
-      return async () => undefined;
+      return { runId: null, ended: async () => undefined };
     });
     await queue.submit({ appId: 1, kind: 'backup', due: 'x', zone: 'default' });
     await queue.submit({ appId: 2, kind: 'verify', due: 'x', zone: 'default' });

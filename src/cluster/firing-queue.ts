@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
 import { CronTime } from 'cron';
+import type { AppEntity } from '../apps/app.entity';
+import type { AppsService } from '../apps/apps.service';
+import { AppNotFoundError } from '../common/errors';
 
-/** One scheduled firing of one app: its backup (or verification) due at `due`, the firing's scheduled time. */
+/** One scheduled firing of one app: its backup (verification, drill) due at `due`, the firing's scheduled time. */
 export interface Firing {
   appId: number;
-  kind: 'backup' | 'verify';
+  kind: 'backup' | 'verify' | 'drill';
   due: string;
+  /**
+   * The schedule that fired, as its scheduler names it (see firingApp). Absent from firings queued by a version
+   * before it: those are taken as current.
+   */
+  schedule?: string;
   /** The app's zone: only a replica of this zone runs it (its queue in cluster mode). */
   zone: string;
   /** Cluster mode: the replica that took this firing and gave it back to the queue (stopping, or no free slot). */
@@ -13,10 +21,21 @@ export interface Firing {
 }
 
 /**
- * Starts the firing's run; resolves once it is queued, with a way to wait for its end (a skip has ended already).
- * A function, not a promise: an async handler returning a promise would resolve only at the run's end.
+ * What became of a firing taken from the queue: the run it started (or that serves it), null when nothing ran (see
+ * firingApp), and a way to wait for that run's end (a skip has ended already). A function, not a promise: an async
+ * handler returning a promise would resolve only at the run's end.
  */
-export type FiringHandler = (firing: Firing) => Promise<() => Promise<void>>;
+export interface TakenFiring {
+  runId: number | null;
+  ended: () => Promise<void>;
+}
+
+/** Starts the firing's run; resolves once it is queued. */
+export type FiringHandler = (firing: Firing) => Promise<TakenFiring>;
+
+export function takenFiring(run: { id: number } | null, settled: (runId: number) => Promise<void>): TakenFiring {
+  return run ? { runId: run.id, ended: () => settled(run.id) } : { runId: null, ended: async () => undefined };
+}
 
 /**
  * Where scheduled firings go to become runs. Embedded: straight to this process's runner. Cluster: into pg-boss,
@@ -39,6 +58,22 @@ export class InProcessFiringQueue extends FiringQueue {
   async submit(firing: Firing): Promise<void> {
     await this.handlers.get(firing.kind)!(firing);
   }
+}
+
+/**
+ * The app a firing taken from the queue is for, or null when the firing no longer stands: the app was deleted, or is
+ * not scheduled now as it was when it fired (`scheduledAs` says how it is now: null when disabled or opted out). In a
+ * cluster a firing waits in pg-boss for a poll (a second) or a free slot, and the app may change meanwhile: read from
+ * the database, not from this replica's jobs, which follow other replicas' changes a moment late.
+ */
+export async function firingApp(firing: Firing, apps: AppsService, scheduledAs: (app: AppEntity) => string | null): Promise<AppEntity | null> {
+  const app = await apps.get(firing.appId).catch((error: unknown) => {
+    if (error instanceof AppNotFoundError) return null;
+    throw error;
+  });
+  if (app === null) return null;
+  const current = scheduledAs(app);
+  return current !== null && (firing.schedule === undefined || firing.schedule === current) ? app : null;
 }
 
 /** A tick later than this is taken for the firing it is late for only approximately (see firingTime). */

@@ -123,9 +123,14 @@ export class PgBossFiringQueue extends FiringQueue implements OnApplicationBoots
     await this.boss.work<Firing>(firingsOf(zone), { localConcurrency: this.config.backup.maxConcurrent, pollingIntervalSeconds: POLL_S }, async ([job]) => {
       // Taken in the moment this replica began to stop, or while manual runs fill its slots: handed back for a replica
       // with room, so that firings wait in the cluster's queue, never behind one replica's runs (nor die with it on SIGTERM).
-      if (this.stopping || !this.hasRoom()) return this.handBack(job.data);
-      const ended = await this.handlers.get(job.data.kind)!(job.data);
+      if (this.stopping || !this.hasRoom()) {
+        await this.handBack(job.data);
+        return { handedBack: true };
+      }
+      const { runId, ended } = await this.handlers.get(job.data.kind)!(job.data);
       await ended();
+      // The job's output says what the firing became: a run, or none (its app changed since it was queued).
+      return { runId };
     });
     await this.boss.work<RunRequest, Answer>(requestsOf(zone), { localConcurrency: REQUEST_WORKERS, pollingIntervalSeconds: REQUEST_POLL_S }, async ([job]) => {
       try {
