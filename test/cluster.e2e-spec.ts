@@ -213,6 +213,17 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     expect((await db.query(`SELECT 1 FROM runs WHERE "appId" = $1 AND "queuedAt" > now() - interval '1500 milliseconds'`, [app.id])).length).toBe(0);
   }, 60_000);
 
+  it('follows a change made while its connection to the other replicas was cut, once it is back', async () => {
+    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+    const app = await register(a, { name: 'unheard', schedule: '0 3 * * *' });
+    await waitFor(async () => ((await api(b, 'GET', `/api/apps/${app.id}`)).body.nextRunAt ? true : undefined));
+    // Every replica's relay connection cut (a network blip): the change made now is announced to nobody.
+    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'app-orquestador relay'`);
+    expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { schedule: '0 4 * * *' })).status).toBe(200);
+    await waitFor(async () => (/T04:00:00\.000Z$/.test((await api(b, 'GET', `/api/apps/${app.id}`)).body.nextRunAt) ? true : undefined), 8000);
+    expect(b.service.output()).toMatch(/hearing the other replicas again; followed the [1-9]\d* app\(s\) saved since/);
+  }, 60_000);
+
   it('shows the live progress of a run on another replica, cancels it from there, refuses a second run of it anywhere (409), and fails it "replica lost" within the lease when its replica is killed, removing its temporary file; a restarting replica leaves it alone', async () => {
     const started = await Promise.all([startReplica('a'), startReplica('b')]);
     let a = started[0];

@@ -245,6 +245,17 @@ export class AppsService {
     this.notify(app ? { kind: 'saved', app, remote: true } : { kind: 'removed', app: Object.assign(new AppEntity(), { id: appId }), remote: true });
   }
 
+  /**
+   * Cluster mode, once the relay hears again after being cut off: each app saved since `since` is followed as if it
+   * had been announced. An app deleted meanwhile keeps this replica's jobs until its restart; their firings run
+   * nothing (see firingApp).
+   */
+  async followSavedSince(since: Date): Promise<number> {
+    const saved = await this.apps.findBy({ updatedAt: MoreThan(since) });
+    for (const app of saved) this.notify({ kind: 'saved', app, remote: true });
+    return saved.length;
+  }
+
   private notify(change: AppChange): void {
     for (const listener of this.listeners) listener(change);
   }

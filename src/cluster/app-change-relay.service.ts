@@ -6,7 +6,11 @@ import { ReplicaLeases } from './replica-leases.service';
 
 const APPS = 'orquestador_apps';
 const CANCELS = 'orquestador_cancels';
+/** Its connection's name in pg_stat_activity. */
+const RELAY_CONNECTION = 'app-orquestador relay';
 const RECONNECT_MS = 1000;
+/** How far before the connection was lost saves are followed again: `updatedAt` is the saving replica's clock. */
+const CLOCK_MARGIN_MS = 60_000;
 
 /**
  * Cluster mode: what one replica must tell the others at once, through PostgreSQL's LISTEN/NOTIFY on a connection
@@ -20,6 +24,8 @@ export class AppChangeRelay implements OnApplicationBootstrap, OnApplicationShut
   private client: Client | null = null;
   private closing = false;
   private reconnecting = false;
+  /** When the connection was lost, until it is back and what was missed meanwhile is followed. */
+  private lostAt: Date | null = null;
   private readonly cancelListeners: ((runId: number) => void)[] = [];
 
   constructor(
@@ -53,7 +59,7 @@ export class AppChangeRelay implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.config.databaseUrl! });
+    const client = new Client({ connectionString: this.config.databaseUrl!, application_name: RELAY_CONNECTION });
     client.on('error', (error) => this.client === client && this.reconnect(error));
     client.on('end', () => this.client === client && this.reconnect(new Error('connection closed')));
     client.on('notification', ({ channel, payload }) => {
@@ -69,12 +75,25 @@ export class AppChangeRelay implements OnApplicationBootstrap, OnApplicationShut
     await client.query(`LISTEN ${APPS}`);
     await client.query(`LISTEN ${CANCELS}`);
     this.client = client;
+    if (this.lostAt) await this.followMissed(this.lostAt);
+  }
+
+  /** Saves announced while this replica was not listening: read again, so its jobs follow them now, not at its restart. */
+  private async followMissed(lostAt: Date): Promise<void> {
+    try {
+      const followed = await this.apps.followSavedSince(new Date(lostAt.getTime() - CLOCK_MARGIN_MS));
+      this.lostAt = null;
+      this.logger.log(`hearing the other replicas again; followed the ${followed} app(s) saved since ${lostAt.toISOString()}`);
+    } catch (error) {
+      this.reconnect(error as Error);
+    }
   }
 
   /** Until it is back, changes made elsewhere are not heard: logged, and tried again every second. */
   private reconnect(error: Error): void {
     if (this.closing || this.reconnecting) return;
     this.reconnecting = true;
+    this.lostAt ??= new Date();
     void this.client?.end().catch(() => undefined);
     this.client = null;
     this.logger.error(`lost the connection that hears other replicas (${error.message}); reconnecting`);
