@@ -3,12 +3,12 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob, CronTime } from 'cron';
 import type { AppEntity } from '../apps/app.entity';
-import { cronFailure } from '../apps/app.validators';
 import { AppChange, AppsService } from '../apps/apps.service';
 import { AuditService } from '../audit/audit.service';
 import { forEachInSlices } from '../common/slices';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
+import { startCronJob } from './cron-job';
 import { RunsService } from './runs.service';
 import type { RunEntity } from './run.entity';
 import { Firing as QueuedFiring, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
@@ -149,22 +149,12 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     let firing = this.firings.get(key);
     if (!firing) {
       const apps = new Map<number, AppEntity>();
-      let job: CronJob | undefined;
-      try {
-        job = CronJob.from({
-          cronTime: app.schedule,
-          timeZone: this.timezoneOf(app),
-          // The tick only queues the runs, so a firing during a long run reaches the runner and is recorded as skipped.
-          onTick: () => this.fireAll(apps, firingTime(app.schedule, this.timezoneOf(app))),
-          waitForCompletion: true,
-          start: false,
-        });
-        job.start(); // computes the first firing: throws for a schedule that never fires
-      } catch (failure) {
-        job?.stop();
-        const error = cronFailure(failure);
-        this.broken.set(app.id, { id: app.id, name: app.name, error });
-        this.logger.error(`app ${app.name} (id ${app.id}) is not scheduled ("${app.schedule}" in ${this.timezoneOf(app)}): ${error}`);
+      const timeZone = this.timezoneOf(app);
+      // The tick only queues the runs, so a firing during a long run reaches the runner and is recorded as skipped.
+      const job = startCronJob(app.schedule, timeZone, () => this.fireAll(apps, firingTime(app.schedule, timeZone)));
+      if (typeof job === 'string') {
+        this.broken.set(app.id, { id: app.id, name: app.name, error: job });
+        this.logger.error(`app ${app.name} (id ${app.id}) is not scheduled ("${app.schedule}" in ${timeZone}): ${job}`);
         return false;
       }
       firing = { job, apps };

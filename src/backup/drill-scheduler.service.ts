@@ -1,8 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
 import type { AppEntity } from '../apps/app.entity';
-import { cronFailure } from '../apps/app.validators';
 import { AppChange, AppsService } from '../apps/apps.service';
 import { AuditService } from '../audit/audit.service';
 import { AppNotFoundError, InvalidBackupError, ShuttingDownError } from '../common/errors';
@@ -10,6 +8,7 @@ import { printable } from '../common/printable';
 import { forEachInSlices } from '../common/slices';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
+import { startCronJob } from './cron-job';
 import { RunsService } from './runs.service';
 import type { RunEntity } from './run.entity';
 import { Firing, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
@@ -84,15 +83,9 @@ export class DrillScheduler implements OnApplicationBootstrap, BeforeApplication
     if (schedule === null) return;
     const name = jobName(app.id);
     const [cronTime, timeZone] = [app.drillSchedule!, this.timeZoneOf(app)];
-    let job: CronJob | undefined;
-    try {
-      job = CronJob.from({ cronTime, timeZone, onTick: () => this.submit(app, firingTime(cronTime, timeZone), schedule), waitForCompletion: true, start: false });
-      job.start();
-    } catch (failure) {
-      // The API refuses such an expression: this is an older row or a hand edit. That app is not drilled, logged.
-      job?.stop();
-      return this.logger.error(`${name} is not scheduled ("${app.drillSchedule}" in ${timeZone}): ${cronFailure(failure)}`);
-    }
+    const job = startCronJob(cronTime, timeZone, () => this.submit(app, firingTime(cronTime, timeZone), schedule));
+    // That app is not drilled, logged (see startCronJob).
+    if (typeof job === 'string') return this.logger.error(`${name} is not scheduled ("${cronTime}" in ${timeZone}): ${job}`);
     if (this.registry.doesExist('cron', name)) this.registry.deleteCronJob(name);
     this.registry.addCronJob(name, job);
   }

@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
 import { AppEntity, FOLLOW_VERIFY_SCHEDULE } from '../apps/app.entity';
-import { cronFailure } from '../apps/app.validators';
 import { AppChange, AppsService } from '../apps/apps.service';
 import { AppNotFoundError, InvalidBackupError, ShuttingDownError } from '../common/errors';
 import { printable } from '../common/printable';
@@ -11,6 +9,7 @@ import { forEachInSlices } from '../common/slices';
 import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { BackupRunner } from './backup-runner.service';
+import { startCronJob } from './cron-job';
 import { RunsService } from './runs.service';
 import type { RunEntity } from './run.entity';
 import { Firing, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
@@ -110,17 +109,10 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
     return `${app.timezone ?? this.config.scheduler.timezone} ${app.verifySchedule}`;
   }
 
-  /** A stored expression the library refuses (the API refuses it too: an older row or a hand edit) leaves that app unverified, logged. */
+  /** A stored expression the library refuses leaves that app unverified, logged (see startCronJob). */
   private register(name: string, cronTime: string, timeZone: string, onTick: () => Promise<void>): void {
-    let job: CronJob | undefined;
-    try {
-      job = CronJob.from({ cronTime, timeZone, onTick, waitForCompletion: true, start: false });
-      job.start();
-    } catch (failure) {
-      job?.stop();
-      this.logger.error(`${name} is not scheduled ("${cronTime}" in ${timeZone}): ${cronFailure(failure)}`);
-      return;
-    }
+    const job = startCronJob(cronTime, timeZone, onTick);
+    if (typeof job === 'string') return this.logger.error(`${name} is not scheduled ("${cronTime}" in ${timeZone}): ${job}`);
     this.registry.addCronJob(name, job);
   }
 
