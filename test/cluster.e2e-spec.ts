@@ -187,6 +187,25 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     }
   }, 60_000);
 
+  it("shows on every replica's /metrics the last backup, whichever replica made it", async () => {
+    const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
+    const app = await register(a, { name: 'watched' });
+    const { body } = await api(a, 'POST', `/api/apps/${app.id}/run`);
+    const run = await waitFor(async () => {
+      const found = (await api(a, 'GET', `/api/runs/${body.runId}`)).body;
+      return found.status === 'succeeded' ? found : undefined;
+    });
+    const scrape = async (replica: Replica) => (await fetch(`${replica.base}/metrics`, { headers: { Authorization: authorization } })).text();
+    const lastSuccess = `backup_last_success_timestamp_seconds{app="watched"} ${Date.parse(run.finishedAt) / 1000}`;
+    expect(await scrape(a)).toContain(lastSuccess);
+    // B booted before the backup and ran nothing: it reads the state from the database when scraped.
+    const seenByB = await scrape(b);
+    expect(seenByB).toContain(lastSuccess);
+    expect(seenByB).toContain(`backup_last_size_bytes{app="watched"} ${run.bytes}`);
+    // Counters stay per replica (Prometheus sums them over the scraped instances).
+    expect(seenByB).not.toMatch(/backup_runs_total\{app="watched"/);
+  }, 60_000);
+
   it('follows a schedule changed on one replica on the others within 5 s', async () => {
     const [a, b] = await Promise.all([startReplica('a'), startReplica('b')]);
     const app = await register(a, { name: 'moving', schedule: '0 3 * * *' });

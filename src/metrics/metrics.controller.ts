@@ -22,6 +22,6 @@ export class MetricsController {
   async scrape(@Req() request: Request): Promise<string> {
     // Any role may scrape: the figures carry app names, nothing secret.
     if (!this.config.metricsPublic) await this.access.authenticate(request, undefined, 'api');
-    return this.metrics.registry.metrics();
+    return this.metrics.scrape();
   }
 }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEntity } from '../backup/run.entity';
 import type { RunEvent, RunsService } from '../backup/runs.service';
+import type { AppConfig } from '../config/app-config';
 import { MetricsService } from './metrics.service';
+
+const embedded = { databaseUrl: null } as AppConfig;
 
 describe('MetricsService', () => {
   it('rebuilds the state gauges from the history after the boot, without undoing a backup or a verification that ended meanwhile', async () => {
@@ -14,7 +17,7 @@ describe('MetricsService', () => {
       latestSuccessfulVerifications: () => new Promise((resolve) => (answerVerified = resolve)),
       latestSuccessfulDrills: async () => new Map(),
     } as unknown as RunsService;
-    const metrics = new MetricsService(runs);
+    const metrics = new MetricsService(runs, embedded);
     metrics.onModuleInit();
 
     // A backup of "shop" ends before the history read at boot arrives: the older row must not win.
@@ -48,7 +51,7 @@ describe('MetricsService', () => {
       latestSuccessfulVerifications: async () => new Map(),
       latestSuccessfulDrills: () => new Promise((resolve) => (answerDrilled = resolve)),
     } as unknown as RunsService;
-    const metrics = new MetricsService(runs);
+    const metrics = new MetricsService(runs, embedded);
     metrics.onModuleInit();
     const at = (iso: string) => new Date(iso);
     const drill = (id: number, status: string, finishedAt: string) =>

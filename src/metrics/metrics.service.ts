@@ -3,8 +3,15 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RunEntity } from '../backup/run.entity';
 import { RunEvent, RunsService } from '../backup/runs.service';
 import { forEachInSlices } from '../common/slices';
+import { AppConfig } from '../config/app-config';
 
-/** Prometheus metrics of the runs, fed by run events; state gauges are rebuilt from history at boot. */
+/** Cluster mode: scrapes that come within this long of a refresh of the state gauges are answered from it. */
+const REFRESH_MS = 1000;
+
+/**
+ * Prometheus metrics of the runs, fed by run events; state gauges are rebuilt from history at boot. Counters and
+ * `backup_running` count this process's runs; in cluster mode the state gauges are the cluster's (see scrape).
+ */
 @Injectable()
 export class MetricsService implements OnModuleInit {
   readonly registry = new Registry();
@@ -61,7 +68,12 @@ export class MetricsService implements OnModuleInit {
     drill: { last: this.lastDrill, failures: this.drillFailures, live: this.drilledLive },
   } as const;
 
-  constructor(private readonly runs: RunsService) {
+  private refresh: { at: number; done: Promise<void> } | null = null;
+
+  constructor(
+    private readonly runs: RunsService,
+    private readonly config: AppConfig,
+  ) {
     collectDefaultMetrics({ register: this.registry });
     runs.onEvent((event) => this.record(event));
   }
@@ -83,6 +95,34 @@ export class MetricsService implements OnModuleInit {
       .latestSuccessfulDrills()
       .then((runs) => forEachInSlices([...runs.values()], (run) => this.drilledLive.has(run.appName) || this.recordChecked(this.lastDrill, run)))
       .catch((error: Error) => this.logger.error(`the drill gauges could not be rebuilt from the history: ${error.message}`));
+  }
+
+  /**
+   * The text of a scrape. In cluster mode a backup, verification or drill that another replica ran moves this one's
+   * state gauges too: they are read again from the database first (the boot's per-app index lookups), so that a
+   * load balancer in front of the replicas never shows a backup as older than it is.
+   */
+  async scrape(): Promise<string> {
+    if (this.config.databaseUrl) await this.refreshState();
+    return this.registry.metrics();
+  }
+
+  private refreshState(): Promise<void> {
+    if (this.refresh && Date.now() - this.refresh.at < REFRESH_MS) return this.refresh.done;
+    const done = (async () => {
+      const [backups, verifications, drills] = await Promise.all([
+        this.runs.latestSuccessfulBackups(), this.runs.latestSuccessfulVerifications(), this.runs.latestSuccessfulDrills(),
+      ]);
+      await forEachInSlices(backups, (run) => this.recordState(run));
+      await forEachInSlices([...verifications.values()], (run) => this.recordChecked(this.lastVerified, run));
+      await forEachInSlices([...drills.values()], (run) => this.recordChecked(this.lastDrill, run));
+    })().catch((error: Error) => {
+      // Not kept: the next scrape tries again (and this one answers with the gauges as they were).
+      this.refresh = null;
+      this.logger.error(`the state gauges could not be read from the database: ${error.message}`);
+    });
+    this.refresh = { at: Date.now(), done };
+    return done;
   }
 
   private record(event: RunEvent): void {
