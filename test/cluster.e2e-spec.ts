@@ -316,6 +316,14 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
       return run.status === 'succeeded' ? run : undefined;
     });
     expect(done.bytes).toBe(64 * 1024);
+    // And its firings run there.
+    expect((await api(a, 'PATCH', `/api/apps/${app.id}`, { schedule: '*/2 * * * * *' })).status).toBe(200);
+    const fired = await waitFor(async () => {
+      const [row] = await db.query<{ id: number }>(`SELECT id FROM runs WHERE "appId" = $1 AND trigger = 'schedule' AND status = 'succeeded' LIMIT 1`, [app.id]);
+      return row;
+    }, 8000);
+    const [survivor] = (await api(a, 'GET', '/api/replicas')).body as { id: string }[];
+    expect(await holderOf(fired.id)).toBe(survivor.id);
   }, 60_000);
 
   it('on SIGTERM, a replica takes no more firings, stops its runs after SHUTDOWN_GRACE_S and exits, and the others go on with the firings', async () => {
