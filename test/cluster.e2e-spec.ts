@@ -202,6 +202,7 @@ describe('cluster mode: several replicas on PostgreSQL', () => {
     const seenByB = await scrape(b);
     expect(seenByB).toContain(lastSuccess);
     expect(seenByB).toContain(`backup_last_size_bytes{app="watched"} ${run.bytes}`);
+    expect(seenByB).toContain(`backup_destination_last_success_timestamp_seconds{app="watched",destination="default"} ${Date.parse(run.finishedAt) / 1000}`);
     // Counters stay per replica (Prometheus sums them over the scraped instances).
     expect(seenByB).not.toMatch(/backup_runs_total\{app="watched"/);
   }, 60_000);

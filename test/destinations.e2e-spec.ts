@@ -323,9 +323,9 @@ describe.skipIf(onPostgres)('upgrading a database made before destinations', () 
     const contract = await startContractApp({ token: 'test-token' });
     contract.setMode({ size: 200 * 1024 });
 
-    // The schema as it was: every migration before this change, then an app and its backup as the old code wrote them.
+    // The schema as it was: the migrations before this change, then an app and its backup as the old code wrote them.
     mkdirSync(join(config.databasePath, '..'), { recursive: true });
-    const old = new DataSource({ type: 'better-sqlite3', database: config.databasePath, migrations: MIGRATIONS.filter((m) => m !== Destinations1765300000001) });
+    const old = new DataSource({ type: 'better-sqlite3', database: config.databasePath, migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(Destinations1765300000001)) });
     await old.initialize();
     await old.runMigrations();
     await old.query(

@@ -99,6 +99,8 @@ describe('metrics', () => {
     expect(text).toMatch(/backup_duration_seconds_count\{app="measured"\} 2/);
     expect(text).toContain('process_resident_memory_bytes');
     const lastSuccess = /backup_last_success_timestamp_seconds\{app="measured"\} (\S+)/.exec(text)![1];
+    const lastCopy = /backup_destination_last_success_timestamp_seconds\{app="measured",destination="default"\} (\S+)/.exec(text)![1];
+    expect(lastCopy).toBe(lastSuccess);
     await first.close();
 
     const second = await bootOrchestrator({ DATA_DIR: first.dataDir, METRICS_PUBLIC: 'true' });
@@ -106,6 +108,7 @@ describe('metrics', () => {
       const after = (await request(second.app.getHttpServer()).get('/metrics').expect(200)).text;
       expect(after).toContain('backup_last_size_bytes{app="measured"} 4321');
       expect(after).toContain(`backup_last_success_timestamp_seconds{app="measured"} ${lastSuccess}`);
+      expect(after).toContain(`backup_destination_last_success_timestamp_seconds{app="measured",destination="default"} ${lastCopy}`);
     } finally {
       await second.close();
       await contract.close();

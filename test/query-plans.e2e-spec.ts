@@ -14,8 +14,8 @@ Database.prototype.prepare = function (this: Database.Database, sql: string) {
   return prepare.call(this, sql);
 } as typeof prepare;
 
-/** The names a query can give the runs table: its own, and the aliases TypeORM and the services use. */
-const RUNS_SCAN = /^SCAN (runs|run|RunEntity)\b/;
+/** The names a query can give the runs table (and the copies of runs): its own, and the aliases TypeORM and the services use. */
+const RUNS_SCAN = /^SCAN (runs|run|RunEntity|run_destinations|copy)\b/;
 
 /** A history of a few thousand runs over the apps, written straight into the file as years of runs would be. */
 function seedHistory(databasePath: string, appIds: number[], perApp: number): void {

@@ -138,7 +138,7 @@ describe('upgrading a database made before zones', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orquestador-zone-upgrade-'));
     const { config } = loadConfig({ ADMIN_PASSWORD: ADMIN.password, DATA_DIR: dataDir, SECRET_KEY }, null);
     mkdirSync(join(config.databasePath, '..'), { recursive: true });
-    const old = new DataSource({ type: 'better-sqlite3', database: config.databasePath, migrations: MIGRATIONS.filter((m) => m !== AppZone1765600000000) });
+    const old = new DataSource({ type: 'better-sqlite3', database: config.databasePath, migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(AppZone1765600000000)) });
     await old.initialize();
     await old.runMigrations();
     await old.query(

@@ -6,6 +6,7 @@ export type CopyStatus = (typeof COPY_STATUSES)[number];
 /** One copy a backup run made (or failed to make) in one of the app's destinations. */
 @Entity('run_destinations')
 @Index('IDX_run_destinations_copy', ['appId', 'destinationId', 'backupName'])
+@Index('IDX_run_destinations_newest', ['appId', 'destinationId', 'status', 'id'])
 export class RunDestinationEntity {
   @PrimaryGeneratedColumn()
   id!: number;

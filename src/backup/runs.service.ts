@@ -446,6 +446,22 @@ export class RunsService {
     return rows.map((row) => ({ appName: row.appName, finishedAt: this.sql.dateOf(row.finishedAt), bytes: row.bytes }));
   }
 
+  /**
+   * The newest stored copy of every app in each of its destinations (for backup_destination_last_success_timestamp_seconds):
+   * per destination of an app, one seek on IDX_run_destinations_newest.
+   */
+  async latestSuccessfulCopies(): Promise<{ appName: string; destination: string; finishedAt: Date }[]> {
+    const rows = await this.sql.query<{ appName: string; destination: string; finishedAt: string }[]>(
+      `SELECT app.name AS "appName", copy.destination AS destination, run."finishedAt" AS "finishedAt" FROM app_destinations link
+       JOIN apps app ON app.id = link."appId"
+       JOIN run_destinations copy ON copy.id = (SELECT MAX(id) FROM run_destinations
+         WHERE "appId" = link."appId" AND "destinationId" = link."destinationId" AND status = 'succeeded')
+       JOIN runs run ON run.id = copy."runId"
+       WHERE run."finishedAt" IS NOT NULL`,
+    );
+    return rows.map((row) => ({ ...row, finishedAt: this.sql.dateOf(row.finishedAt) }));
+  }
+
   /** The newest finished verification (passed or failed) of each of these apps: its last verification, shown beside its last backup. */
   latestVerifications(appIds: number[]): Promise<Map<number, RunEntity>> {
     return this.newestPerApp(`AND kind = 'verify' AND status IN ('succeeded', 'failed')`, appIds);

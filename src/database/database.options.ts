@@ -32,17 +32,21 @@ import { PgDestinations1765500000002 } from './migrations-postgres/1765500000002
 import { PgContractExtensions1765500000003 } from './migrations-postgres/1765500000003-contract-extensions';
 import { PgAppZone1765600000001 } from './migrations-postgres/1765600000001-app-zone';
 import { AppZone1765600000000 } from './migrations/1765600000000-app-zone';
+import { NewestCopy1765700000000 } from './migrations/1765700000000-newest-copy';
+import { PgNewestCopy1765700000001 } from './migrations-postgres/1765700000001-newest-copy';
 
 export const ENTITIES = [AppEntity, RunEntity, SessionEntity, UserEntity, ApiKeyEntity, AuditEntryEntity, DestinationEntity, AppDestinationEntity, RunDestinationEntity];
 export const MIGRATIONS = [
   Initial1764300000000, AppTimezone1764400000000, AppPingUrl1764500000000, RunKind1764600000000, HealthProbe1764700000000,
   RunHistoryIndexes1764800000000, RunListIndexes1764910000000, AppEncryption1765000000000, AppRetentionVerify1765100000000,
   Sessions1765200000000, Users1765200000001, ApiKeys1765200000002, AuditLog1765200000003, Destinations1765300000001,
-  ContractExtensions1765400000000, AppZone1765600000000,
+  ContractExtensions1765400000000, AppZone1765600000000, NewestCopy1765700000000,
 ];
 
 /** PostgreSQL's own schema history (cluster mode): the same entities, a migration of its own for each SQLite one. */
-export const POSTGRES_MIGRATIONS = [PgInitial1765500000000, PgCluster1765500000001, PgDestinations1765500000002, PgContractExtensions1765500000003, PgAppZone1765600000001];
+export const POSTGRES_MIGRATIONS = [PgInitial1765500000000, PgCluster1765500000001, PgDestinations1765500000002, PgContractExtensions1765500000003, PgAppZone1765600000001,
+  PgNewestCopy1765700000001,
+];
 
 /**
  * SQLite through better-sqlite3, or PostgreSQL with DATABASE_URL; the schema is owned by the migrations, which run

@@ -16,6 +16,7 @@ describe('MetricsService', () => {
       latestSuccessfulBackups: () => new Promise((resolve) => (answer = resolve)),
       latestSuccessfulVerifications: () => new Promise((resolve) => (answerVerified = resolve)),
       latestSuccessfulDrills: async () => new Map(),
+      latestSuccessfulCopies: async () => [],
     } as unknown as RunsService;
     const metrics = new MetricsService(runs, embedded);
     metrics.onModuleInit();
@@ -50,6 +51,7 @@ describe('MetricsService', () => {
       latestSuccessfulBackups: async () => [],
       latestSuccessfulVerifications: async () => new Map(),
       latestSuccessfulDrills: () => new Promise((resolve) => (answerDrilled = resolve)),
+      latestSuccessfulCopies: async () => [],
     } as unknown as RunsService;
     const metrics = new MetricsService(runs, embedded);
     metrics.onModuleInit();

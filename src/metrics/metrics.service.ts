@@ -5,6 +5,9 @@ import { RunEvent, RunsService } from '../backup/runs.service';
 import { forEachInSlices } from '../common/slices';
 import { AppConfig } from '../config/app-config';
 
+type StoredCopy = { appName: string; destination: string; finishedAt: Date };
+const copyKey = (copy: StoredCopy) => `${copy.appName}\n${copy.destination}`;
+
 /** Cluster mode: scrapes that come within this long of a refresh of the state gauges are answered from it. */
 const REFRESH_MS = 1000;
 
@@ -22,6 +25,8 @@ export class MetricsService implements OnModuleInit {
   /** Apps whose verification (drill) gauge a finished run set while the boot rebuilt the gauges: the run's value is newer. */
   private readonly verifiedLive = new Set<string>();
   private readonly drilledLive = new Set<string>();
+  /** Copies (app and destination) a finished run set the destination gauge of while the boot rebuilt it. */
+  private readonly copiesLive = new Set<string>();
   private readonly logger = new Logger(MetricsService.name);
   private readonly runsTotal = new Counter({ name: 'backup_runs_total', help: 'Runs by app, final status and trigger', labelNames: ['app', 'status', 'trigger'], registers: [this.registry] });
   private readonly bytesTotal = new Counter({ name: 'backup_bytes_total', help: 'Bytes stored by successful runs', labelNames: ['app'], registers: [this.registry] });
@@ -95,6 +100,10 @@ export class MetricsService implements OnModuleInit {
       .latestSuccessfulDrills()
       .then((runs) => forEachInSlices([...runs.values()], (run) => this.drilledLive.has(run.appName) || this.recordChecked(this.lastDrill, run)))
       .catch((error: Error) => this.logger.error(`the drill gauges could not be rebuilt from the history: ${error.message}`));
+    this.runs
+      .latestSuccessfulCopies()
+      .then((copies) => forEachInSlices(copies, (copy) => this.copiesLive.has(copyKey(copy)) || this.recordCopy(copy)))
+      .catch((error: Error) => this.logger.error(`the destination gauges could not be rebuilt from the history: ${error.message}`));
   }
 
   /**
@@ -110,10 +119,11 @@ export class MetricsService implements OnModuleInit {
   private refreshState(): Promise<void> {
     if (this.refresh && Date.now() - this.refresh.at < REFRESH_MS) return this.refresh.done;
     const done = (async () => {
-      const [backups, verifications, drills] = await Promise.all([
-        this.runs.latestSuccessfulBackups(), this.runs.latestSuccessfulVerifications(), this.runs.latestSuccessfulDrills(),
+      const [backups, verifications, drills, copies] = await Promise.all([
+        this.runs.latestSuccessfulBackups(), this.runs.latestSuccessfulVerifications(), this.runs.latestSuccessfulDrills(), this.runs.latestSuccessfulCopies(),
       ]);
       await forEachInSlices(backups, (run) => this.recordState(run));
+      await forEachInSlices(copies, (copy) => this.recordCopy(copy));
       await forEachInSlices([...verifications.values()], (run) => this.recordChecked(this.lastVerified, run));
       await forEachInSlices([...drills.values()], (run) => this.recordChecked(this.lastDrill, run));
     })().catch((error: Error) => {
@@ -143,7 +153,10 @@ export class MetricsService implements OnModuleInit {
     if (this.started.delete(run.id)) this.running.dec({ app });
     for (const copy of event.copies ?? []) {
       this.copiesTotal.inc({ app, destination: copy.destination, status: copy.status });
-      if (copy.status === 'succeeded') this.destinationLastSuccess.set({ app, destination: copy.destination }, run.finishedAt!.getTime() / 1000);
+      if (copy.status !== 'succeeded') continue;
+      const stored = { appName: app, destination: copy.destination, finishedAt: run.finishedAt! };
+      this.copiesLive.add(copyKey(stored));
+      this.recordCopy(stored);
     }
     // A partial run left a backup: it counts for the bytes, the duration and the last success like a full one.
     if (run.status !== 'succeeded' && run.status !== 'partial') return;
@@ -164,6 +177,10 @@ export class MetricsService implements OnModuleInit {
 
   private recordChecked(last: Gauge, run: RunEntity): void {
     last.set({ app: run.appName }, run.finishedAt!.getTime() / 1000);
+  }
+
+  private recordCopy(copy: StoredCopy): void {
+    this.destinationLastSuccess.set({ app: copy.appName, destination: copy.destination }, copy.finishedAt.getTime() / 1000);
   }
 
   private recordState(run: Pick<RunEntity, 'appName' | 'finishedAt' | 'bytes'>): void {
