@@ -14,6 +14,7 @@ import { UpdateAppDto } from './dto/update-app.dto';
 import { TokenCipher } from './token-cipher';
 import { english } from '../common/i18n';
 import { Dialect, violatesUnique } from '../database/dialect';
+import { timeZoneOf } from './app-time-zone';
 
 const NO_PASSPHRASE = english('invalid.passphraseRequired');
 
@@ -208,7 +209,7 @@ export class AppsService {
   private async refuseInvalid(app: AppEntity, changes: UpdateAppDto): Promise<void> {
     const problems: FieldProblem[] = [];
     if (changes.schedule !== undefined || changes.timezone !== undefined || changes.enabled === true) {
-      const problem = cronProblem(app.schedule, app.timezone ?? this.config.scheduler.timezone);
+      const problem = cronProblem(app.schedule, timeZoneOf(app, this.config));
       if (problem) problems.push({ field: 'schedule', reasons: [problem] });
     }
     const encryptionTouched = changes.encryption !== undefined || changes.encryptionPassphrase !== undefined;
@@ -217,7 +218,7 @@ export class AppsService {
     }
     const ownVerifySchedule = app.verifySchedule !== null && app.verifySchedule !== FOLLOW_VERIFY_SCHEDULE;
     if (ownVerifySchedule && (changes.verifySchedule !== undefined || changes.timezone !== undefined || changes.enabled === true)) {
-      const problem = cronProblem(app.verifySchedule!, app.timezone ?? this.config.scheduler.timezone);
+      const problem = cronProblem(app.verifySchedule!, timeZoneOf(app, this.config));
       if (problem) problems.push({ field: 'verifySchedule', reasons: [problem] });
     }
     const drillTouched = changes.drillUrl !== undefined || changes.drillToken !== undefined || changes.drillSchedule !== undefined;
@@ -232,7 +233,7 @@ export class AppsService {
       problems.push({ field: 'drillUrl', reasons: [english('invalid.drillUrlIsProduction')] });
     }
     if (app.drillSchedule !== null && (changes.drillSchedule !== undefined || changes.timezone !== undefined || changes.enabled === true)) {
-      const problem = cronProblem(app.drillSchedule, app.timezone ?? this.config.scheduler.timezone);
+      const problem = cronProblem(app.drillSchedule, timeZoneOf(app, this.config));
       if (problem) problems.push({ field: 'drillSchedule', reasons: [problem] });
     }
     if (problems.length > 0) throw new InvalidFieldsError(problems);

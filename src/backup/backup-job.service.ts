@@ -19,6 +19,7 @@ import type { RunEntity } from './run.entity';
 import { CopyResult, RunOutcome, RunsService } from './runs.service';
 import { Watchdog } from './watchdog';
 import { english } from '../common/i18n';
+import { timeZoneOf } from '../apps/app-time-zone';
 
 /** One copy of a run in one of the app's destinations, as it goes. */
 interface Copy {
@@ -283,7 +284,7 @@ export class BackupJob {
   private async applyRetention(app: AppEntity, run: RunEntity, copy: Copy, listing: RemoteEntry[], stored: string): Promise<void> {
     const { folder, target } = copy;
     const recorded = await this.runs.recordedBackupNames(app.id, target.destinationId);
-    const policy = policyOf(target.retention, app.timezone ?? this.config.scheduler.timezone);
+    const policy = policyOf(target.retention, timeZoneOf(app, this.config));
     let plan: RetentionPlan;
     try {
       plan = planRetention(app.name, listing, policy, stored, recorded.add(stored));

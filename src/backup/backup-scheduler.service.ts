@@ -12,6 +12,7 @@ import { startCronJob } from './cron-job';
 import { RunsService } from './runs.service';
 import type { RunEntity } from './run.entity';
 import { Firing as QueuedFiring, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
+import { timeZoneOf } from '../apps/app-time-zone';
 
 const jobName = (appId: number) => `backup:${appId}`;
 const scheduleKey = (schedule: string, timezone: string) => `${timezone} ${schedule}`;
@@ -117,7 +118,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   timezoneOf(app: AppEntity): string {
-    return app.timezone ?? this.config.scheduler.timezone;
+    return timeZoneOf(app, this.config);
   }
 
   nextRunOf(appId: number): Date | null {

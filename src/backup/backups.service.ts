@@ -12,6 +12,7 @@ import { Capabilities, ContractClient } from './contract-client';
 import { RunsService } from './runs.service';
 import type { AppVersion } from './app-version';
 import { english } from '../common/i18n';
+import { timeZoneOf } from '../apps/app-time-zone';
 
 export interface StoredBackupView {
   name: string;
@@ -79,7 +80,7 @@ export class BackupsService {
       this.runs.recordedBackupNames(app.id, target.destinationId),
       this.runs.reportedVersions(app.id),
     ]);
-    const keptBy = previewRetention(app.name, listing, policyOf(target.retention, app.timezone ?? this.config.scheduler.timezone), recorded, new Date());
+    const keptBy = previewRetention(app.name, listing, policyOf(target.retention, timeZoneOf(app, this.config)), recorded, new Date());
     return files.map(({ name, size, encrypted, modifiedAt }) => {
       const check = verifications.get(name);
       return {

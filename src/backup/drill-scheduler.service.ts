@@ -12,6 +12,7 @@ import { startCronJob } from './cron-job';
 import { RunsService } from './runs.service';
 import type { RunEntity } from './run.entity';
 import { Firing, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
+import { timeZoneOf } from '../apps/app-time-zone';
 
 const jobName = (appId: number) => `drill:${appId}`;
 
@@ -71,18 +72,14 @@ export class DrillScheduler implements OnApplicationBootstrap, BeforeApplication
   /** The schedule a drill of the app comes from (in the app's zone); null when it has none. */
   private scheduledAs(app: AppEntity): string | null {
     if (!app.enabled || app.drillSchedule === null || app.drillUrl === null) return null;
-    return `${this.timeZoneOf(app)} ${app.drillSchedule}`;
-  }
-
-  private timeZoneOf(app: AppEntity): string {
-    return app.timezone ?? this.config.scheduler.timezone;
+    return `${timeZoneOf(app, this.config)} ${app.drillSchedule}`;
   }
 
   private schedule(app: AppEntity): void {
     const schedule = this.scheduledAs(app);
     if (schedule === null) return;
     const name = jobName(app.id);
-    const [cronTime, timeZone] = [app.drillSchedule!, this.timeZoneOf(app)];
+    const [cronTime, timeZone] = [app.drillSchedule!, timeZoneOf(app, this.config)];
     const job = startCronJob(cronTime, timeZone, () => this.submit(app, firingTime(cronTime, timeZone), schedule));
     // That app is not drilled, logged (see startCronJob).
     if (typeof job === 'string') return this.logger.error(`${name} is not scheduled ("${cronTime}" in ${timeZone}): ${job}`);

@@ -13,6 +13,7 @@ import { startCronJob } from './cron-job';
 import { RunsService } from './runs.service';
 import type { RunEntity } from './run.entity';
 import { Firing, firingApp, FiringQueue, firingTime, TakenFiring, takenFiring } from '../cluster/firing-queue';
+import { timeZoneOf } from '../apps/app-time-zone';
 
 /** The job of VERIFY_SCHEDULE: on each firing it queues a verification of every app that follows it. */
 const GLOBAL_JOB = 'verify:global';
@@ -98,7 +99,7 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
 
   private schedule(app: AppEntity): void {
     if (!app.enabled || app.verifySchedule === null || app.verifySchedule === FOLLOW_VERIFY_SCHEDULE) return;
-    const [schedule, zone] = [app.verifySchedule, app.timezone ?? this.config.scheduler.timezone];
+    const [schedule, zone] = [app.verifySchedule, timeZoneOf(app, this.config)];
     this.register(jobName(app.id), schedule, zone, () => this.submit(app, firingTime(schedule, zone), this.scheduledAs(app)!));
   }
 
@@ -106,7 +107,7 @@ export class VerifyScheduler implements OnApplicationBootstrap, BeforeApplicatio
   private scheduledAs(app: AppEntity): string | null {
     if (!app.enabled || app.verifySchedule === null) return null;
     if (app.verifySchedule === FOLLOW_VERIFY_SCHEDULE) return this.config.scheduler.verifySchedule ? FOLLOW_VERIFY_SCHEDULE : null;
-    return `${app.timezone ?? this.config.scheduler.timezone} ${app.verifySchedule}`;
+    return `${timeZoneOf(app, this.config)} ${app.verifySchedule}`;
   }
 
   /** A stored expression the library refuses leaves that app unverified, logged (see startCronJob). */
