@@ -1,5 +1,8 @@
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { AxiosRequestConfig, AxiosResponse } from 'axios';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { describe, expect, it } from 'vitest';
 import { contractUrl, requestApp } from './contract-http';
 
@@ -38,5 +41,27 @@ describe('requestApp headers', () => {
   it('sends no run id outside a run (a connection check)', async () => {
     const config = await sent({ url: 'http://app:8000', token: 't0k' });
     expect(config.headers).not.toHaveProperty('X-Backup-Run-Id');
+  });
+});
+
+describe('requestApp and HTTP_PROXY', () => {
+  it('reaches the app directly even when HTTP_PROXY names a proxy (here one that is not there)', async () => {
+    const app = createServer((_request, response) => response.end('{"versions":["v1"]}')).listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const saved = process.env.HTTP_PROXY;
+    process.env.HTTP_PROXY = 'http://127.0.0.1:9';
+    try {
+      const url = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+      const response = await requestApp((config) => axios.request(config), 'capabilities', { url, token: 't0k' }, {
+        method: 'GET',
+        path: '/backup/capabilities',
+        responseType: 'json',
+      });
+      expect(response.data).toEqual({ versions: ['v1'] });
+    } finally {
+      if (saved === undefined) delete process.env.HTTP_PROXY;
+      else process.env.HTTP_PROXY = saved;
+      app.close();
+    }
   });
 });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AxiosError, AxiosRequestConfig, AxiosResponse } from 'axios';
@@ -52,11 +51,11 @@ const SHA256 = /^[a-f0-9]{64}$/i;
 const CHECKSUM_FIELD = 'x-backup-sha256';
 
 /**
- * The X-Backup-Sha256 trailer of an export that announced one, read once its body ended (Node has parsed the
- * trailers by then); throws a BackupFailure when it is missing, malformed or contradicts the header.
+ * The X-Backup-Sha256 trailer of an export that announced one, read once its body ended (the trailers are parsed
+ * by then); throws a BackupFailure when it is missing, malformed or contradicts the header.
  */
 export function trailingSha256(dump: ExportStream): string {
-  const value = (dump.body as IncomingMessage).trailers?.[CHECKSUM_FIELD];
+  const value = (dump.body as Readable & { trailers?: Record<string, string | undefined> }).trailers?.[CHECKSUM_FIELD];
   if (value === undefined) throw new BackupFailure('export', english('failure.trailerMissing'));
   if (!SHA256.test(value)) throw new BackupFailure('export', english('failure.badShaTrailer', { value: printable(value, 100) }));
   if (dump.sha256 !== undefined && dump.sha256.toLowerCase() !== value.toLowerCase()) {
@@ -65,7 +64,7 @@ export function trailingSha256(dump: ExportStream): string {
   return value;
 }
 
-/** Sends one request: the service's HttpService, or plain axios on the export's worker thread. */
+/** Sends one request: the service's HttpService, or the export's own streaming client on its worker thread. */
 export type HttpClient = (config: AxiosRequestConfig) => Promise<AxiosResponse>;
 
 export interface AppRequest {
@@ -101,6 +100,9 @@ export async function requestApp(http: HttpClient, step: BackupStep, app: AppEnd
       maxBodyLength: Infinity,
       // The token must never follow a redirect to another host.
       maxRedirects: 0,
+      // Apps sit on the service's own network: an HTTP_PROXY set for the way out must not carry their tokens and
+      // dumps (the export's own client never takes a proxy either, so every contract request goes the same way).
+      proxy: false,
       decompress: false,
       validateStatus: () => true,
       maxContentLength: options.responseType === 'json' ? 1024 * 1024 : -1,
@@ -111,7 +113,7 @@ export async function requestApp(http: HttpClient, step: BackupStep, app: AppEnd
   }
   if (response.status >= 200 && response.status < 300) return response;
   const body =
-    options.responseType === 'stream' ? await readStart(response.data as IncomingMessage, options.signal) : stringify(response.data);
+    options.responseType === 'stream' ? await readStart(response.data as Readable, options.signal) : stringify(response.data);
   throw new BackupFailure(step, describeStatus(response, body));
 }
 
@@ -185,7 +187,7 @@ function stringify(data: unknown): string {
 }
 
 /** The first KB of an error body: enough to show what the app said, without reading a dump. */
-async function readStart(body: IncomingMessage, signal?: AbortSignal): Promise<string> {
+async function readStart(body: Readable, signal?: AbortSignal): Promise<string> {
   signal?.addEventListener('abort', () => body.destroy(), { once: true });
   const chunks: Buffer[] = [];
   let size = 0;

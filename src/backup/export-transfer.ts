@@ -70,7 +70,7 @@ const WORKER_FILE = [join(__dirname, 'export-transfer.worker.js'), join(__dirnam
 
 /** How long a worker waits for the next run before it ends. */
 const IDLE_MS = 60_000;
-/** Workers whose run ended cleanly, kept for the next: booting one (~10 MB, axios) costs more than moving a small backup. */
+/** Workers whose run ended cleanly, kept for the next: booting one costs more than moving a small backup. */
 const idle = new Map<Worker, NodeJS.Timeout>();
 
 function takeWorker(): Promise<Worker> {
