@@ -106,6 +106,14 @@ describe('streamingRequest', () => {
     expect(body.trailers).toEqual({ 'x-backup-sha256': 'feed' });
   });
 
+  it('hands the many chunks of one read on as one piece', async () => {
+    const url = await rawServer((socket) => void socket.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${'1\r\nx\r\n'.repeat(5000)}0\r\n\r\n`));
+    const pieces: Buffer[] = [];
+    for await (const piece of (await post(url)).data) pieces.push(piece as Buffer);
+    expect(Buffer.concat(pieces).toString()).toBe('x'.repeat(5000));
+    expect(pieces.length).toBeLessThan(5); // 30 KB arrive in a read or a few, never 5000 buffers
+  });
+
   it('ends a body without length or chunks with the connection', async () => {
     const url = await rawServer((socket) => void socket.end('HTTP/1.0 500 Internal Server Error\r\n\r\nit broke'));
     const response = await post(url);

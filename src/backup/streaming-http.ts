@@ -93,19 +93,28 @@ class ResponseParser {
     return this.state === 'close';
   }
 
-  /** Takes one read; returns the body bytes in it, as views of `data`. Throws on a response that breaks HTTP/1.1. */
-  take(data: Buffer): Buffer[] {
-    const body: Buffer[] = [];
+  /**
+   * Takes one read; returns its body bytes copied into one buffer of their own (the read's buffer is refilled by
+   * the next read), or null when it held none. Throws on a response that breaks HTTP/1.1.
+   */
+  take(data: Buffer): Buffer | null {
+    let body: Buffer | null = null;
+    let kept = 0;
+    const keep = (start: number, end: number) => {
+      // Sized by what is left of the read, which bounds its body bytes: one allocation per read, however many chunks.
+      body ??= Buffer.allocUnsafe(data.length - start);
+      kept += data.copy(body, kept, start, end);
+    };
     let at = 0;
     while (at < data.length && this.state !== 'done') {
       if (this.state === 'length' || this.state === 'chunk-data') {
         const taken = Math.min(this.left, data.length - at);
-        body.push(data.subarray(at, at + taken));
+        keep(at, at + taken);
         at += taken;
         this.left -= taken;
         if (this.left === 0) this.state = this.state === 'length' ? 'done' : 'chunk-end';
       } else if (this.state === 'close') {
-        body.push(data.subarray(at));
+        keep(at, data.length);
         at = data.length;
       } else {
         const end = data.indexOf(0x0a, at);
@@ -114,7 +123,7 @@ class ResponseParser {
         if (line !== null) this.takeLine(line);
       }
     }
-    return body;
+    return body === null ? null : (body as Buffer).subarray(0, kept);
   }
 
   /** The line that ends at `end` (a LF; -1: not in this read, kept for the next), without its CR. */
@@ -242,16 +251,16 @@ export function streamingRequest(config: AxiosRequestConfig): Promise<AxiosRespo
       else reject(error);
     };
     const abort = () => fail(signal!.reason as Error);
-    /** One read: its body bytes go out in one copy; false (the body is full) pauses the socket. */
+    /** One read: its body bytes go out in one copy; false (the body's buffer is full) pauses the socket. */
     const read = (data: Buffer): boolean => {
-      let pieces: Buffer[];
+      let piece: Buffer | null;
       try {
-        pieces = parser.take(data);
+        piece = parser.take(data);
       } catch (error) {
         fail(error as Error);
         return false;
       }
-      const more = pieces.length === 0 || body.push(copyOf(pieces));
+      const more = piece === null || body.push(piece);
       if (parser.ended) {
         body.push(null);
         stop();
@@ -285,10 +294,4 @@ function requestHead(method: string, url: URL, fields: Record<string, string>, p
     lines.push(`${name}: ${value}`);
   }
   return `${lines.join('\r\n')}\r\n\r\n${payload}`;
-}
-
-/** The body bytes of one read in one buffer of their own: the read buffer is refilled by the next read. */
-function copyOf(pieces: Buffer[]): Buffer {
-  if (pieces.length === 1) return Buffer.from(pieces[0]);
-  return Buffer.concat(pieces);
 }
