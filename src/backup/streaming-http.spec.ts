@@ -83,11 +83,11 @@ describe('streamingRequest', () => {
 
   it('reads a head and a Content-Length body that arrive a byte at a time, interim answers skipped', async () => {
     const url = await rawServer((socket) =>
-      trickle(socket, 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Backup-Sha256: abc\r\nX-Twice: a\r\nx-twice: b\r\n\r\nhello'),
+      trickle(socket, 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Backup-Sha256: abc\r\nX-Twice: a\r\nx-twice: b\r\nConstructor: c\r\n__proto__: p\r\n\r\nhello'),
     );
     const response = await post(url);
     expect(response.status).toBe(200);
-    expect(response.headers).toEqual({ 'content-length': '5', 'x-backup-sha256': 'abc', 'x-twice': 'a, b' });
+    expect({ ...response.headers }).toEqual({ 'content-length': '5', 'x-backup-sha256': 'abc', 'x-twice': 'a, b', constructor: 'c', ['__proto__']: 'p' });
     expect((await readAll(response.data)).toString()).toBe('hello');
   });
 

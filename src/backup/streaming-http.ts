@@ -32,7 +32,7 @@ const malformed = (what: string) => new HttpError(`malformed HTTP response from 
 
 /** A response body as IncomingMessage gives it: a Readable, and the trailers once it ended. */
 export class StreamedBody extends Readable {
-  trailers: Record<string, string> = {};
+  trailers = fieldMap();
 
   constructor(
     private readonly readMore: () => void,
@@ -54,6 +54,11 @@ export class StreamedBody extends Readable {
   }
 }
 
+/** Header fields by lower-case name, with no prototype: a field named `__proto__` or `constructor` is just a field. */
+function fieldMap(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 type State = 'head' | 'length' | 'close' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'done';
 
 interface Head {
@@ -71,7 +76,7 @@ class ResponseParser {
   private headBytes = 0;
   private head: Head | null = null;
   private status = 0;
-  private fields: Record<string, string> = {};
+  private fields = fieldMap();
   /** Bytes left in a Content-Length body, or in the current chunk. */
   private left = 0;
 
@@ -177,7 +182,7 @@ class ResponseParser {
     if (this.status >= 100 && this.status < 200) {
       if (this.status === 101) throw malformed('an unasked protocol switch (101)');
       this.status = 0;
-      this.fields = {};
+      this.fields = fieldMap();
       this.headBytes = 0;
       return;
     }
