@@ -22,7 +22,8 @@ const PROGRESS_MS = 100;
 /**
  * Every chunk of the export is a new buffer of up to 1 MiB (streaming-http), held outside V8's heap. V8 frees
  * dead ones only at a collection, and starts one for such memory only once ~64 MB of it is pending: each
- * backup's thread then held 60-70 MB of garbage buffers (RSS +100 MB per running backup, +36 MB with this).
+ * backup's thread then holds tens of MB of garbage buffers (a 1 GiB backup into two destinations: RSS +98 MB
+ * without this, +36 MB with it).
  * A minor collection every few MiB streamed frees them early; it finds almost nothing alive, so it costs
  * well under a millisecond. `gc` is exposed to this thread only, through a context of its own.
  */
