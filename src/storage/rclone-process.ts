@@ -45,9 +45,14 @@ export async function rcat(settings: RcloneSettings, target: RclonePath, source:
       killed = true;
       child.kill('SIGKILL');
     };
+    // rclone stopped reading (a full disk: it closes its stdin, cleans up, then exits with its reason): the broken
+    // pipe then destroys the source too, but rclone can no longer take anything for a clean end, and a kill
+    // would only cut the exit that says why.
+    let stdinBroke = false;
+    child.stdin!.once('error', () => (stdinBroke = true));
     // Registered before pipeline() so rclone dies before its stdin is closed (a close is a clean EOF to it).
-    source.once('error', kill);
-    source.once('close', () => source.readableEnded || kill());
+    source.once('error', () => stdinBroke || kill());
+    source.once('close', () => source.readableEnded || stdinBroke || kill());
     const onAbort = () => {
       kill();
       source.destroy(signal?.reason);
