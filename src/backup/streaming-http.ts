@@ -74,7 +74,6 @@ class ResponseParser {
   private state: State = 'head';
   private partialLine: Buffer | null = null;
   private headBytes = 0;
-  private head: Head | null = null;
   private status = 0;
   private fields = fieldMap();
   /** Bytes left in a Content-Length body, or in the current chunk. */
@@ -89,8 +88,9 @@ class ResponseParser {
     return this.state === 'done';
   }
 
+  /** The head was read whole and passed: the state left 'head' for the body's framing. */
   get answered(): boolean {
-    return this.head !== null;
+    return this.state !== 'head';
   }
 
   /** The end of the connection: the end of a body framed by it, or an answer cut short. */
@@ -166,8 +166,11 @@ class ResponseParser {
     const size = /^([0-9a-f]{1,13})[ \t]*(?:;.*)?$/i.exec(line);
     if (!size) throw malformed(`a chunk size of "${line.slice(0, 40)}"`);
     this.left = Number.parseInt(size[1], 16);
-    this.state = this.left === 0 ? 'trailers' : 'chunk-data';
-    this.headBytes = 0;
+    if (this.left > 0) this.state = 'chunk-data';
+    else {
+      this.state = 'trailers';
+      this.headBytes = 0; // the trailers have the headers' limit, counted anew
+    }
   }
 
   private takeHeadLine(line: string): void {
@@ -188,7 +191,6 @@ class ResponseParser {
     }
     const head = { status: this.status, headers: this.fields };
     this.state = this.framing(head);
-    this.head = head;
     this.onHead(head);
   }
 
